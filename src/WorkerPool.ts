@@ -1,0 +1,340 @@
+/**
+ * Runs tasks on a pool of workers: threads, processes, or (for tests and baselines) the current process.
+ *
+ * The pool is a service: provide it once with a layer, and every `Task` call, `run`, `map`, `imap`,
+ * `submit` or `Parallel.forEach` in the program uses it. Closing the layer's scope interrupts every task
+ * and ends every worker before the scope finishes closing.
+ *
+ * **Rules** (DESIGN.md §4) every function here follows:
+ * - R1: every wait (for a worker, for room in the queue, for a result) is interruptible.
+ * - R2: interrupting a task interrupts its fiber in the worker; a worker that does not stop within
+ *   `interruptGrace` (a synchronous loop) is killed and replaced; its slot is busy until it really is free.
+ * - R3: closing the scope ends every worker; none outlives it.
+ * - R4: a worker that crashes fails only the task it was running; the others go on.
+ * - R5: declared errors arrive as instances of their class; undeclared throws arrive as defects.
+ * - R6: inputs are pulled lazily, `maxQueued` bounds what waits, result streams apply backpressure.
+ * - R7: `TaskContext.random` depends only on the batch seed and the task index.
+ *
+ * **Example**
+ *
+ * ```ts
+ * import { NodeRuntime } from "@effect/platform-node"
+ * import { Effect } from "effect"
+ * import { WorkerPool } from "effect-parallel"
+ * import { CountPrimes } from "./tasks.ts"
+ *
+ * const program = Effect.gen(function*() {
+ *   const one = yield* CountPrimes({ from: 0, to: 1e6 })
+ *   const all = yield* WorkerPool.map(CountPrimes, ranges)
+ * })
+ *
+ * if (import.meta.main) program.pipe(Effect.provide(WorkerPool.layer({ size: "cores" })), NodeRuntime.runMain)
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
+import type { AsyncResult } from "./AsyncResult.ts"
+import { makeAsyncResult } from "./AsyncResult.ts"
+import { inProcess } from "./internal/inProcess.ts"
+import type { PoolOptions as Options } from "./internal/options.ts"
+import type { BatchOptions as Batch } from "./internal/parent/batch.ts"
+import * as batch from "./internal/parent/batch.ts"
+import { makePool } from "./internal/parent/pool.ts"
+import { processes } from "./internal/parent/processes.ts"
+import { threads } from "./internal/parent/threads.ts"
+import type { PoolService, PoolStats as Stats, RunOptions as Run } from "./internal/service.ts"
+import { WorkerPool as Service } from "./internal/service.ts"
+import type { Task } from "./Task.ts"
+import type { WorkerError } from "./WorkerError.ts"
+
+/**
+ * The pool service key.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export const WorkerPool = Service
+
+/**
+ * The pool service key's type.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export type WorkerPool = Service
+
+/**
+ * Options of a pool: `size`, `maxTasksPerWorker`, `maxQueued`, `interruptGrace`, `resourceLimits`,
+ * `initializer`, `idleTimeout`, `execArgv`, `env`, `preload`, `prefetch`. Invalid values fail the layer
+ * with a `WorkerError` whose `InvalidOption` reason names the option and the value.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type PoolOptions = Options
+
+/**
+ * Options of a single run: `timeout` (from the task's start), `seed`, `index`, `transfer`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type RunOptions = Run
+
+/**
+ * Options of a batch: `chunkSize` (`"auto"` or a number), `seed`, `window`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type BatchOptions = Batch
+
+/**
+ * A snapshot of a pool: workers, queue, counts of completed, failed, crashed, killed and recycled.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type PoolStats = Stats
+
+/**
+ * Builds a pool on worker threads in the current scope (the constructor behind {@link layerThreads}).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const makeThreads = (options?: PoolOptions): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
+  makePool(threads, options)
+
+/**
+ * Builds a pool on child processes in the current scope (the constructor behind {@link layerProcesses}).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const makeProcesses = (options?: PoolOptions): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
+  makePool(processes, options)
+
+/**
+ * Builds an in-process pool in the current scope (the constructor behind {@link layerInProcess}).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const makeInProcess = (options?: PoolOptions): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
+  makePool(inProcess, options)
+
+/**
+ * A pool of worker threads: the default backend.
+ *
+ * **When to use**
+ *
+ * CPU-bound work in the same process: threads start in tens of milliseconds, share the process's memory
+ * limit, and move typed arrays without copying (transfer lists, `SharedArray`).
+ *
+ * **Example**
+ *
+ * ```ts
+ * program.pipe(Effect.provide(WorkerPool.layerThreads({ size: "cores", interruptGrace: "500 millis" })))
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerThreads = (options?: PoolOptions): Layer.Layer<WorkerPool, WorkerError> =>
+  Layer.effect(Service, makeThreads(options))
+
+/**
+ * A pool of child processes (`child_process.fork`), with the same behaviour as threads.
+ *
+ * **When to use**
+ *
+ * When workers need isolation: a separate heap each (more total memory), native add-ons that may crash,
+ * per-worker `execArgv` / `env`, or code that is not thread-safe. Python's `multiprocessing.Pool`.
+ *
+ * **Gotchas**
+ *
+ * - Start-up costs more than a thread (a new Node process); keep the pool alive and reuse it.
+ * - Values are copied (structured clone over IPC); transfer lists do not apply.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerProcesses = (options?: PoolOptions): Layer.Layer<WorkerPool, WorkerError> =>
+  Layer.effect(Service, makeProcesses(options))
+
+/**
+ * A pool that runs tasks in the current process behind the same protocol: same codecs, same errors, no
+ * isolation. For tests and for the serial baseline of speedup measurements.
+ *
+ * **Gotchas**
+ *
+ * A synchronous loop cannot be interrupted, and `process.exit` in a task ends the program.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerInProcess = (options?: PoolOptions): Layer.Layer<WorkerPool, WorkerError> =>
+  Layer.effect(Service, makeInProcess(options))
+
+/**
+ * The default pool: worker threads.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer: (options?: PoolOptions) => Layer.Layer<WorkerPool, WorkerError> = layerThreads
+
+/**
+ * Runs one task and waits for its result.
+ *
+ * **Details**
+ *
+ * `timeout` counts from the moment the task starts in a worker (not while it waits in the queue); when it
+ * passes, the task is interrupted and the call fails with a `WorkerError` whose reason is `TaskTimeout`.
+ * Interrupting the calling fiber interrupts the task in its worker and waits until it really stopped (R2).
+ *
+ * **Example**
+ *
+ * ```ts
+ * const n = yield* WorkerPool.run(CountPrimes, { from: 0, to: 1e6 }, { timeout: "5 seconds" })
+ * ```
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const run = <T extends Task.Any>(
+  task: T,
+  payload: Task.Payload<T>,
+  options?: RunOptions
+): Effect.Effect<Task.Success<T>, Task.Error<T> | WorkerError, WorkerPool> =>
+  Service.use((pool) => pool.run(task, payload, options)) as Effect.Effect<
+    Task.Success<T>,
+    Task.Error<T> | WorkerError,
+    WorkerPool
+  >
+
+/**
+ * Submits a task and returns at once with a handle to its result (Python's `apply_async`).
+ *
+ * **Details**
+ *
+ * The task runs whether or not anyone waits for it. `submit` itself waits only while the queue is full
+ * (`maxQueued`). The handle belongs to the current scope: when the scope closes, a task still running is
+ * interrupted. Read it with `AsyncResult.get(handle, { timeout })`: a `get` that times out does not
+ * cancel the task; `AsyncResult.cancel` does.
+ *
+ * **Example**
+ *
+ * ```ts
+ * const handle = yield* WorkerPool.submit(Render, { frame: 1 })
+ * const image = yield* AsyncResult.get(handle, { timeout: "1 second" })
+ * ```
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const submit = <T extends Task.Any>(
+  task: T,
+  payload: Task.Payload<T>,
+  options?: RunOptions
+): Effect.Effect<AsyncResult<Task.Success<T>, Task.Error<T> | WorkerError>, WorkerError, WorkerPool | Scope.Scope> =>
+  Effect.gen(function*() {
+    const pool = yield* Service
+    const awaitResult = yield* pool.admit(task, payload, options)
+    const fiber = yield* Effect.forkScoped(awaitResult, { startImmediately: true })
+    return makeAsyncResult(task.name, fiber as never)
+  })
+
+/**
+ * Runs a task over every item and returns the results in input order (Python's `Pool.map`).
+ *
+ * **Details**
+ *
+ * Items are sent in chunks whose size adapts to the measured task duration (joblib's
+ * `batch_size="auto"`), or `chunkSize` items each. The input is pulled lazily: an iterable of ten million
+ * items runs in bounded memory (R6). The first failure interrupts the rest of the batch (fail-fast).
+ *
+ * **Example**
+ *
+ * ```ts
+ * const counts = yield* WorkerPool.map(CountPrimes, ranges, { chunkSize: "auto", seed: 42 })
+ * ```
+ *
+ * @category batches
+ * @since 0.1.0
+ */
+export const map = <T extends Task.Any>(
+  task: T,
+  items: Iterable<Task.Payload<T>>,
+  options?: BatchOptions
+): Effect.Effect<Array<Task.Success<T>>, Task.Error<T> | WorkerError, WorkerPool> =>
+  batch.map(task, items, options) as Effect.Effect<Array<Task.Success<T>>, Task.Error<T> | WorkerError, WorkerPool>
+
+/**
+ * Runs a task over every item as a stream of results in input order (Python's `Pool.imap`).
+ *
+ * The stream applies backpressure: a slow consumer holds the batch back instead of buffering results.
+ *
+ * @category batches
+ * @since 0.1.0
+ */
+export const imap = <T extends Task.Any>(
+  task: T,
+  items: Iterable<Task.Payload<T>>,
+  options?: BatchOptions
+): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError, WorkerPool> =>
+  batch.imap(task, items, options, false) as Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError, WorkerPool>
+
+/**
+ * Runs a task over every item as a stream of results in completion order (Python's `imap_unordered`,
+ * `as_completed`).
+ *
+ * @category batches
+ * @since 0.1.0
+ */
+export const imapUnordered = <T extends Task.Any>(
+  task: T,
+  items: Iterable<Task.Payload<T>>,
+  options?: BatchOptions
+): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError, WorkerPool> =>
+  batch.imap(task, items, options, true) as Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError, WorkerPool>
+
+/**
+ * Like {@link map}, with each item an argument tuple spread over the payload (Python's `starmap`,
+ * joblib's `delayed(f)(i, j)`): a tuple payload takes it as it is, a struct payload by field order.
+ *
+ * **Example**
+ *
+ * ```ts
+ * // payload: Schema.Struct({ i: Schema.Number, j: Schema.Number })
+ * const cells = yield* WorkerPool.starmap(Cell, [[0, 0], [0, 1], [1, 0]])
+ * ```
+ *
+ * @category batches
+ * @since 0.1.0
+ */
+export const starmap = <T extends Task.Any>(
+  task: T,
+  args: Iterable<
+    Task.Payload<T> extends ReadonlyArray<any> ? Task.Payload<T> : ReadonlyArray<Task.Payload<T>[keyof Task.Payload<T>]>
+  >,
+  options?: BatchOptions
+): Effect.Effect<Array<Task.Success<T>>, Task.Error<T> | WorkerError, WorkerPool> =>
+  batch.map(task, batch.spread(task, args as Iterable<ReadonlyArray<unknown>>), options) as Effect.Effect<
+    Array<Task.Success<T>>,
+    Task.Error<T> | WorkerError,
+    WorkerPool
+  >
+
+/**
+ * A snapshot of the pool in context.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const stats: Effect.Effect<PoolStats, never, WorkerPool> = Service.use((pool) => pool.stats)

@@ -1,0 +1,47 @@
+/**
+ * effect-parallel: typed, structured-concurrency parallelism for Node.js on Effect 4.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * A handle to a submitted task: `get({ timeout })`, `wait`, `ready`, `successful`, `cancel`.
+ *
+ * @since 0.1.0
+ */
+export * as AsyncResult from "./AsyncResult.ts"
+
+/**
+ * Bounded fan-out of any effects, and the usable core count.
+ *
+ * @since 0.1.0
+ */
+export * as Parallel from "./Parallel.ts"
+
+/**
+ * Typed units of work that run in workers.
+ *
+ * @since 0.1.0
+ */
+export * as Task from "./Task.ts"
+
+/**
+ * What a task's handler knows about its run: index, attempt, random stream.
+ *
+ * @since 0.1.0
+ */
+export * as TaskContext from "./TaskContext.ts"
+
+/**
+ * The error a pool adds to every task.
+ *
+ * @since 0.1.0
+ */
+export * as WorkerError from "./WorkerError.ts"
+
+/**
+ * The pool: layers, `run`, `submit`, `map`, `imap`, `imapUnordered`, `starmap`, `stats`.
+ *
+ * @since 0.1.0
+ */
+export * as WorkerPool from "./WorkerPool.ts"

@@ -1,0 +1,107 @@
+/**
+ * Per-task codecs, built once per task and cached on it: the hot path never allocates a codec per call.
+ * A contract: the parent encodes payloads and decodes outcomes, the worker does the reverse.
+ *
+ * Values are encoded with the schema's own encoding (Type → Encoded), not with a JSON codec: the
+ * transport is structured clone, which carries typed arrays, Dates, Maps, Sets, BigInt and nested
+ * structures as they are, so a `Float64Array` payload travels without a base64 detour.
+ *
+ * @internal
+ */
+import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
+import type * as SchemaIssue from "effect/SchemaIssue"
+
+/** A codec failure: where in the value, and what was expected. */
+export interface CodecIssue {
+  readonly path: string
+  readonly message: string
+}
+
+export type CodecResult = { readonly ok: true; readonly value: unknown } | {
+  readonly ok: false
+  readonly issue: CodecIssue
+}
+
+export interface TaskCodec {
+  readonly encodePayload: (u: unknown) => CodecResult
+  readonly decodePayload: (u: unknown) => CodecResult
+  readonly encodeSuccess: (u: unknown) => CodecResult
+  readonly decodeSuccess: (u: unknown) => CodecResult
+  readonly encodeError: (u: unknown) => CodecResult
+  readonly decodeError: (u: unknown) => CodecResult
+}
+
+/** The schemas a task declares (the shape `Task.make` stores). */
+export interface TaskSchemas {
+  readonly payload: Schema.Codec<any, any>
+  readonly success: Schema.Codec<any, any>
+  readonly error: Schema.Codec<any, any> | undefined
+}
+
+const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
+  path.map((k) => (typeof k === "number" ? `[${k}]` : `[${JSON.stringify(String(k))}]`)).join("")
+
+/** Finds the path of the first pointer chain in a schema issue: `["points"][3]["x"]`. */
+const issuePath = (issue: SchemaIssue.Issue): Array<PropertyKey> => {
+  switch (issue._tag) {
+    case "Pointer":
+      return [...issue.path, ...issuePath(issue.issue)]
+    case "Composite":
+    case "AnyOf": {
+      const first = (issue as { readonly issues: ReadonlyArray<SchemaIssue.Issue> }).issues[0]
+      return first === undefined ? [] : issuePath(first)
+    }
+    case "Filter":
+    case "Encoding":
+      return issuePath(issue.issue)
+    default:
+      return []
+  }
+}
+
+export const toCodecIssue = (error: unknown): CodecIssue => {
+  if (Schema.isSchemaError(error)) {
+    return { path: formatPath(issuePath(error.issue)), message: error.message }
+  }
+  return { path: "", message: error instanceof Error ? error.message : String(error) }
+}
+
+const wrap = (f: (u: unknown) => Exit.Exit<unknown, unknown>) => (u: unknown): CodecResult => {
+  let exit: Exit.Exit<unknown, unknown>
+  try {
+    exit = f(u)
+  } catch (e) {
+    return { ok: false, issue: toCodecIssue(e) }
+  }
+  if (Exit.isSuccess(exit)) return { ok: true, value: exit.value }
+  const reason = exit.cause.reasons[0]
+  const error = reason === undefined ? undefined : reason._tag === "Fail" ? reason.error : reason._tag === "Die" ? reason.defect : undefined
+  return { ok: false, issue: toCodecIssue(error) }
+}
+
+const noError: CodecResult = { ok: false, issue: { path: "", message: "the task declares no error schema" } }
+
+export const makeCodec = (schemas: TaskSchemas): TaskCodec => {
+  const e = schemas.error
+  return {
+    encodePayload: wrap(Schema.encodeUnknownExit(schemas.payload)),
+    decodePayload: wrap(Schema.decodeUnknownExit(schemas.payload)),
+    encodeSuccess: wrap(Schema.encodeUnknownExit(schemas.success)),
+    decodeSuccess: wrap(Schema.decodeUnknownExit(schemas.success)),
+    encodeError: e === undefined ? () => noError : wrap(Schema.encodeUnknownExit(e)),
+    decodeError: e === undefined ? () => noError : wrap(Schema.decodeUnknownExit(e))
+  }
+}
+
+const cache = new WeakMap<object, TaskCodec>()
+
+/** The task's codec, built on first use. */
+export const codecOf = (task: TaskSchemas): TaskCodec => {
+  let codec = cache.get(task)
+  if (codec === undefined) {
+    codec = makeCodec(task)
+    cache.set(task, codec)
+  }
+  return codec
+}

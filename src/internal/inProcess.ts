@@ -1,0 +1,47 @@
+/**
+ * The in-process backend: the worker runtime runs inside the parent, behind the same message protocol.
+ *
+ * A composition module (like the worker entry): it joins the parent-side backend seam to the worker-side
+ * runtime. Messages are structured-cloned both ways, so values, codecs and errors behave exactly as they
+ * do across a thread; only isolation is missing: a synchronous loop cannot be stopped, and a crash
+ * (`process.exit`) would end the parent. Use it for tests and as the serial baseline.
+ *
+ * @internal
+ */
+import type { Backend } from "./parent/backend.ts"
+import type { FromWorker, ToWorker } from "./protocol.ts"
+import { makeWorkerRuntime } from "./worker/runtime.ts"
+
+export const inProcess: Backend = {
+  name: "in-process",
+  spawn: (boot, _options, events) => {
+    let alive = true
+    const runtime = makeWorkerRuntime({
+      send: (message: FromWorker) => {
+        const copy = structuredClone(message)
+        queueMicrotask(() => {
+          if (alive) events.onMessage(copy)
+        })
+      }
+    })
+    runtime.preload(boot.preload).catch(() => undefined).then(() => {
+      if (alive) events.onMessage({ _tag: "Ready" })
+    })
+    const kill = (): void => {
+      if (!alive) return
+      alive = false
+      runtime.shutdown()
+      setImmediate(() => events.onExit({ code: 0, signal: null, error: undefined }))
+    }
+    return {
+      send: (message: ToWorker) => {
+        if (message._tag === "Close") return kill()
+        const copy = structuredClone(message)
+        setImmediate(() => {
+          if (alive) runtime.handle(copy)
+        })
+      },
+      kill
+    }
+  }
+}

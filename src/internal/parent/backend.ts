@@ -1,0 +1,40 @@
+/**
+ * The seam between the pool's dispatch (mechanism shared by every backend) and a kind of worker.
+ * A backend only starts a worker, moves messages and stops it; everything else lives in `core.ts`.
+ *
+ * @internal
+ */
+import type { FromWorker, ToWorker, WorkerBoot } from "../protocol.ts"
+import type { ResolvedOptions } from "../options.ts"
+
+export interface WorkerExit {
+  readonly code: number | null
+  readonly signal: string | null
+  /** What the worker said on its way out (an uncaught error, an out-of-memory report), if anything. */
+  readonly error: string | undefined
+}
+
+export interface WorkerEvents {
+  readonly onMessage: (message: FromWorker) => void
+  /** Called exactly once, when the worker is really gone. */
+  readonly onExit: (exit: WorkerExit) => void
+}
+
+export interface WorkerHandle {
+  /** Posts a message; throws when a value cannot be cloned. */
+  readonly send: (message: ToWorker, transfer?: ReadonlyArray<Transferable>) => void
+  /** Stops the worker now, whatever it is doing (a synchronous loop included). */
+  readonly kill: () => void
+}
+
+export interface Backend {
+  readonly name: "threads" | "processes" | "in-process"
+  /** Starts a worker; throws if it cannot even be created. */
+  readonly spawn: (boot: WorkerBoot, options: ResolvedOptions, events: WorkerEvents) => WorkerHandle
+}
+
+/** URL of the generic worker entry, as source (.ts, type stripping) or as built JS. */
+export const entryUrl: URL = new URL(
+  import.meta.url.endsWith(".ts") ? "../worker/entry.ts" : "../worker/entry.js",
+  import.meta.url
+)

@@ -1,0 +1,728 @@
+/**
+ * The pool's engine: workers, the job queue, dispatch, interruption, timeouts, crashes, recycling.
+ *
+ * Written as plain callbacks rather than fibers, queues and semaphores: it runs for every task on the hot
+ * path, and an Effect-level queue plus a fiber per dispatch cost several microseconds per task where this
+ * costs a fraction of one. The Effect API (`pool.ts`) wraps it: each task is an `Effect.callback` whose
+ * canceller calls `interrupt` and waits until the worker has really stopped (R1, R2).
+ *
+ * Invariants:
+ * - A worker runs its jobs one at a time in the order they were sent, so the first unfinished job of a
+ *   worker (`inflight[0]`) is the one running. A crash fails only that job; the others had not started
+ *   and go back to the front of the queue (R4).
+ * - A job counts against its worker until the worker replied for it or exited, never less (R2).
+ * - Every job is settled exactly once, or resolved as interrupted when its caller interrupted it.
+ *
+ * Policy (how many jobs to send ahead, how big a chunk is) is in `policy.ts`; mechanism is here.
+ *
+ * @internal
+ */
+import type { WorkerErrorReason } from "../../WorkerError.ts"
+import { CodecFailed, InitializerFailed, PoolClosed, SpawnFailed, TaskTimeout, WorkerCrashed } from "../../WorkerError.ts"
+import type { ResolvedOptions } from "../options.ts"
+import type { FromWorker, WireJob, WireReply } from "../protocol.ts"
+import type { PoolStats, TaskRef } from "../service.ts"
+import type { Backend, WorkerExit, WorkerHandle } from "./backend.ts"
+import { Deque } from "./deque.ts"
+import { Policy } from "./policy.ts"
+
+export type JobResult =
+  | { readonly _tag: "Reply"; readonly reply: WireReply }
+  | { readonly _tag: "Error"; readonly reason: WorkerErrorReason }
+
+export interface Job {
+  readonly id: number
+  readonly task: TaskRef
+  readonly wire: WireJob
+  readonly items: number
+  readonly transfer: ReadonlyArray<Transferable> | undefined
+  readonly timeoutMillis: number | undefined
+  state: "new" | "waiting" | "queued" | "sent" | "done"
+  slot: Slot | undefined
+  /** Callers waiting for the job to stop after they interrupted it. */
+  interrupting: Array<() => void> | undefined
+  /** Interrupted for the caller, but still queued behind another job in its worker: result is dropped. */
+  abandoned: boolean
+  timedOut: boolean
+  closing: boolean
+  timer: ReturnType<typeof setTimeout> | undefined
+  graceTimer: ReturnType<typeof setTimeout> | undefined
+  onAdmit: (() => void) | undefined
+  onResult: ((result: JobResult) => void) | undefined
+  result: JobResult | undefined
+}
+
+interface Slot {
+  readonly id: number
+  handle: WorkerHandle | undefined
+  state: "starting" | "initializing" | "ready" | "closing"
+  readonly inflight: Array<Job>
+  /** Items sent to this worker over its life (for maxTasksPerWorker). */
+  assigned: number
+  killed: boolean
+  idleTimer: ReturnType<typeof setTimeout> | undefined
+  closeTimer: ReturnType<typeof setTimeout> | undefined
+}
+
+const MAX_START_FAILURES = 3
+const BACKOFF_MILLIS = [0, 250, 1000]
+
+export class PoolCore {
+  readonly policy: Policy
+  private readonly slots: Array<Slot> = []
+  private readonly queue = new Deque<Job>()
+  private readonly waiting = new Deque<Job>()
+  private nextJobId = 1
+  private nextWorkerId = 1
+  private dispatchScheduled = false
+  private startFailures = 0
+  private respawnTimer: ReturnType<typeof setTimeout> | undefined
+  private respawnAt = 0
+  private broken: WorkerErrorReason | undefined
+  private closed = false
+  private closeWaiters: Array<() => void> = []
+  private counters = { completed: 0, failed: 0, crashed: 0, killed: 0, recycled: 0, spawned: 0 }
+
+  readonly backend: Backend
+  readonly options: ResolvedOptions
+
+  constructor(backend: Backend, options: ResolvedOptions) {
+    this.backend = backend
+    this.options = options
+    this.policy = new Policy(options)
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // jobs
+
+  makeJob(
+    task: TaskRef,
+    payloads: ReadonlyArray<unknown>,
+    fields: {
+      readonly index: number
+      readonly attempt: number
+      readonly seed: number
+      readonly chunk: boolean
+      readonly timeoutMillis: number | undefined
+      readonly transfer: ReadonlyArray<Transferable> | undefined
+    }
+  ): Job {
+    const id = this.nextJobId++
+    return {
+      id,
+      task,
+      wire: {
+        id,
+        module: task.module,
+        name: task.name,
+        payloads,
+        index: fields.index,
+        attempt: fields.attempt,
+        seed: fields.seed,
+        chunk: fields.chunk,
+        notifyStart: fields.timeoutMillis !== undefined
+      },
+      items: payloads.length,
+      transfer: fields.transfer,
+      timeoutMillis: fields.timeoutMillis,
+      state: "new",
+      slot: undefined,
+      interrupting: undefined,
+      abandoned: false,
+      timedOut: false,
+      closing: false,
+      timer: undefined,
+      graceTimer: undefined,
+      onAdmit: undefined,
+      onResult: undefined,
+      result: undefined
+    }
+  }
+
+  /** Admits a job to the queue, or makes it wait for room when `maxQueued` is reached (backpressure). */
+  submit(job: Job): void {
+    if (this.closed) return this.settle(job, { _tag: "Error", reason: new PoolClosed({ taskName: job.task.name }) })
+    if (this.broken !== undefined) return this.settle(job, { _tag: "Error", reason: this.broken })
+    if (this.queue.length >= this.options.maxQueued) {
+      job.state = "waiting"
+      this.waiting.push(job)
+      return
+    }
+    this.admit(job)
+  }
+
+  private admit(job: Job): void {
+    job.state = "queued"
+    this.queue.push(job)
+    const onAdmit = job.onAdmit
+    job.onAdmit = undefined
+    onAdmit?.()
+    this.scheduleDispatch()
+  }
+
+  private settle(job: Job, result: JobResult): void {
+    if (job.state === "done" && job.result !== undefined) return
+    job.state = "done"
+    job.result = result
+    this.clearTimers(job)
+    if (result._tag === "Error" || result.reply.outcome !== undefined && result.reply.outcome._tag !== "Success") {
+      this.counters.failed++
+    }
+    const onAdmit = job.onAdmit
+    job.onAdmit = undefined
+    onAdmit?.()
+    const onResult = job.onResult
+    job.onResult = undefined
+    onResult?.(result)
+  }
+
+  private clearTimers(job: Job): void {
+    if (job.timer !== undefined) clearTimeout(job.timer)
+    if (job.graceTimer !== undefined) clearTimeout(job.graceTimer)
+    job.timer = undefined
+    job.graceTimer = undefined
+  }
+
+  /**
+   * Interrupts a job on behalf of its caller; `done` runs once the job has really stopped: it was still
+   * queued, its worker confirmed, or its worker was killed after `interruptGrace` (R2).
+   */
+  interrupt(job: Job, done: () => void): void {
+    switch (job.state) {
+      case "new":
+      case "waiting":
+      case "queued": {
+        // dropped lazily by dispatch / promote: O(1) even when a storm interrupts a huge queue
+        job.state = "done"
+        job.onResult = undefined
+        job.onAdmit = undefined
+        return done()
+      }
+      case "done":
+        return done()
+      case "sent": {
+        if (job.interrupting !== undefined) {
+          job.interrupting.push(done)
+          return
+        }
+        job.interrupting = [done]
+        job.onResult = undefined
+        this.stop(job)
+        return
+      }
+    }
+  }
+
+  /** Asks the worker to stop a sent job; kills the worker if the job is running and does not stop in time. */
+  private stop(job: Job): void {
+    const slot = job.slot!
+    try {
+      slot.handle?.send({ _tag: "Interrupt", id: job.id })
+    } catch {
+      // the worker is going away: its exit settles the job
+    }
+    if (job.graceTimer !== undefined) return
+    job.graceTimer = setTimeout(() => {
+      job.graceTimer = undefined
+      if (job.state !== "sent") return
+      if (slot.inflight[0] === job) {
+        // running and not stopping: a synchronous loop. Kill the worker; its exit resolves the job.
+        this.kill(slot)
+      } else if (job.interrupting !== undefined) {
+        // still waiting behind another job in that worker: do not hold the caller hostage to it. The worker
+        // drops the job when it reads the Interrupt; its late reply is ignored.
+        job.abandoned = true
+        this.resolveInterrupting(job)
+      }
+    }, this.options.interruptGraceMillis)
+  }
+
+  private resolveInterrupting(job: Job): void {
+    const callbacks = job.interrupting
+    job.interrupting = undefined
+    if (callbacks !== undefined) for (const cb of callbacks) cb()
+  }
+
+  private kill(slot: Slot): void {
+    if (slot.killed) return
+    slot.killed = true
+    this.counters.killed++
+    slot.handle?.kill()
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // dispatch
+
+  private scheduleDispatch(): void {
+    if (this.dispatchScheduled) return
+    this.dispatchScheduled = true
+    queueMicrotask(() => this.dispatch())
+  }
+
+  private promoteWaiting(): void {
+    while (this.waiting.length > 0 && this.queue.length < this.options.maxQueued) {
+      const job = this.waiting.shift()!
+      if (job.state === "waiting") this.admit(job)
+    }
+  }
+
+  private dispatch(): void {
+    this.dispatchScheduled = false
+    if (this.closed || this.broken !== undefined) return
+    this.promoteWaiting()
+    this.ensureWorkers()
+    const ready: Array<Slot> = []
+    for (const s of this.slots) if (s.state === "ready") ready.push(s)
+    if (ready.length === 0 || this.queue.length === 0) return
+    const batches = new Map<Slot, Array<Job>>()
+    const limit = this.policy.inflightLimit()
+    while (this.queue.length > 0) {
+      const job = this.queue.peek()!
+      if (job.state !== "queued") {
+        this.queue.shift()
+        continue
+      }
+      // the least loaded worker that can take the job: spreads work before sending ahead (balancing)
+      let best: Slot | undefined
+      let bestLoad = Infinity
+      for (const s of ready) {
+        const load = s.inflight.length
+        if (load >= limit || load >= bestLoad) continue
+        if (s.assigned > 0 && s.assigned + job.items > this.options.maxTasksPerWorker) continue
+        best = s
+        bestLoad = load
+      }
+      if (best === undefined) break
+      this.queue.shift()
+      job.state = "sent"
+      job.slot = best
+      best.inflight.push(job)
+      best.assigned += job.items
+      if (best.idleTimer !== undefined) {
+        clearTimeout(best.idleTimer)
+        best.idleTimer = undefined
+      }
+      let batch = batches.get(best)
+      if (batch === undefined) batches.set(best, batch = [])
+      batch.push(job)
+    }
+    for (const [slot, jobs] of batches) this.send(slot, jobs)
+    this.promoteWaiting()
+    // a worker that can take no more (maxTasksPerWorker) is replaced ahead of its retirement
+    this.ensureWorkers()
+  }
+
+  /** Sends jobs to a worker in one message; on a clone failure, finds and fails exactly the bad jobs. */
+  private send(slot: Slot, jobs: Array<Job>): void {
+    const transfer = jobs.some((j) => j.transfer !== undefined) ? jobs.flatMap((j) => j.transfer ?? []) : undefined
+    try {
+      slot.handle!.send({ _tag: "Run", jobs: jobs.map((j) => j.wire) }, transfer)
+      return
+    } catch {
+      // fall through: one at a time
+    }
+    for (const job of jobs) {
+      try {
+        slot.handle!.send({ _tag: "Run", jobs: [job.wire] }, job.transfer)
+      } catch (e) {
+        const i = slot.inflight.indexOf(job)
+        if (i >= 0) slot.inflight.splice(i, 1)
+        slot.assigned -= job.items
+        this.settle(job, {
+          _tag: "Error",
+          reason: this.codecReason(job, `the payload cannot be cloned to a worker: ${e instanceof Error ? e.message : String(e)}`)
+        })
+      }
+    }
+  }
+
+  private codecReason(job: Job, message: string): WorkerErrorReason {
+    return new CodecFailed({ taskName: job.task.name, side: "parent", direction: "payload", path: "", message })
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // workers
+
+  private liveCount(): number {
+    let n = 0
+    for (const s of this.slots) {
+      if (s.state === "closing" || s.killed) continue
+      if (s.assigned >= this.options.maxTasksPerWorker) continue
+      n++
+    }
+    return n
+  }
+
+  private ensureWorkers(): void {
+    if (this.closed || this.broken !== undefined) return
+    const wanted = this.options.idleTimeoutMillis === Infinity || this.queue.length > 0 ? this.options.size : 0
+    const missing = wanted - this.liveCount()
+    if (missing <= 0) return
+    const now = Date.now()
+    if (now < this.respawnAt) {
+      if (this.respawnTimer === undefined) {
+        this.respawnTimer = setTimeout(() => {
+          this.respawnTimer = undefined
+          this.scheduleDispatch()
+        }, this.respawnAt - now)
+      }
+      return
+    }
+    for (let i = 0; i < missing; i++) this.spawn()
+  }
+
+  private spawn(): void {
+    const slot: Slot = {
+      id: this.nextWorkerId++,
+      handle: undefined,
+      state: "starting",
+      inflight: [],
+      assigned: 0,
+      killed: false,
+      idleTimer: undefined,
+      closeTimer: undefined
+    }
+    this.slots.push(slot)
+    this.counters.spawned++
+    try {
+      slot.handle = this.backend.spawn(
+        { workerId: slot.id, preload: this.options.preload },
+        this.options,
+        {
+          onMessage: (message) => this.onMessage(slot, message),
+          onExit: (exit) => this.onExit(slot, exit)
+        }
+      )
+    } catch (e) {
+      this.removeSlot(slot)
+      this.startFailed(`${e instanceof Error ? e.message : String(e)}`)
+    }
+  }
+
+  private startFailed(message: string): void {
+    this.startFailures++
+    if (this.startFailures >= MAX_START_FAILURES) {
+      return this.fail(new SpawnFailed({ message: `workers failed ${this.startFailures} times in a row before they were ready; last: ${message}` }))
+    }
+    this.respawnAt = Date.now() + (BACKOFF_MILLIS[this.startFailures] ?? 1000)
+    this.scheduleDispatch()
+  }
+
+  private removeSlot(slot: Slot): void {
+    const i = this.slots.indexOf(slot)
+    if (i >= 0) this.slots.splice(i, 1)
+    if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer)
+    if (slot.closeTimer !== undefined) clearTimeout(slot.closeTimer)
+  }
+
+  private onMessage(slot: Slot, message: FromWorker): void {
+    switch (message._tag) {
+      case "Ready":
+        return this.onReady(slot)
+      case "Started": {
+        const job = slot.inflight.find((j) => j.id === message.id)
+        if (job !== undefined && job.timeoutMillis !== undefined && job.timer === undefined) {
+          job.timer = setTimeout(() => this.onTimeout(job), job.timeoutMillis)
+        }
+        return
+      }
+      case "Done": {
+        for (const reply of message.replies) {
+          const i = slot.inflight.findIndex((j) => j.id === reply.id)
+          if (i < 0) continue
+          const [job] = slot.inflight.splice(i, 1)
+          this.onReply(slot, job!, reply)
+        }
+        // the new head may be a job someone is waiting to stop: its grace clock applies from now on
+        const head = slot.inflight[0]
+        if (head !== undefined && head.interrupting !== undefined && head.graceTimer === undefined && !head.abandoned) {
+          this.stop(head)
+        }
+        this.afterProgress(slot)
+        return
+      }
+    }
+  }
+
+  private initializerJob: (() => Job) | undefined
+
+  /** Set by pool.ts: builds the initializer's job for a new worker (its payload is encoded there). */
+  setInitializer(make: () => Job): void {
+    this.initializerJob = make
+  }
+
+  private onReady(slot: Slot): void {
+    if (slot.state !== "starting") return
+    if (this.closed) return this.retire(slot)
+    if (this.initializerJob !== undefined) {
+      slot.state = "initializing"
+      const job = this.initializerJob()
+      job.state = "sent"
+      job.slot = slot
+      job.onResult = (result) => this.onInitialized(slot, job, result)
+      slot.inflight.push(job)
+      this.send(slot, [job])
+      return
+    }
+    this.markReady(slot)
+  }
+
+  private onInitialized(slot: Slot, job: Job, result: JobResult): void {
+    if (result._tag === "Reply" && result.reply.outcome?._tag === "Success") return this.markReady(slot)
+    const message = result._tag === "Error"
+      ? result.reason.message
+      : describeOutcome(result.reply)
+    this.fail(new InitializerFailed({ taskName: job.task.name, message }))
+  }
+
+  private markReady(slot: Slot): void {
+    slot.state = "ready"
+    this.startFailures = 0
+    this.afterProgress(slot)
+  }
+
+  private onReply(slot: Slot, job: Job, reply: WireReply): void {
+    this.clearTimers(job)
+    this.counters.completed += job.items
+    this.policy.observe(job.task, reply.elapsed, job.items, job.wire.chunk)
+    if (job.abandoned) {
+      job.state = "done"
+      return
+    }
+    if (job.interrupting !== undefined) {
+      job.state = "done"
+      if (reply.outcome?._tag !== "Success") this.counters.failed++
+      return this.resolveInterrupting(job)
+    }
+    if (job.timedOut && reply.outcome?._tag === "Interrupted") {
+      return this.settle(job, { _tag: "Error", reason: new TaskTimeout({ taskName: job.task.name, timeoutMillis: job.timeoutMillis! }) })
+    }
+    if (job.closing && reply.outcome?._tag === "Interrupted") {
+      return this.settle(job, { _tag: "Error", reason: new PoolClosed({ taskName: job.task.name }) })
+    }
+    this.settle(job, { _tag: "Reply", reply })
+    void slot
+  }
+
+  private onTimeout(job: Job): void {
+    job.timer = undefined
+    if (job.state !== "sent") return
+    job.timedOut = true
+    this.stop(job)
+  }
+
+  /** After a worker finished something: recycle it, let it idle, or give it more work. */
+  private afterProgress(slot: Slot): void {
+    if (slot.state === "ready" && slot.inflight.length === 0) {
+      if (this.closed) return this.retire(slot)
+      if (slot.assigned >= this.options.maxTasksPerWorker) {
+        this.counters.recycled++
+        return this.retire(slot)
+      }
+      if (this.options.idleTimeoutMillis !== Infinity && slot.idleTimer === undefined && this.queue.length === 0) {
+        slot.idleTimer = setTimeout(() => {
+          slot.idleTimer = undefined
+          if (slot.state === "ready" && slot.inflight.length === 0) this.retire(slot)
+        }, this.options.idleTimeoutMillis)
+      }
+    }
+    this.scheduleDispatch()
+  }
+
+  /** Stops a worker that has no job: asks it to close, kills it if it does not go. */
+  private retire(slot: Slot): void {
+    if (slot.state === "closing") return
+    slot.state = "closing"
+    try {
+      slot.handle?.send({ _tag: "Close" })
+    } catch {
+      // already gone
+    }
+    slot.closeTimer = setTimeout(() => slot.handle?.kill(), Math.max(this.options.interruptGraceMillis, 1000))
+  }
+
+  private onExit(slot: Slot, exit: WorkerExit): void {
+    const wasState = slot.state
+    this.removeSlot(slot)
+    const jobs = slot.inflight.splice(0)
+    const reason = slot.killed
+      ? `killed after not stopping within interruptGrace (${this.options.interruptGraceMillis} ms)`
+      : exit.error ?? (exit.signal !== null ? `killed by ${exit.signal}` : `exited with code ${exit.code}`)
+    if (!this.closed && this.broken === undefined) {
+      if (wasState === "initializing" && !slot.killed) {
+        // the initializer itself took the worker down: a broken initializer fails the pool, no respawn loop
+        const init = jobs.shift()
+        this.requeueFront(jobs)
+        this.fail(new InitializerFailed({ taskName: init?.task.name ?? "initializer", message: `the worker ${reason}` }))
+      } else if (wasState === "starting" && !slot.killed) {
+        // never became ready: nothing ran; put its jobs back and count a start failure
+        this.requeueFront(jobs)
+        this.startFailed(`worker ${slot.id} ${reason}`)
+      } else if (wasState !== "closing" || jobs.length > 0) {
+        if (!slot.killed && wasState !== "closing") this.counters.crashed++
+        const [head, ...rest] = jobs
+        if (head !== undefined) this.failHead(slot, head, exit, reason)
+        this.requeueFront(rest)
+      }
+      this.scheduleDispatch()
+    } else {
+      const closing = this.broken ?? new PoolClosed({ taskName: "" })
+      for (const job of jobs) {
+        if (job.interrupting !== undefined) {
+          job.state = "done"
+          this.resolveInterrupting(job)
+        } else if (!job.abandoned) {
+          this.settle(job, { _tag: "Error", reason: closing._tag === "PoolClosed" ? new PoolClosed({ taskName: job.task.name }) : closing })
+        }
+      }
+    }
+    if (this.slots.length === 0 && this.closeWaiters.length > 0) {
+      const waiters = this.closeWaiters
+      this.closeWaiters = []
+      for (const w of waiters) w()
+    }
+  }
+
+  private failHead(slot: Slot, job: Job, exit: WorkerExit, reason: string): void {
+    if (job.interrupting !== undefined) {
+      job.state = "done"
+      return this.resolveInterrupting(job)
+    }
+    if (job.abandoned) {
+      job.state = "done"
+      return
+    }
+    if (job.timedOut) {
+      return this.settle(job, { _tag: "Error", reason: new TaskTimeout({ taskName: job.task.name, timeoutMillis: job.timeoutMillis! }) })
+    }
+    this.settle(job, {
+      _tag: "Error",
+      reason: new WorkerCrashed({
+        taskName: job.task.name,
+        workerId: slot.id,
+        exitCode: exit.code,
+        signal: exit.signal,
+        message: reason
+      })
+    })
+  }
+
+  private requeueFront(jobs: ReadonlyArray<Job>): void {
+    for (let i = jobs.length - 1; i >= 0; i--) {
+      const job = jobs[i]!
+      job.slot = undefined
+      this.clearTimers(job)
+      if (job.interrupting !== undefined) {
+        job.state = "done"
+        this.resolveInterrupting(job)
+        continue
+      }
+      if (job.abandoned || job.state === "done") continue
+      job.state = "queued"
+      this.queue.unshift(job)
+    }
+  }
+
+  /** Fails the pool: every waiting, queued and running job gets `reason`, and so does every later submit. */
+  private fail(reason: WorkerErrorReason): void {
+    if (this.broken !== undefined) return
+    this.broken = reason
+    this.failQueued(reason)
+    for (const slot of [...this.slots]) {
+      for (const job of slot.inflight) {
+        if (job.onResult !== undefined) this.settle(job, { _tag: "Error", reason })
+      }
+      slot.handle?.kill()
+    }
+  }
+
+  private failQueued(reason: WorkerErrorReason | ((job: Job) => WorkerErrorReason)): void {
+    for (const dq of [this.waiting, this.queue]) {
+      while (dq.length > 0) {
+        const job = dq.shift()!
+        if (job.state === "waiting" || job.state === "queued") {
+          this.settle(job, { _tag: "Error", reason: typeof reason === "function" ? reason(job) : reason })
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // lifecycle
+
+  start(): void {
+    this.ensureWorkers()
+  }
+
+  /**
+   * Closes the pool (R3): queued jobs fail with PoolClosed, running jobs are interrupted (workers that do
+   * not stop within interruptGrace are killed), every worker is ended; `done` runs when all have exited.
+   */
+  close(done: () => void): void {
+    if (this.respawnTimer !== undefined) clearTimeout(this.respawnTimer)
+    if (!this.closed) {
+      this.closed = true
+      this.failQueued((job) => new PoolClosed({ taskName: job.task.name }))
+      for (const slot of this.slots) {
+        if (slot.inflight.length === 0) {
+          this.retire(slot)
+          continue
+        }
+        for (const job of slot.inflight) {
+          job.closing = true
+          this.stop(job)
+        }
+        // whatever still runs after the grace period is killed
+        slot.closeTimer = setTimeout(() => slot.handle?.kill(), this.options.interruptGraceMillis + 50)
+      }
+    }
+    if (this.slots.length === 0) return done()
+    this.closeWaiters.push(done)
+  }
+
+  stats(): PoolStats {
+    let busy = 0
+    let running = 0
+    let queued = 0
+    for (const s of this.slots) {
+      if (s.inflight.length > 0) busy++
+      running += s.inflight.length
+    }
+    for (const j of this.queue) if (j.state === "queued") queued++
+    for (const j of this.waiting) if (j.state === "waiting") queued++
+    return {
+      size: this.options.size,
+      workers: this.slots.length,
+      busy,
+      queued,
+      running,
+      backend: this.backend.name,
+      ...this.counters
+    }
+  }
+}
+
+const describeOutcome = (reply: WireReply): string => {
+  const o = reply.outcome
+  if (o === undefined) return "no outcome"
+  switch (o._tag) {
+    case "Success":
+      return "succeeded"
+    case "Failure":
+      return `failed with ${safeString(o.error)}`
+    case "Defect":
+      return `died: ${o.defect.name}: ${o.defect.message}`
+    case "Interrupted":
+      return "was interrupted"
+    case "Problem":
+      return o.problem.message
+  }
+}
+
+const safeString = (u: unknown): string => {
+  try {
+    return JSON.stringify(u) ?? String(u)
+  } catch {
+    return String(u)
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Dispatch policy, apart from the mechanism in `core.ts`: how many jobs a worker gets ahead of the one
+ * it runs, and how many items go into one `map` chunk. Both adapt to measured task durations.
+ *
+ * - Sending ahead hides the round trip for fine-grained tasks (with ~0.3 ms tasks, one-in-flight pools
+ *   lose a third of a core), but queued-ahead work cannot move to an idle worker. So a worker gets ahead
+ *   only about 1 ms of work: many tiny tasks, or just one more long one.
+ * - A chunk aims at about 10 ms of work (joblib's batch_size="auto" idea at a finer grain): large enough
+ *   that per-message costs vanish, small enough for balancing and prompt interruption. With a known
+ *   input length, chunks are also capped so every worker gets several.
+ *
+ * @internal
+ */
+import type { ResolvedOptions } from "../options.ts"
+import type { TaskRef } from "../service.ts"
+
+const AHEAD_MILLIS = 1
+const CHUNK_TARGET_MILLIS = 10
+const MAX_CHUNK = 16_384
+const ALPHA = 0.3
+
+export class Policy {
+  /** EWMA of milliseconds per job, pool-wide. */
+  private jobMillis: number | undefined
+  /** EWMA of milliseconds per item, per task. */
+  private readonly itemMillis = new WeakMap<TaskRef, number>()
+
+  private readonly options: ResolvedOptions
+
+  constructor(options: ResolvedOptions) {
+    this.options = options
+  }
+
+  observe(task: TaskRef, elapsed: number, items: number, _chunk: boolean): void {
+    const perJob = Math.max(elapsed, 0.001)
+    this.jobMillis = this.jobMillis === undefined ? perJob : this.jobMillis + ALPHA * (perJob - this.jobMillis)
+    if (items > 0) {
+      const perItem = Math.max(elapsed / items, 0.0001)
+      const prev = this.itemMillis.get(task)
+      this.itemMillis.set(task, prev === undefined ? perItem : prev + ALPHA * (perItem - prev))
+    }
+  }
+
+  /** Most jobs a worker may hold (running + queued ahead). */
+  inflightLimit(): number {
+    const max = this.options.prefetch
+    if (this.jobMillis === undefined) return Math.min(2, max)
+    return Math.max(1, Math.min(max, 1 + Math.ceil(AHEAD_MILLIS / this.jobMillis)))
+  }
+
+  /** Items for the next chunk of `task`; `remaining` is the number of items left when known. */
+  chunkSize(task: TaskRef, remaining: number | undefined, workers: number): number {
+    const perItem = this.itemMillis.get(task)
+    let size = perItem === undefined ? 1 : Math.floor(CHUNK_TARGET_MILLIS / perItem)
+    if (remaining !== undefined) size = Math.min(size, Math.ceil(remaining / (workers * 4)))
+    size = Math.min(size, MAX_CHUNK, this.options.maxTasksPerWorker)
+    return Math.max(1, size)
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * The Effect face of the engine: builds a `PoolService` over a `PoolCore`, turning jobs into interruptible
+ * effects, encoding payloads and decoding outcomes with the task's cached codec.
+ *
+ * @internal
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import { CodecFailed, InvalidOption, TaskNotFound, WorkerError } from "../../WorkerError.ts"
+import type { TaskCodec } from "../codec.ts"
+import { codecOf } from "../codec.ts"
+import type { PoolOptions } from "../options.ts"
+import { resolveOptions } from "../options.ts"
+import type { WireOutcome, WireReply } from "../protocol.ts"
+import { fromWireDefect } from "../protocol.ts"
+import type { ChunkResult, PoolService, RunOptions, TaskRef } from "../service.ts"
+import type { Backend } from "./backend.ts"
+import type { Job, JobResult } from "./core.ts"
+import { PoolCore } from "./core.ts"
+
+export const randomSeed = (): number => Math.floor(Math.random() * 4294967296)
+
+const workerError = (reason: WorkerError["reason"]) => new WorkerError({ reason })
+
+/** The effect of one item's outcome, decoded in the parent. */
+const outcomeEffect = (task: TaskRef, codec: TaskCodec, outcome: WireOutcome): Effect.Effect<unknown, unknown> => {
+  switch (outcome._tag) {
+    case "Success": {
+      const r = codec.decodeSuccess(outcome.value)
+      return r.ok
+        ? Effect.succeed(r.value)
+        : Effect.fail(workerError(new CodecFailed({ taskName: task.name, side: "parent", direction: "success", ...r.issue })))
+    }
+    case "Failure": {
+      const r = codec.decodeError(outcome.error)
+      return r.ok
+        ? Effect.fail(r.value)
+        : Effect.fail(workerError(new CodecFailed({ taskName: task.name, side: "parent", direction: "error", ...r.issue })))
+    }
+    case "Defect":
+      return Effect.die(fromWireDefect(outcome.defect))
+    case "Interrupted":
+      return Effect.interrupt
+    case "Problem": {
+      const p = outcome.problem
+      return Effect.fail(workerError(
+        p._tag === "TaskNotFound"
+          ? new TaskNotFound({ taskName: task.name, module: task.module, message: p.message })
+          : new CodecFailed({ taskName: task.name, side: "worker", direction: p.direction, path: p.path, message: p.message })
+      ))
+    }
+  }
+}
+
+const replyEffect = (task: TaskRef, result: JobResult): Effect.Effect<unknown, unknown> => {
+  if (result._tag === "Error") return Effect.fail(workerError(result.reason))
+  const outcome = result.reply.outcome
+  if (outcome === undefined) return Effect.die(new Error("a single task's reply had no outcome"))
+  return outcomeEffect(task, codecOf(task), outcome)
+}
+
+const chunkEffect = (task: TaskRef, result: JobResult): Effect.Effect<ChunkResult<unknown, unknown>, WorkerError> => {
+  if (result._tag === "Error") return Effect.fail(workerError(result.reason))
+  const reply: WireReply = result.reply
+  const codec = codecOf(task)
+  const raw = reply.values ?? []
+  const values: Array<unknown> = new Array(raw.length)
+  for (let i = 0; i < raw.length; i++) {
+    const r = codec.decodeSuccess(raw[i])
+    if (!r.ok) {
+      values.length = i
+      return Effect.succeed({
+        values,
+        failure: Effect.fail(workerError(new CodecFailed({ taskName: task.name, side: "parent", direction: "success", ...r.issue })))
+      })
+    }
+    values[i] = r.value
+  }
+  const outcome = reply.outcome
+  return Effect.succeed({
+    values,
+    failure: outcome === undefined ? undefined : (outcomeEffect(task, codec, outcome) as Effect.Effect<never, unknown>)
+  })
+}
+
+const timeoutMillisOf = (options: RunOptions | undefined): number | undefined => {
+  if (options?.timeout === undefined) return undefined
+  const d = Duration.fromInput(options.timeout)
+  if (d._tag === "None") {
+    throw new InvalidOption({ option: "timeout", message: `timeout must be a duration, got ${String(options.timeout)}` })
+  }
+  return Duration.toMillis(d.value)
+}
+
+/**
+ * Builds a pool on a backend within the current scope: workers start at once, in parallel; closing the
+ * scope interrupts every task and ends every worker before it finishes closing (R3).
+ */
+export const makePool = (
+  backend: Backend,
+  options: PoolOptions | undefined
+): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const resolved = yield* Effect.try({
+      try: () => resolveOptions(options),
+      catch: (e) => workerError(e instanceof InvalidOption ? e : new InvalidOption({ option: "options", message: String(e) }))
+    })
+    const core = new PoolCore(backend, resolved)
+    const init = resolved.initializer
+    if (init !== undefined) {
+      const encoded = codecOf(init.task).encodePayload(init.payload)
+      if (!encoded.ok) {
+        return yield* Effect.fail(workerError(
+          new InvalidOption({ option: "initializer", message: `the initializer's payload does not match its schema: ${encoded.issue.message}` })
+        ))
+      }
+      core.setInitializer(() =>
+        core.makeJob(init.task, [encoded.value], {
+          index: 0,
+          attempt: 1,
+          seed: 0,
+          chunk: false,
+          timeoutMillis: undefined,
+          transfer: undefined
+        })
+      )
+    }
+    yield* Effect.acquireRelease(
+      Effect.sync(() => core.start()),
+      () => Effect.callback<void>((resume) => core.close(() => resume(Effect.void)))
+    )
+
+    /** Waits for a submitted job; interrupting the wait interrupts the job and waits until it stopped. */
+    const awaitJob = <A, E>(job: Job, convert: (result: JobResult) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
+      Effect.callback<A, E>((resume) => {
+        if (job.result !== undefined) return resume(convert(job.result))
+        job.onResult = (result) => resume(convert(result))
+        return Effect.callback<void>((resumeCancel) => core.interrupt(job, () => resumeCancel(Effect.void)))
+      })
+
+    const prepare = (task: TaskRef, payload: unknown, options: RunOptions | undefined): Job | WorkerError => {
+      const encoded = codecOf(task).encodePayload(payload)
+      if (!encoded.ok) {
+        return workerError(new CodecFailed({ taskName: task.name, side: "parent", direction: "payload", ...encoded.issue }))
+      }
+      let timeoutMillis: number | undefined
+      try {
+        timeoutMillis = timeoutMillisOf(options)
+      } catch (e) {
+        return workerError(e as InvalidOption)
+      }
+      return core.makeJob(task, [encoded.value], {
+        index: options?.index ?? 0,
+        attempt: 1,
+        seed: options?.seed ?? randomSeed(),
+        chunk: false,
+        timeoutMillis,
+        transfer: options?.transfer
+      })
+    }
+
+    const run: PoolService["run"] = (task, payload, options) =>
+      Effect.suspend(() => {
+        const job = prepare(task, payload, options)
+        if (job instanceof WorkerError) return Effect.fail(job)
+        return Effect.callback<unknown, unknown>((resume) => {
+          job.onResult = (result) => resume(replyEffect(task, result))
+          core.submit(job)
+          return Effect.callback<void>((resumeCancel) => core.interrupt(job, () => resumeCancel(Effect.void)))
+        })
+      })
+
+    const admit: PoolService["admit"] = (task, payload, options) =>
+      Effect.suspend(() => {
+        const job = prepare(task, payload, options)
+        if (job instanceof WorkerError) return Effect.fail(job)
+        return Effect.callback<Effect.Effect<unknown, unknown>, WorkerError>((resume) => {
+          job.onAdmit = () => resume(Effect.succeed(awaitJob(job, (r) => replyEffect(task, r))))
+          core.submit(job)
+          return Effect.callback<void>((resumeCancel) => core.interrupt(job, () => resumeCancel(Effect.void)))
+        })
+      })
+
+    const runChunk: PoolService["runChunk"] = (task, payloads, index, seed) =>
+      Effect.suspend(() => {
+        const codec = codecOf(task)
+        const encoded: Array<unknown> = []
+        let encodeFailure: WorkerError | undefined
+        for (let k = 0; k < payloads.length; k++) {
+          const r = codec.encodePayload(payloads[k])
+          if (!r.ok) {
+            encodeFailure = workerError(
+              new CodecFailed({ taskName: task.name, side: "parent", direction: "payload", path: `[${index + k}]${r.issue.path}`, message: r.issue.message })
+            )
+            break
+          }
+          encoded.push(r.value)
+        }
+        const withEncodeFailure = (result: ChunkResult<unknown, unknown>): ChunkResult<unknown, unknown> =>
+          encodeFailure === undefined || result.failure !== undefined ? result : { values: result.values, failure: Effect.fail(encodeFailure) }
+        if (encoded.length === 0) return Effect.succeed(withEncodeFailure({ values: [], failure: undefined }))
+        const job = core.makeJob(task, encoded, {
+          index,
+          attempt: 1,
+          seed,
+          chunk: true,
+          timeoutMillis: undefined,
+          transfer: undefined
+        })
+        return Effect.map(
+          Effect.callback<ChunkResult<unknown, unknown>, WorkerError>((resume) => {
+            job.onResult = (result) => resume(chunkEffect(task, result))
+            core.submit(job)
+            return Effect.callback<void>((resumeCancel) => core.interrupt(job, () => resumeCancel(Effect.void)))
+          }),
+          withEncodeFailure
+        )
+      })
+
+    return {
+      size: resolved.size,
+      run,
+      admit,
+      runChunk,
+      chunkSizeFor: (task, remaining) => core.policy.chunkSize(task, remaining, resolved.size),
+      stats: Effect.sync(() => core.stats())
+    } satisfies PoolService
+  })

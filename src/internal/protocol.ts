@@ -1,0 +1,112 @@
+/**
+ * The wire protocol between the parent and a worker. A contract: imported by both sides, importing neither.
+ *
+ * Messages are plain structured-clone values (worker_threads `postMessage`, or `child_process` IPC with
+ * `serialization: "advanced"`). One message carries many jobs or many replies: the parent coalesces the
+ * jobs waiting for a worker, the worker coalesces replies while it still has work queued.
+ *
+ * @internal
+ */
+
+/** A unit of work as it travels to a worker: one task, or a chunk of items of one task (`map`). */
+export interface WireJob {
+  readonly id: number
+  readonly module: string
+  readonly name: string
+  /** Encoded payloads: one for a single task, several for a chunk. */
+  readonly payloads: ReadonlyArray<unknown>
+  /** Index of the first payload in its batch: `TaskContext.index` of item k is `index + k`. */
+  readonly index: number
+  readonly attempt: number
+  readonly seed: number
+  /** A chunk reports one reply with every item's result; a single task replies with one outcome. */
+  readonly chunk: boolean
+  /** Ask the worker to say when it starts this job (the parent then starts the job's timeout clock). */
+  readonly notifyStart: boolean
+}
+
+/** Parent → worker. */
+export type ToWorker =
+  | { readonly _tag: "Run"; readonly jobs: ReadonlyArray<WireJob> }
+  | { readonly _tag: "Interrupt"; readonly id: number }
+  | { readonly _tag: "Close" }
+
+/** A serialized defect: an undeclared throw or die, with what survives of it. */
+export interface WireDefect {
+  readonly name: string
+  readonly message: string
+  readonly stack: string | undefined
+  readonly cause: WireDefect | undefined
+}
+
+/** Why the worker could not deliver an outcome (becomes a `WorkerError` reason in the parent). */
+export type WireProblem =
+  | { readonly _tag: "TaskNotFound"; readonly message: string }
+  | {
+    readonly _tag: "CodecFailed"
+    readonly direction: "payload" | "success" | "error"
+    readonly path: string
+    readonly message: string
+  }
+
+/** How one task ended in the worker. */
+export type WireOutcome =
+  | { readonly _tag: "Success"; readonly value: unknown }
+  | { readonly _tag: "Failure"; readonly error: unknown }
+  | { readonly _tag: "Defect"; readonly defect: WireDefect }
+  | { readonly _tag: "Interrupted" }
+  | { readonly _tag: "Problem"; readonly problem: WireProblem }
+
+/**
+ * A job's reply. For a chunk, `values` holds the successful items in order and `last`, when present, is the
+ * outcome of the item that stopped the chunk (a failure, defect, interruption or problem).
+ */
+export interface WireReply {
+  readonly id: number
+  /** Milliseconds the worker spent on the job, measured there (feeds adaptive chunking). */
+  readonly elapsed: number
+  readonly outcome: WireOutcome | undefined
+  readonly values: ReadonlyArray<unknown> | undefined
+}
+
+/** Worker → parent. */
+export type FromWorker =
+  | { readonly _tag: "Ready" }
+  | { readonly _tag: "Started"; readonly id: number }
+  | { readonly _tag: "Done"; readonly replies: ReadonlyArray<WireReply> }
+
+/** What the parent hands a new worker (threads: `workerData`; processes: the first message). */
+export interface WorkerBoot {
+  readonly workerId: number
+  /** Module URLs to import before saying Ready (the initializer's module among them). */
+  readonly preload: ReadonlyArray<string>
+}
+
+/** Serializes any thrown value so that it survives structured clone, keeping name, message and stack. */
+export const toWireDefect = (u: unknown, depth = 0): WireDefect => {
+  if (u instanceof Error) {
+    const cause = (u as { cause?: unknown }).cause
+    return {
+      name: u.name,
+      message: u.message,
+      stack: u.stack,
+      // depth-limited: an error whose cause chain loops must not hang the worker
+      cause: cause === undefined || depth >= 8 ? undefined : toWireDefect(cause, depth + 1)
+    }
+  }
+  let message: string
+  try {
+    message = typeof u === "string" ? u : JSON.stringify(u) ?? String(u)
+  } catch {
+    message = String(u)
+  }
+  return { name: "Error", message, stack: undefined, cause: undefined }
+}
+
+/** Rebuilds an `Error` from a serialized defect: same name, message and stack (the worker's stack). */
+export const fromWireDefect = (d: WireDefect): Error => {
+  const error = new Error(d.message, d.cause === undefined ? undefined : { cause: fromWireDefect(d.cause) })
+  error.name = d.name
+  if (d.stack !== undefined) error.stack = d.stack
+  return error
+}

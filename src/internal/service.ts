@@ -1,0 +1,95 @@
+/**
+ * The `WorkerPool` service key and its shape. Kept apart from the pool's machinery so that `Task` (which
+ * workers import) can refer to the service without pulling any parent-side code into a worker.
+ *
+ * @internal
+ */
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type { WorkerError } from "../WorkerError.ts"
+import type { TaskSchemas } from "./codec.ts"
+
+/** What the pool needs to know of a task (a `Task` is one). */
+export interface TaskRef extends TaskSchemas {
+  readonly name: string
+  readonly module: string
+}
+
+/** Options of a single run. */
+export interface RunOptions {
+  /** Counted from the moment the task starts in a worker; the task is interrupted when it passes. */
+  readonly timeout?: Duration.Input | undefined
+  /** Seed of the task's random stream (default: a fresh random seed). */
+  readonly seed?: number | undefined
+  /** `TaskContext.index` (default 0). */
+  readonly index?: number | undefined
+  /** Buffers to move to the worker instead of copying (the caller's copies become detached). */
+  readonly transfer?: ReadonlyArray<Transferable> | undefined
+}
+
+/** Per-item results of a chunk: values in order, and the outcome that stopped the chunk, if any. */
+export interface ChunkResult<A, E> {
+  readonly values: ReadonlyArray<A>
+  readonly failure: Effect.Effect<never, E | WorkerError> | undefined
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface PoolStats {
+  /** Configured number of workers. */
+  readonly size: number
+  /** Workers alive now (starting or ready). */
+  readonly workers: number
+  /** Workers running at least one job. */
+  readonly busy: number
+  /** Jobs waiting for a worker. */
+  readonly queued: number
+  /** Jobs sent to a worker and not yet finished. */
+  readonly running: number
+  /** Tasks (items) finished, whatever their outcome. */
+  readonly completed: number
+  /** Tasks that ended with a failure, a defect or a WorkerError. */
+  readonly failed: number
+  /** Workers that crashed (exit, uncaught throw, out of memory, signal). */
+  readonly crashed: number
+  /** Workers killed because a task did not stop within `interruptGrace`. */
+  readonly killed: number
+  /** Workers retired after `maxTasksPerWorker` tasks. */
+  readonly recycled: number
+  /** Workers started since the pool was created. */
+  readonly spawned: number
+  /** Backend name. */
+  readonly backend: "threads" | "processes" | "in-process"
+}
+
+/** @internal the service shape; users reach it through the `WorkerPool` module's functions. */
+export interface PoolService {
+  readonly size: number
+  readonly run: (task: TaskRef, payload: unknown, options: RunOptions | undefined) => Effect.Effect<unknown, unknown>
+  /** Waits for room in the queue (maxQueued), then returns an effect that runs the task (R1, R6). */
+  readonly admit: (
+    task: TaskRef,
+    payload: unknown,
+    options: RunOptions | undefined
+  ) => Effect.Effect<Effect.Effect<unknown, unknown>, WorkerError>
+  readonly runChunk: (
+    task: TaskRef,
+    payloads: ReadonlyArray<unknown>,
+    index: number,
+    seed: number
+  ) => Effect.Effect<ChunkResult<unknown, unknown>, WorkerError>
+  /** Adaptive chunk size for the next chunk of this task. */
+  readonly chunkSizeFor: (task: TaskRef, remaining: number | undefined) => number
+  readonly stats: Effect.Effect<PoolStats>
+}
+
+/**
+ * The pool service. Provide it with `WorkerPool.layer`, `layerThreads`, `layerProcesses` or `layerInProcess`.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class WorkerPool extends Context.Service<WorkerPool, PoolService>()("effect-parallel/WorkerPool") {}

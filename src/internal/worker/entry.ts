@@ -1,0 +1,60 @@
+/**
+ * The generic worker entry: one file for every pool and every task. It only composes: it picks the
+ * transport (a worker thread's `parentPort`, or a forked process's IPC channel), starts the worker runtime
+ * and says Ready. Task modules are imported on demand by URL.
+ *
+ * Node's compile cache is turned on before anything heavy is imported: it cuts the cost of loading
+ * `effect` in every new worker by about a third.
+ *
+ * @internal
+ */
+import * as nodeModule from "node:module"
+import { parentPort, workerData } from "node:worker_threads"
+
+try {
+  nodeModule.enableCompileCache?.()
+} catch {
+  // the cache is an optimisation only
+}
+
+const { makeWorkerRuntime } = await import("./runtime.ts")
+type Boot = import("../protocol.ts").WorkerBoot
+type ToWorker = import("../protocol.ts").ToWorker
+
+if (parentPort !== null) {
+  // worker_threads
+  const port = parentPort
+  const boot = workerData as Boot
+  const runtime = makeWorkerRuntime({ send: (message) => port.postMessage(message) })
+  port.on("message", (message: ToWorker) => {
+    if (message._tag === "Close") {
+      runtime.handle(message)
+      port.close()
+      return
+    }
+    runtime.handle(message)
+  })
+  await runtime.preload(boot.preload).catch(() => undefined)
+  port.postMessage({ _tag: "Ready" })
+} else if (typeof process.send === "function") {
+  // child_process.fork with serialization: "advanced"
+  const send = process.send.bind(process)
+  const boot = JSON.parse(process.env["EFFECT_PARALLEL_BOOT"] ?? "{}") as Boot
+  delete process.env["EFFECT_PARALLEL_BOOT"]
+  const runtime = makeWorkerRuntime({ send: (message) => void send(message) })
+  process.on("message", (message: ToWorker) => {
+    if (message._tag === "Close") {
+      runtime.handle(message)
+      process.disconnect()
+      return
+    }
+    runtime.handle(message)
+  })
+  // No orphans (R3): when the parent goes away, even by SIGKILL, the IPC channel closes and we exit.
+  process.on("disconnect", () => process.exit(0))
+  await runtime.preload(boot.preload).catch(() => undefined)
+  send({ _tag: "Ready" })
+} else {
+  process.stderr.write("effect-parallel: the worker entry must be started by a pool, not run directly\n")
+  process.exitCode = 2
+}

@@ -1,0 +1,256 @@
+/**
+ * The worker side: receives jobs, finds their tasks, runs handlers as fibers, replies with encoded outcomes.
+ *
+ * Independent of the transport (thread, process, or the parent itself for the in-process backend): it is
+ * given a `send` function and fed messages.
+ *
+ * Jobs run one at a time in arrival order. Between two jobs the runtime yields to the event loop
+ * (`setImmediate`), so an `Interrupt` for a job that has not started yet is always read before that job
+ * would start, and the parent's "first unfinished job is the running one" rule stays exact (R2, R4).
+ * A job's reply is sent before the next job starts, so that a crash in job k never loses the reply of
+ * job k-1.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as Random from "effect/Random"
+import { type Task, isTask } from "../../Task.ts"
+import { TaskContext } from "../../TaskContext.ts"
+import { codecOf, type TaskCodec } from "../codec.ts"
+import type { FromWorker, ToWorker, WireJob, WireOutcome, WireProblem, WireReply } from "../protocol.ts"
+import { toWireDefect } from "../protocol.ts"
+import { makeTaskRandom } from "../random.ts"
+
+export interface Transport {
+  /** Sends a message to the parent; throws when a value cannot be cloned. */
+  readonly send: (message: FromWorker) => void
+}
+
+type Loaded = { readonly task: Task.Any; readonly codec: TaskCodec } | WireProblem
+
+export interface WorkerRuntime {
+  readonly handle: (message: ToWorker) => void
+  /** Imports modules ahead of the first job (the pool's preload list). */
+  readonly preload: (modules: ReadonlyArray<string>) => Promise<void>
+  /** Interrupts whatever runs (in-process backend: the parent's "terminate"). */
+  readonly shutdown: () => void
+}
+
+export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
+  const modules = new Map<string, Promise<Record<string, unknown>>>()
+  const resolved = new Map<string, Loaded>()
+  const queue: Array<WireJob> = []
+  let current: { readonly job: WireJob; fiber: Fiber.Fiber<WireReply> | undefined; interrupted: boolean } | undefined
+  let scheduled = false
+  let closed = false
+
+  const importModule = (url: string): Promise<Record<string, unknown>> => {
+    let p = modules.get(url)
+    if (p === undefined) {
+      p = import(url) as Promise<Record<string, unknown>>
+      modules.set(url, p)
+    }
+    return p
+  }
+
+  const load = async (module: string, name: string): Promise<Loaded> => {
+    const key = `${name}\u0000${module}`
+    const hit = resolved.get(key)
+    if (hit !== undefined) return hit
+    let loaded: Loaded
+    try {
+      const mod = await importModule(module)
+      const found = Object.values(mod).find((v) => isTask(v) && v.name === name) as Task.Any | undefined
+      if (found === undefined) {
+        const names = Object.values(mod).filter(isTask).map((t) => t.name)
+        loaded = {
+          _tag: "TaskNotFound",
+          message: `the module exports no task named ${JSON.stringify(name)}${
+            names.length === 0 ? " (it exports no task at all)" : ` (it exports: ${names.join(", ")})`
+          }`
+        }
+      } else {
+        loaded = { task: found, codec: codecOf(found) }
+      }
+    } catch (e) {
+      loaded = {
+        _tag: "TaskNotFound",
+        message: `the module failed to import: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`
+      }
+    }
+    resolved.set(key, loaded)
+    return loaded
+  }
+
+  const sendReplies = (replies: Array<WireReply>): void => {
+    try {
+      transport.send({ _tag: "Done", replies })
+    } catch (e) {
+      // A value that structured clone cannot carry (a function, a symbol, a class with methods in an
+      // unchecked field): never a hang, never a crash: that reply becomes a typed error.
+      for (const reply of replies) {
+        try {
+          transport.send({ _tag: "Done", replies: [reply] })
+        } catch (e2) {
+          transport.send({
+            _tag: "Done",
+            replies: [{
+              id: reply.id,
+              elapsed: reply.elapsed,
+              values: undefined,
+              outcome: {
+                _tag: "Problem",
+                problem: {
+                  _tag: "CodecFailed",
+                  direction: reply.outcome?._tag === "Failure" ? "error" : "success",
+                  path: "",
+                  message: `the value cannot be cloned to the parent: ${e2 instanceof Error ? e2.message : String(e2)}`
+                }
+              }
+            }]
+          })
+        }
+      }
+      void e
+    }
+  }
+
+  const problem = (p: WireProblem): WireOutcome => ({ _tag: "Problem", problem: p })
+
+  /** Turns a handler's exit into the outcome that travels. */
+  const outcomeOf = (codec: TaskCodec, exit: Exit.Exit<unknown, unknown>): WireOutcome => {
+    if (Exit.isSuccess(exit)) {
+      const r = codec.encodeSuccess(exit.value)
+      return r.ok ? { _tag: "Success", value: r.value } : problem({ _tag: "CodecFailed", direction: "success", ...r.issue })
+    }
+    const reasons = exit.cause.reasons
+    const fail = reasons.find(Cause.isFailReason)
+    if (fail !== undefined) {
+      const r = codec.encodeError(fail.error)
+      return r.ok ? { _tag: "Failure", error: r.value } : problem({ _tag: "CodecFailed", direction: "error", ...r.issue })
+    }
+    const die = reasons.find(Cause.isDieReason)
+    if (die !== undefined) return { _tag: "Defect", defect: toWireDefect(die.defect) }
+    return { _tag: "Interrupted" }
+  }
+
+  /** One item: decode, run the handler with its TaskContext and random stream, encode. */
+  const runItem = (
+    loaded: { readonly task: Task.Any; readonly codec: TaskCodec },
+    job: WireJob,
+    payload: unknown,
+    k: number
+  ): Effect.Effect<WireOutcome> => {
+    const decoded = loaded.codec.decodePayload(payload)
+    if (!decoded.ok) return Effect.succeed(problem({ _tag: "CodecFailed", direction: "payload", ...decoded.issue }))
+    const index = job.index + k
+    const random = makeTaskRandom(job.seed, index)
+    return Effect.suspend(() => loaded.task.run(decoded.value)).pipe(
+      Effect.provideService(TaskContext, { index, attempt: job.attempt, seed: job.seed, random }),
+      Effect.provideService(Random.Random, random),
+      Effect.exit,
+      Effect.map((exit) => outcomeOf(loaded.codec, exit))
+    )
+  }
+
+  const runJob = (job: WireJob, loaded: Loaded): Effect.Effect<WireReply> => {
+    const start = performance.now()
+    const reply = (outcome: WireOutcome | undefined, values: ReadonlyArray<unknown> | undefined): WireReply => ({
+      id: job.id,
+      elapsed: performance.now() - start,
+      outcome,
+      values
+    })
+    if (!("task" in loaded)) return Effect.succeed(reply(problem(loaded), undefined))
+    if (!job.chunk) return Effect.map(runItem(loaded, job, job.payloads[0], 0), (o) => reply(o, undefined))
+    return Effect.gen(function*() {
+      const values: Array<unknown> = []
+      for (let k = 0; k < job.payloads.length; k++) {
+        const outcome = yield* runItem(loaded, job, job.payloads[k], k)
+        if (outcome._tag !== "Success") return reply(outcome, values)
+        values.push(outcome.value)
+      }
+      return reply(undefined, values)
+    })
+  }
+
+  const finish = (r: WireReply): void => {
+    current = undefined
+    sendReplies([r])
+    schedule()
+  }
+
+  const start = (job: WireJob, loaded: Loaded): void => {
+    const state = current!
+    if (state.interrupted) return finish({ id: job.id, elapsed: 0, outcome: { _tag: "Interrupted" }, values: undefined })
+    const fiber = Effect.runFork(runJob(job, loaded))
+    state.fiber = fiber
+    fiber.addObserver((exit) =>
+      finish(
+        Exit.isSuccess(exit)
+          ? exit.value
+          : { id: job.id, elapsed: 0, outcome: { _tag: "Interrupted" }, values: job.chunk ? [] : undefined }
+      )
+    )
+  }
+
+  const pump = (): void => {
+    scheduled = false
+    if (current !== undefined || closed) return
+    const job = queue.shift()
+    if (job === undefined) return
+    current = { job, fiber: undefined, interrupted: false }
+    if (job.notifyStart) transport.send({ _tag: "Started", id: job.id })
+    const hit = resolved.get(`${job.name}\u0000${job.module}`)
+    if (hit !== undefined) return start(job, hit)
+    load(job.module, job.name).then((loaded) => start(job, loaded))
+  }
+
+  const schedule = (): void => {
+    if (scheduled || current !== undefined || queue.length === 0) return
+    scheduled = true
+    setImmediate(pump)
+  }
+
+  const handle = (message: ToWorker): void => {
+    switch (message._tag) {
+      case "Run": {
+        for (const job of message.jobs) queue.push(job)
+        schedule()
+        return
+      }
+      case "Interrupt": {
+        if (current !== undefined && current.job.id === message.id) {
+          current.interrupted = true
+          current.fiber?.interruptUnsafe()
+          return
+        }
+        const i = queue.findIndex((j) => j.id === message.id)
+        if (i >= 0) {
+          const [job] = queue.splice(i, 1)
+          sendReplies([{ id: job!.id, elapsed: 0, outcome: { _tag: "Interrupted" }, values: job!.chunk ? [] : undefined }])
+        }
+        return
+      }
+      case "Close": {
+        closed = true
+        return
+      }
+    }
+  }
+
+  return {
+    handle,
+    preload: async (urls) => {
+      await Promise.all(urls.map(importModule))
+    },
+    shutdown: () => {
+      closed = true
+      queue.length = 0
+      current?.fiber?.interruptUnsafe()
+    }
+  }
+}

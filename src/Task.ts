@@ -67,7 +67,7 @@ export declare namespace Task {
   /** The declared error type of a task. */
   export type Error<T> = T extends Task<any, any, any, infer E> ? E["Type"] : never
   /** Any task. */
-  export type Any = Task<string, AnySchema, AnySchema, AnySchema>
+  export type Any = Task<string, any, any, any>
 }
 
 /**

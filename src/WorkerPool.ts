@@ -332,6 +332,19 @@ export const starmap = <T extends Task.Any>(
   >
 
 /**
+ * Waits until every worker of the pool in context has started (and run its initializer).
+ *
+ * **When to use**
+ *
+ * Before timing a batch, or to surface start-up failures early. Tasks never need it: they wait for a
+ * worker by themselves, and the first ready worker starts taking work while the others still start.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const awaitReady: Effect.Effect<void, WorkerError, WorkerPool> = Service.use((pool) => pool.awaitReady)
+
+/**
  * A snapshot of the pool in context.
  *
  * @category getters

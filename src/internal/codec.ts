@@ -10,6 +10,7 @@
  */
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
+import * as SchemaAST from "effect/SchemaAST"
 import type * as SchemaIssue from "effect/SchemaIssue"
 
 /** A codec failure: where in the value, and what was expected. */
@@ -80,15 +81,25 @@ const wrap = (f: (u: unknown) => Exit.Exit<unknown, unknown>) => (u: unknown): C
   return { ok: false, issue: toCodecIssue(error) }
 }
 
+/**
+ * Whether a schema's encoded form is its type (no transformation anywhere inside: numbers, strings,
+ * plain structs and arrays of them, with or without checks). For those, the side that receives a value
+ * skips decoding: the sender's encode already validated it (checks included), and structured clone
+ * delivers exactly what was validated. This halves the codec work on the hot path.
+ */
+export const isIdentity = (schema: Schema.Top): boolean => SchemaAST.toEncoded(schema.ast) === schema.ast
+
+const pass = (u: unknown): CodecResult => ({ ok: true, value: u })
+
 const noError: CodecResult = { ok: false, issue: { path: "", message: "the task declares no error schema" } }
 
 export const makeCodec = (schemas: TaskSchemas): TaskCodec => {
   const e = schemas.error
   return {
     encodePayload: wrap(Schema.encodeUnknownExit(schemas.payload)),
-    decodePayload: wrap(Schema.decodeUnknownExit(schemas.payload)),
+    decodePayload: isIdentity(schemas.payload) ? pass : wrap(Schema.decodeUnknownExit(schemas.payload)),
     encodeSuccess: wrap(Schema.encodeUnknownExit(schemas.success)),
-    decodeSuccess: wrap(Schema.decodeUnknownExit(schemas.success)),
+    decodeSuccess: isIdentity(schemas.success) ? pass : wrap(Schema.decodeUnknownExit(schemas.success)),
     encodeError: e === undefined ? () => noError : wrap(Schema.encodeUnknownExit(e)),
     decodeError: e === undefined ? () => noError : wrap(Schema.decodeUnknownExit(e))
   }

@@ -36,6 +36,8 @@ export interface PoolOptions {
   readonly env?: Readonly<Record<string, string>> | undefined
   /** Task module URLs every worker imports at start, before the first task needs them. */
   readonly preload?: ReadonlyArray<string> | undefined
+  /** Allow creating this pool inside a worker (a deliberate nested pool). Default false: see the main guard. */
+  readonly allowInWorker?: boolean | undefined
   /** Most jobs queued inside one worker (one running, the rest waiting). Default 8; 1 disables prefetch. */
   readonly prefetch?: number | undefined
 }

@@ -74,6 +74,8 @@ export type FromWorker =
   | { readonly _tag: "Ready" }
   | { readonly _tag: "Started"; readonly id: number }
   | { readonly _tag: "Done"; readonly replies: ReadonlyArray<WireReply> }
+  /** An uncaught exception is about to end the worker (processes; threads report it through "error"). */
+  | { readonly _tag: "Fatal"; readonly message: string }
 
 /** What the parent hands a new worker (threads: `workerData`; processes: the first message). */
 export interface WorkerBoot {
@@ -81,6 +83,9 @@ export interface WorkerBoot {
   /** Module URLs to import before saying Ready (the initializer's module among them). */
   readonly preload: ReadonlyArray<string>
 }
+
+/** Set on `globalThis` in every worker: a pool created there is almost always a missing main guard. */
+export const workerMarker: unique symbol = Symbol.for("effect-parallel/worker") as never
 
 /** Serializes any thrown value so that it survives structured clone, keeping name, message and stack. */
 export const toWireDefect = (u: unknown, depth = 0): WireDefect => {

@@ -43,10 +43,14 @@ export interface PoolStats {
   readonly size: number
   /** Workers alive now (starting or ready). */
   readonly workers: number
+  /** Workers ready to take tasks. */
+  readonly ready: number
   /** Workers running at least one job. */
   readonly busy: number
-  /** Jobs waiting for a worker. */
+  /** Jobs admitted to the queue, waiting for a worker (at most `maxQueued`). */
   readonly queued: number
+  /** Submitters waiting for room in the queue (backpressure). */
+  readonly waiting: number
   /** Jobs sent to a worker and not yet finished. */
   readonly running: number
   /** Tasks (items) finished, whatever their outcome. */
@@ -84,6 +88,8 @@ export interface PoolService {
   /** Adaptive chunk size for the next chunk of this task. */
   readonly chunkSizeFor: (task: TaskRef, remaining: number | undefined) => number
   readonly stats: Effect.Effect<PoolStats>
+  /** Waits until every worker is started (and initialized); fails if the pool failed. */
+  readonly awaitReady: Effect.Effect<void, WorkerError>
 }
 
 /**

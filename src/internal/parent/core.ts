@@ -60,6 +60,8 @@ interface Slot {
   /** Items sent to this worker over its life (for maxTasksPerWorker). */
   assigned: number
   killed: boolean
+  /** What the worker said before it died (processes). */
+  fatal: string | undefined
   idleTimer: ReturnType<typeof setTimeout> | undefined
   closeTimer: ReturnType<typeof setTimeout> | undefined
 }
@@ -81,6 +83,7 @@ export class PoolCore {
   private broken: WorkerErrorReason | undefined
   private closed = false
   private closeWaiters: Array<() => void> = []
+  private readyWaiters: Array<() => void> = []
   private counters = { completed: 0, failed: 0, crashed: 0, killed: 0, recycled: 0, spawned: 0 }
 
   readonly backend: Backend
@@ -379,6 +382,7 @@ export class PoolCore {
       inflight: [],
       assigned: 0,
       killed: false,
+      fatal: undefined,
       idleTimer: undefined,
       closeTimer: undefined
     }
@@ -419,6 +423,9 @@ export class PoolCore {
     switch (message._tag) {
       case "Ready":
         return this.onReady(slot)
+      case "Fatal":
+        slot.fatal = message.message
+        return
       case "Started": {
         const job = slot.inflight.find((j) => j.id === message.id)
         if (job !== undefined && job.timeoutMillis !== undefined && job.timer === undefined) {
@@ -478,7 +485,37 @@ export class PoolCore {
   private markReady(slot: Slot): void {
     slot.state = "ready"
     this.startFailures = 0
+    this.notifyReady()
     this.afterProgress(slot)
+  }
+
+  private readyCount(): number {
+    let n = 0
+    for (const s of this.slots) if (s.state === "ready") n++
+    return n
+  }
+
+  private notifyReady(): void {
+    if (this.readyWaiters.length === 0) return
+    if (this.readyCount() < this.options.size && !this.closed && this.broken === undefined) return
+    const waiters = this.readyWaiters
+    this.readyWaiters = []
+    for (const w of waiters) w()
+  }
+
+  /** Calls `done` once `size` workers are ready (or the pool is closed or failed). */
+  awaitReady(done: () => void): () => void {
+    this.readyWaiters.push(done)
+    this.notifyReady()
+    return () => {
+      const i = this.readyWaiters.indexOf(done)
+      if (i >= 0) this.readyWaiters.splice(i, 1)
+    }
+  }
+
+  /** Why the pool cannot run tasks, if it cannot. */
+  failure(): WorkerErrorReason | undefined {
+    return this.broken
   }
 
   private onReply(slot: Slot, job: Job, reply: WireReply): void {
@@ -547,7 +584,7 @@ export class PoolCore {
     const jobs = slot.inflight.splice(0)
     const reason = slot.killed
       ? `killed after not stopping within interruptGrace (${this.options.interruptGraceMillis} ms)`
-      : exit.error ?? (exit.signal !== null ? `killed by ${exit.signal}` : `exited with code ${exit.code}`)
+      : exit.error ?? slot.fatal ?? describeExit(exit)
     if (!this.closed && this.broken === undefined) {
       if (wasState === "initializing" && !slot.killed) {
         // the initializer itself took the worker down: a broken initializer fails the pool, no respawn loop
@@ -627,6 +664,7 @@ export class PoolCore {
   private fail(reason: WorkerErrorReason): void {
     if (this.broken !== undefined) return
     this.broken = reason
+    this.notifyReady()
     this.failQueued(reason)
     for (const slot of [...this.slots]) {
       for (const job of slot.inflight) {
@@ -662,6 +700,7 @@ export class PoolCore {
     if (this.respawnTimer !== undefined) clearTimeout(this.respawnTimer)
     if (!this.closed) {
       this.closed = true
+      this.notifyReady()
       this.failQueued((job) => new PoolClosed({ taskName: job.task.name }))
       for (const slot of this.slots) {
         if (slot.inflight.length === 0) {
@@ -684,22 +723,32 @@ export class PoolCore {
     let busy = 0
     let running = 0
     let queued = 0
+    let waiting = 0
     for (const s of this.slots) {
       if (s.inflight.length > 0) busy++
       running += s.inflight.length
     }
     for (const j of this.queue) if (j.state === "queued") queued++
-    for (const j of this.waiting) if (j.state === "waiting") queued++
+    for (const j of this.waiting) if (j.state === "waiting") waiting++
     return {
       size: this.options.size,
       workers: this.slots.length,
+      ready: this.readyCount(),
       busy,
       queued,
+      waiting,
       running,
       backend: this.backend.name,
       ...this.counters
     }
   }
+}
+
+const describeExit = (exit: WorkerExit): string => {
+  if (exit.signal === "SIGABRT" || exit.code === 134) {
+    return `aborted (${exit.signal ?? `code ${exit.code}`}): out of memory, or a native abort`
+  }
+  return exit.signal !== null ? `killed by ${exit.signal}` : `exited with code ${exit.code}`
 }
 
 const describeOutcome = (reply: WireReply): string => {

@@ -4,7 +4,8 @@
  *
  * - Sending ahead hides the round trip for fine-grained tasks (with ~0.3 ms tasks, one-in-flight pools
  *   lose a third of a core), but queued-ahead work cannot move to an idle worker. So a worker gets ahead
- *   only about 1 ms of work: many tiny tasks, or just one more long one.
+ *   only about 1 ms of measured work: many tiny tasks, none behind tasks of a millisecond or more, and
+ *   none before anything is measured.
  * - A chunk aims at about 10 ms of work (joblib's batch_size="auto" idea at a finer grain): large enough
  *   that per-message costs vanish, small enough for balancing and prompt interruption. With a known
  *   input length, chunks are also capped so every worker gets several.
@@ -43,9 +44,9 @@ export class Policy {
 
   /** Most jobs a worker may hold (running + queued ahead). */
   inflightLimit(): number {
-    const max = this.options.prefetch
-    if (this.jobMillis === undefined) return Math.min(2, max)
-    return Math.max(1, Math.min(max, 1 + Math.ceil(AHEAD_MILLIS / this.jobMillis)))
+    // Nothing measured yet: send nothing ahead, a long task could hold a queued one hostage.
+    if (this.jobMillis === undefined) return 1
+    return Math.max(1, Math.min(this.options.prefetch, 1 + Math.floor(AHEAD_MILLIS / this.jobMillis)))
   }
 
   /** Items for the next chunk of `task`; `remaining` is the number of items left when known. */

@@ -7,13 +7,13 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { CodecFailed, InvalidOption, TaskNotFound, WorkerError } from "../../WorkerError.ts"
+import { CodecFailed, InvalidOption, SpawnFailed, TaskNotFound, WorkerError } from "../../WorkerError.ts"
 import type { TaskCodec } from "../codec.ts"
 import { codecOf } from "../codec.ts"
 import type { PoolOptions } from "../options.ts"
 import { resolveOptions } from "../options.ts"
 import type { WireOutcome, WireReply } from "../protocol.ts"
-import { fromWireDefect } from "../protocol.ts"
+import { fromWireDefect, workerMarker } from "../protocol.ts"
 import type { ChunkResult, PoolService, RunOptions, TaskRef } from "../service.ts"
 import type { Backend } from "./backend.ts"
 import type { Job, JobResult } from "./core.ts"
@@ -106,6 +106,15 @@ export const makePool = (
       try: () => resolveOptions(options),
       catch: (e) => workerError(e instanceof InvalidOption ? e : new InvalidOption({ option: "options", message: String(e) }))
     })
+    if ((globalThis as Record<symbol, unknown>)[workerMarker] === true && options?.allowInWorker !== true) {
+      return yield* Effect.fail(workerError(
+        new SpawnFailed({
+          message: "a WorkerPool was created inside a worker. A module that defines tasks and also runs a program must " +
+            "guard the program with `if (import.meta.main) { ... }`: workers import the module to find its tasks, and " +
+            "without the guard every worker runs the program again. (Pass allowInWorker: true for a deliberate nested pool.)"
+        })
+      ))
+    }
     const core = new PoolCore(backend, resolved)
     const init = resolved.initializer
     if (init !== undefined) {
@@ -224,6 +233,13 @@ export const makePool = (
       admit,
       runChunk,
       chunkSizeFor: (task, remaining) => core.policy.chunkSize(task, remaining, resolved.size),
-      stats: Effect.sync(() => core.stats())
+      stats: Effect.sync(() => core.stats()),
+      awaitReady: Effect.callback<void, WorkerError>((resume) => {
+        const cancel = core.awaitReady(() => {
+          const failure = core.failure()
+          resume(failure === undefined ? Effect.void : Effect.fail(workerError(failure)))
+        })
+        return Effect.sync(cancel)
+      })
     } satisfies PoolService
   })

@@ -17,6 +17,8 @@ try {
   // the cache is an optimisation only
 }
 
+;(globalThis as Record<symbol, unknown>)[Symbol.for("effect-parallel/worker")] = true
+
 const { makeWorkerRuntime } = await import("./runtime.ts")
 type Boot = import("../protocol.ts").WorkerBoot
 type ToWorker = import("../protocol.ts").ToWorker
@@ -52,6 +54,16 @@ if (parentPort !== null) {
   })
   // No orphans (R3): when the parent goes away, even by SIGKILL, the IPC channel closes and we exit.
   process.on("disconnect", () => process.exit(0))
+  // An exception outside any handler ends the worker, as it would a thread; say why before going.
+  process.on("uncaughtException", (e) => {
+    const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
+    process.stderr.write(`${e instanceof Error ? e.stack : message}\n`)
+    try {
+      send({ _tag: "Fatal", message }, undefined, undefined, () => process.exit(1))
+    } catch {
+      process.exit(1)
+    }
+  })
   await runtime.preload(boot.preload).catch(() => undefined)
   send({ _tag: "Ready" })
 } else {

@@ -1,0 +1,473 @@
+/**
+ * The pool's behaviour, the same on every backend (threads, processes, in-process).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Effect, Exit, Fiber, Layer, Option, Schedule, Schema, Scope, Stream } from "effect"
+import { AsyncResult, Task, WorkerError, WorkerPool } from "../../src/index.ts"
+import {
+  Add,
+  BadInput,
+  BadResult,
+  Busy,
+  Cell,
+  Checked,
+  Double,
+  Exit as ExitTask,
+  FailingInit,
+  Hog,
+  Init,
+  Probe,
+  Rich,
+  Sleep,
+  Spin,
+  Throws,
+  ThrowOutside,
+  Unclonable,
+  WhoAmI
+} from "../fixtures/tasks.ts"
+import { alive, backends, osThreads } from "./backends.ts"
+
+const reasonOf = (e: unknown): WorkerError.WorkerErrorReason => {
+  assert.instanceOf(e, WorkerError.WorkerError)
+  return (e as WorkerError.WorkerError).reason
+}
+
+/** Waits until the pool's stats satisfy a condition (polls the pool's own state, never a fixed sleep). */
+const statsUntil = (f: (s: WorkerPool.PoolStats) => boolean) =>
+  WorkerPool.stats.pipe(Effect.repeat({ until: f, schedule: Schedule.spaced("2 millis") }))
+
+/** An Int32Array over shared memory: [0] = "the task is running", [1] = "stop". */
+const flag = () => new Int32Array(new SharedArrayBuffer(8)) as unknown as Int32Array<ArrayBuffer>
+
+/** Waits (off the event loop's main path) until a task has set flag[0]. */
+const awaitRunning = (f: Int32Array) =>
+  Effect.promise(async () => {
+    while (Atomics.load(f, 0) === 0) {
+      const r = Atomics.waitAsync(f, 0, 0, 1000)
+      if (r.async) await r.value
+    }
+  })
+
+const NotExported = Task.make("NotExported", {
+  module: import.meta.url,
+  payload: Schema.Number,
+  success: Schema.Number,
+  run: (n) => Effect.succeed(n)
+})
+const MissingModule = Task.make("Ghost", {
+  module: new URL("../fixtures/does-not-exist.ts", import.meta.url).href,
+  payload: Schema.Number,
+  success: Schema.Number,
+  run: (n) => Effect.succeed(n)
+})
+const BrokenModule = Task.make("Broken", {
+  module: new URL("../fixtures/throws-at-import.ts", import.meta.url).href,
+  payload: Schema.Number,
+  success: Schema.Number,
+  run: (n) => Effect.succeed(n)
+})
+
+for (const backend of backends) {
+  const pool = (options?: WorkerPool.PoolOptions) => backend.layer({ size: 2, interruptGrace: "300 millis", ...options })
+  const isolatedOnly = (name: string) =>
+    backend.isolated ? name : `${name} (skipped in-process: a task shares the parent's thread, nothing isolates it)`
+  const sharedOnly = (name: string) =>
+    backend.sharedMemory ? name : `${name} (skipped on processes: the fixture synchronizes through shared memory)`
+
+  describe(`WorkerPool on ${backend.name}`, () => {
+    describe("running tasks", () => {
+      it.live("a task is callable and returns its typed result", () =>
+        Effect.gen(function*() {
+          assert.strictEqual(yield* Double(21), 42)
+          assert.strictEqual(yield* WorkerPool.run(Double, 4), 8)
+        }).pipe(Effect.provide(pool())))
+
+      it.live("a declared error arrives as an instance of its class and catchTag works (R5)", () =>
+        Effect.gen(function*() {
+          const e = yield* Effect.flip(Checked(-3))
+          assert.instanceOf(e, BadInput)
+          assert.strictEqual((e as BadInput).input, -3)
+          const recovered = yield* Checked(-1).pipe(Effect.catchTag("BadInput", (b) => Effect.succeed(b.note)))
+          assert.strictEqual(recovered, "negative")
+        }).pipe(Effect.provide(pool())))
+
+      it.live("an undeclared throw arrives as a defect with its name, message and the worker's stack (R5)", () =>
+        Effect.gen(function*() {
+          const exit = yield* Effect.exit(Throws("kaboom"))
+          assert.isTrue(Exit.isFailure(exit))
+          const defect = Cause.squash((exit as Exit.Failure<number, unknown>).cause) as Error
+          assert.instanceOf(defect, Error)
+          assert.strictEqual(defect.name, "RangeError")
+          assert.strictEqual(defect.message, "kaboom")
+          assert.include(defect.stack ?? "", "tasks.ts")
+        }).pipe(Effect.provide(pool())))
+
+      it.live("dates, maps and typed arrays cross the boundary as they are", () =>
+        Effect.gen(function*() {
+          const r = yield* Rich({
+            when: new Date("2024-05-06T00:00:00Z"),
+            tags: new Map([["a", 1], ["b", 2]]),
+            data: new Float64Array([1.5, 2.5])
+          })
+          assert.deepStrictEqual(r, { year: 2024, total: 3, sum: 4 })
+        }).pipe(Effect.provide(pool())))
+
+      it.live("a payload that fails its schema is a CodecFailed error naming the side and the path", () =>
+        Effect.gen(function*() {
+          const e = yield* Effect.flip(Cell({ i: 1, j: "x" as unknown as number }))
+          const r = reasonOf(e)
+          assert.strictEqual(r._tag, "CodecFailed")
+          if (r._tag !== "CodecFailed") return
+          assert.strictEqual(r.side, "parent")
+          assert.strictEqual(r.direction, "payload")
+          assert.strictEqual(r.path, `["j"]`)
+          assert.strictEqual(yield* Double(1), 2, "the pool goes on")
+        }).pipe(Effect.provide(pool())))
+
+      it.live("a result that does not match its schema fails that task with a clear error, never a hang (R5)", () =>
+        Effect.gen(function*() {
+          const r = reasonOf(yield* Effect.flip(BadResult(1)))
+          assert.strictEqual(r._tag, "CodecFailed")
+          if (r._tag === "CodecFailed") {
+            assert.strictEqual(r.side, "worker")
+            assert.strictEqual(r.direction, "success")
+          }
+          const r2 = reasonOf(yield* Effect.flip(Unclonable(1)))
+          assert.strictEqual(r2._tag, "CodecFailed")
+          assert.include(r2.message, "cannot be cloned")
+          assert.strictEqual(yield* Double(5), 10, "the pool goes on")
+        }).pipe(Effect.provide(pool())))
+
+      it.live("an unknown task or module, or a module that throws at import, is a TaskNotFound error", () =>
+        Effect.gen(function*() {
+          for (const task of [NotExported, MissingModule, BrokenModule]) {
+            const r = reasonOf(yield* Effect.flip(task(1)))
+            assert.strictEqual(r._tag, "TaskNotFound", task.name)
+          }
+          const broken = reasonOf(yield* Effect.flip(BrokenModule(1)))
+          assert.include(broken.message, "failed to import")
+          assert.strictEqual(yield* Double(2), 4, "the pool goes on")
+        }).pipe(Effect.provide(pool())))
+    })
+
+    describe("timeouts and interruption", () => {
+      it.live("run with a timeout interrupts the task and fails with TaskTimeout", () =>
+        Effect.gen(function*() {
+          const r = reasonOf(yield* Effect.flip(WorkerPool.run(Sleep, 60_000, { timeout: "100 millis" })))
+          assert.strictEqual(r._tag, "TaskTimeout")
+          const s = yield* WorkerPool.stats
+          assert.strictEqual(s.killed, 0, "an async task stops when asked: no worker killed")
+        }).pipe(Effect.provide(pool())))
+
+      it.live("the timeout counts from the task's start, not from when it was queued", () =>
+        Effect.gen(function*() {
+          // one worker, busy for 400 ms; the timed task waits behind it, then runs for 50 ms of its 250 ms
+          const busy = yield* Effect.forkChild(Sleep(400), { startImmediately: true })
+          yield* statsUntil((s) => s.running === 1)
+          const r = yield* WorkerPool.run(Sleep, 50, { timeout: "250 millis" })
+          assert.strictEqual(r, 50)
+          yield* Fiber.join(busy)
+        }).pipe(Effect.provide(pool({ size: 1 }))))
+
+      it.live("interrupting an async task interrupts its fiber in the worker without killing the worker", () =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.forkChild(Sleep(60_000), { startImmediately: true })
+          yield* statsUntil((s) => s.running === 1)
+          yield* Fiber.interrupt(fiber)
+          const s = yield* WorkerPool.stats
+          assert.strictEqual(s.running, 0, "the slot is free once the interrupt returned")
+          assert.strictEqual(s.killed, 0)
+          assert.strictEqual(yield* Double(3), 6)
+        }).pipe(Effect.provide(pool())))
+
+      it.live.skipIf(!backend.isolated || !backend.sharedMemory)(
+        isolatedOnly(sharedOnly("interrupting a synchronous CPU loop kills and replaces its worker; the next task does not wait (R2)")),
+        () =>
+          Effect.gen(function*() {
+            const f = flag()
+            const fiber = yield* Effect.forkChild(Spin({ flag: f }), { startImmediately: true })
+            yield* awaitRunning(f)
+            const t0 = performance.now()
+            yield* Fiber.interrupt(fiber)
+            const took = performance.now() - t0
+            assert.isAtLeast(took, 250, "the worker had interruptGrace to stop")
+            const s = yield* WorkerPool.stats
+            assert.strictEqual(s.killed, 1)
+            assert.strictEqual(s.running, 0)
+            // the next task runs at once on a worker that is free, not behind the loop
+            assert.strictEqual(yield* Double(7), 14)
+            assert.strictEqual(Atomics.load(f, 1), 0, "the loop was stopped, not finished")
+          }).pipe(Effect.provide(pool({ size: 1 })))
+      )
+
+      it.live.skipIf(!backend.isolated)(
+        isolatedOnly("a synchronous loop past its timeout is killed after interruptGrace and fails with TaskTimeout"),
+        () =>
+          Effect.gen(function*() {
+            const r = reasonOf(yield* Effect.flip(WorkerPool.run(Busy, 60_000, { timeout: "100 millis" })))
+            assert.strictEqual(r._tag, "TaskTimeout")
+            assert.strictEqual((yield* WorkerPool.stats).killed, 1)
+            assert.strictEqual(yield* Double(1), 2)
+          }).pipe(Effect.provide(pool({ size: 1 })))
+      )
+
+      it.live("a fail-fast batch stops the rest of its tasks when one fails", () =>
+        Effect.gen(function*() {
+          const e = yield* Effect.flip(
+            Effect.forEach([1, 2, -1, 4], (n) => (n < 0 ? Checked(n) : Sleep(60_000)), { concurrency: "unbounded" })
+          )
+          assert.instanceOf(e, BadInput)
+          const s = yield* WorkerPool.stats
+          assert.strictEqual(s.running, 0)
+          assert.strictEqual(s.queued, 0)
+          assert.strictEqual(s.killed, 0)
+        }).pipe(Effect.provide(pool({ size: 4 }))))
+    })
+
+    describe("crashes (R4)", () => {
+      it.live.skipIf(!backend.isolated)(
+        isolatedOnly("process.exit in a task fails exactly that task; the rest of the batch succeeds"),
+        () =>
+          Effect.gen(function*() {
+            const results = yield* Effect.forEach(
+              [1, 2, 3, 4, 5, 6, 7, 8],
+              (n) => Effect.result(n === 5 ? ExitTask(3) : Double(n)),
+              { concurrency: "unbounded" }
+            )
+            const failed = results.filter((r) => r._tag === "Failure")
+            assert.strictEqual(failed.length, 1)
+            const r = reasonOf((failed[0] as { failure: unknown }).failure)
+            assert.strictEqual(r._tag, "WorkerCrashed")
+            if (r._tag === "WorkerCrashed") {
+              assert.strictEqual(r.exitCode, 3)
+              assert.strictEqual(r.taskName, "Exit")
+            }
+            assert.deepStrictEqual(
+              results.filter((r) => r._tag === "Success").map((r) => (r as { success: number }).success),
+              [2, 4, 6, 8, 12, 14, 16]
+            )
+            const s = yield* statsUntil((s) => s.workers === 2)
+            assert.strictEqual(s.crashed, 1)
+          }).pipe(Effect.provide(pool()))
+      )
+
+      it.live.skipIf(!backend.isolated)(
+        isolatedOnly("an exception thrown outside the handler fails that task with the error's message"),
+        () =>
+          Effect.gen(function*() {
+            const r = reasonOf(yield* Effect.flip(ThrowOutside("stray timer")))
+            assert.strictEqual(r._tag, "WorkerCrashed")
+            assert.include(r.message, "stray timer")
+            assert.strictEqual(yield* Double(4), 8)
+          }).pipe(Effect.provide(pool()))
+      )
+
+      it.live.skipIf(!backend.isolated)(
+        isolatedOnly("a task that exhausts its resourceLimits heap fails with WorkerCrashed; the pool goes on"),
+        () =>
+          Effect.gen(function*() {
+            const r = reasonOf(yield* Effect.flip(Hog(1)))
+            assert.strictEqual(r._tag, "WorkerCrashed")
+            if (backend.name === "threads") assert.include(r.message, "out of memory")
+            assert.strictEqual(yield* Double(4), 8)
+          }).pipe(Effect.provide(pool({ size: 1, resourceLimits: { maxOldGenerationSizeMb: 32 } })))
+      )
+    })
+
+    describe("batches", () => {
+      it.live("map returns results in input order; starmap spreads tuples over tuple and struct payloads", () =>
+        Effect.gen(function*() {
+          const xs = Array.from({ length: 1000 }, (_, i) => i)
+          assert.deepStrictEqual(yield* WorkerPool.map(Double, xs), xs.map((x) => x * 2))
+          assert.deepStrictEqual(yield* WorkerPool.map(Double, xs, { chunkSize: 7 }), xs.map((x) => x * 2))
+          assert.deepStrictEqual(yield* WorkerPool.starmap(Add, [[1, 2], [3, 4]]), [3, 7])
+          assert.deepStrictEqual(yield* WorkerPool.starmap(Cell, [[0, 1], [2, 3]]), ["0,1", "2,3"])
+          assert.deepStrictEqual(yield* WorkerPool.map(Double, []), [])
+        }).pipe(Effect.provide(pool())))
+
+      it.live("imap streams in input order; imapUnordered in completion order", () =>
+        Effect.gen(function*() {
+          const ms = [300, 200, 100, 10]
+          const ordered = yield* Stream.runCollect(WorkerPool.imap(Sleep, ms, { chunkSize: 1 }))
+          assert.deepStrictEqual(ordered, ms)
+          const unordered = yield* Stream.runCollect(WorkerPool.imapUnordered(Sleep, ms, { chunkSize: 1 }))
+          assert.deepStrictEqual(unordered, [10, 100, 200, 300])
+        }).pipe(Effect.provide(pool({ size: 4 }))))
+
+      it.live("map fails fast with the first declared error", () =>
+        Effect.gen(function*() {
+          const e = yield* Effect.flip(WorkerPool.map(Checked, [1, 2, 3, -4, 5, 6], { chunkSize: 2 }))
+          assert.instanceOf(e, BadInput)
+          assert.strictEqual((e as BadInput).input, -4)
+        }).pipe(Effect.provide(pool())))
+
+      it.live("map pulls a lazy iterable: the input is never materialized (R6)", () =>
+        Effect.gen(function*() {
+          let pulled = 0
+          const endless = {
+            *[Symbol.iterator]() {
+              for (let i = 0;; i++) {
+                pulled++
+                yield i
+              }
+            }
+          }
+          const first = yield* WorkerPool.imap(Double, endless).pipe(Stream.take(5000), Stream.runCollect)
+          assert.strictEqual(first.length, 5000)
+          assert.strictEqual(first[4999], 9998)
+          assert.isBelow(pulled, 5000 + 4 * 16_384, "only a bounded window was pulled ahead")
+        }).pipe(Effect.provide(pool())))
+    })
+
+    describe("submit and AsyncResult", () => {
+      it.live("get with a timeout gives up without cancelling; a later get returns the result", () =>
+        Effect.gen(function*() {
+          const handle = yield* WorkerPool.submit(Sleep, 300)
+          const e = yield* Effect.flip(AsyncResult.get(handle, { timeout: "20 millis" }))
+          const r = reasonOf(e)
+          assert.strictEqual(r._tag, "GetTimeout")
+          assert.include(r.message, "not cancelled")
+          assert.isFalse(yield* AsyncResult.ready(handle))
+          assert.strictEqual(yield* AsyncResult.get(handle), 300)
+          assert.isTrue(yield* AsyncResult.ready(handle))
+          assert.isTrue(yield* AsyncResult.successful(handle))
+        }).pipe(Effect.provide(pool())))
+
+      it.live("cancel interrupts the task in its worker", () =>
+        Effect.gen(function*() {
+          const handle = yield* WorkerPool.submit(Sleep, 60_000)
+          yield* statsUntil((s) => s.running === 1)
+          yield* AsyncResult.cancel(handle)
+          assert.strictEqual((yield* WorkerPool.stats).running, 0)
+          assert.isFalse(yield* AsyncResult.successful(handle))
+          const polled = yield* AsyncResult.poll(handle)
+          assert.isTrue(Option.isSome(polled) && Exit.isFailure(polled.value) && Cause.hasInterruptsOnly(polled.value.cause))
+          assert.isTrue(yield* AsyncResult.wait(handle, { timeout: "1 second" }))
+        }).pipe(Effect.provide(pool())))
+
+      it.live("a submitted task runs although nobody waits for it", () =>
+        Effect.gen(function*() {
+          const handle = yield* WorkerPool.submit(Double, 5)
+          yield* statsUntil((s) => s.completed >= 1)
+          assert.strictEqual(yield* AsyncResult.get(handle), 10)
+        }).pipe(Effect.provide(pool())))
+    })
+
+    describe("workers", () => {
+      it.live.skipIf(!backend.isolated)(
+        isolatedOnly("maxTasksPerWorker recycles workers (fresh module state), and stats show it"),
+        () =>
+        Effect.gen(function*() {
+          const calls: Array<number> = []
+          for (let i = 0; i < 7; i++) calls.push((yield* Probe(undefined)).calls)
+          assert.deepStrictEqual(calls, [1, 2, 3, 1, 2, 3, 1])
+          const s = yield* WorkerPool.stats
+          assert.isAtLeast(s.recycled, 2)
+          assert.isAtLeast(s.spawned, 3)
+        }).pipe(Effect.provide(pool({ size: 1, maxTasksPerWorker: 3 })))
+      )
+
+      it.live("the initializer runs once in every worker before its first task", () =>
+        Effect.gen(function*() {
+          const probes = yield* Effect.forEach([1, 2, 3, 4], () => Probe(undefined), { concurrency: "unbounded" })
+          for (const p of probes) assert.strictEqual(p.initialized, "warm")
+        }).pipe(Effect.provide(pool({ initializer: { task: Init, payload: "warm" } }))))
+
+      it.live("a failing initializer fails the pool with a clear error instead of respawning forever", () =>
+        Effect.gen(function*() {
+          const r = reasonOf(yield* Effect.flip(Double(1)))
+          assert.strictEqual(r._tag, "InitializerFailed")
+          assert.include(r.message, "database unreachable")
+          const r2 = reasonOf(yield* Effect.flip(Double(2)))
+          assert.strictEqual(r2._tag, "InitializerFailed")
+          assert.isAtMost((yield* WorkerPool.stats).spawned, 2)
+        }).pipe(Effect.provide(pool({ initializer: FailingInit }))))
+
+      it.live("maxQueued makes submitters wait for room (backpressure)", () =>
+        Effect.gen(function*() {
+          const blocker = yield* Effect.forkChild(Sleep(300), { startImmediately: true })
+          yield* statsUntil((s) => s.running === 1)
+          const fibers = yield* Effect.forEach([1, 2, 3, 4, 5], (n) => Effect.forkChild(Double(n), { startImmediately: true }))
+          const s = yield* statsUntil((s) => s.queued + s.waiting === 5)
+          assert.strictEqual(s.queued, 2)
+          assert.strictEqual(s.waiting, 3)
+          const results = yield* Effect.forEach(fibers, Fiber.join)
+          assert.deepStrictEqual(results, [2, 4, 6, 8, 10])
+          yield* Fiber.join(blocker)
+        }).pipe(Effect.provide(pool({ size: 1, maxQueued: 2, prefetch: 1 }))))
+
+      it.live("a waiting submitter can be interrupted and leaves no job behind (R1)", () =>
+        Effect.gen(function*() {
+          const blocker = yield* Effect.forkChild(Sleep(200), { startImmediately: true })
+          yield* statsUntil((s) => s.running === 1)
+          const queued = yield* Effect.forkChild(Double(1), { startImmediately: true })
+          const waiting = yield* Effect.forkChild(Double(2), { startImmediately: true })
+          yield* statsUntil((s) => s.waiting === 1)
+          yield* Fiber.interrupt(waiting)
+          yield* Fiber.interrupt(queued)
+          const s = yield* WorkerPool.stats
+          assert.strictEqual(s.waiting, 0)
+          assert.strictEqual(s.queued, 0)
+          yield* Fiber.join(blocker)
+          assert.strictEqual((yield* WorkerPool.stats).completed, 1, "the interrupted jobs never ran")
+        }).pipe(Effect.provide(pool({ size: 1, maxQueued: 1, prefetch: 1 }))))
+
+      it.live("invalid options fail the layer with a message naming the option and the value", () =>
+        Effect.gen(function*() {
+          const e = yield* Effect.flip(Layer.build(backend.layer({ size: -1 })))
+          const r = reasonOf(e)
+          assert.strictEqual(r._tag, "InvalidOption")
+          assert.strictEqual(r.message, `size must be a positive integer or "cores", got -1`)
+          const e2 = reasonOf(yield* Effect.flip(Layer.build(backend.layer({ maxQueued: 0 }))))
+          assert.include(e2.message, "maxQueued")
+          const e3 = reasonOf(yield* Effect.flip(Layer.build(backend.layer({ interruptGrace: "soon" as never }))))
+          assert.include(e3.message, "interruptGrace")
+        }).pipe(Effect.scoped))
+
+      it.live.skipIf(backend.name === "in-process")(
+        isolatedOnly("closing the pool's scope interrupts running tasks and ends every worker (R3)"),
+        () =>
+          Effect.gen(function*() {
+            const before = osThreads()
+            const scope = yield* Scope.make()
+            const context = yield* Layer.buildWithScope(pool(), scope)
+            const run = <A, E>(e: Effect.Effect<A, E, WorkerPool.WorkerPool>) => Effect.provide(e, context)
+            const who = yield* run(Effect.forEach([1, 2], () => WhoAmI(0), { concurrency: "unbounded" }))
+            const pids = [...new Set(who.map((w) => w.pid))].filter((p) => p !== process.pid)
+            const running = yield* Effect.forkChild(run(Sleep(60_000)), { startImmediately: true })
+            yield* run(statsUntil((s) => s.running === 1))
+            const t0 = performance.now()
+            yield* Scope.close(scope, Exit.void)
+            assert.isBelow(performance.now() - t0, 2000, "closing is prompt")
+            const exit = yield* Fiber.await(running)
+            assert.isTrue(Exit.isFailure(exit))
+            const r = reasonOf(Cause.squash((exit as Exit.Failure<number, unknown>).cause))
+            assert.strictEqual(r._tag, "PoolClosed")
+            if (backend.name === "threads") assert.strictEqual(osThreads(), before, "no worker thread left")
+            if (backend.name === "processes") {
+              assert.strictEqual(pids.length, 2)
+              for (const pid of pids) assert.isFalse(alive(pid), `worker process ${pid} is gone`)
+            }
+            const after = yield* Effect.flip(run(Double(1)))
+            assert.strictEqual(reasonOf(after)._tag, "PoolClosed")
+          })
+      )
+    })
+
+    describe("reproducible randomness (R7)", () => {
+      it.live("a batch's random streams depend on the seed and the index only", () =>
+        Effect.gen(function*() {
+          const one = yield* WorkerPool.map(WhoAmI, [0, 0, 0, 0, 0, 0], { seed: 42, chunkSize: 1 }).pipe(
+            Effect.provide(pool({ size: 1 }))
+          )
+          const three = yield* WorkerPool.map(WhoAmI, [0, 0, 0, 0, 0, 0], { seed: 42, chunkSize: 2 }).pipe(
+            Effect.provide(pool({ size: 3 }))
+          )
+          assert.deepStrictEqual(one.map((r) => [r.index, r.draws, r.effectDraw]), three.map((r) => [r.index, r.draws, r.effectDraw]))
+          const other = yield* WorkerPool.map(WhoAmI, [0, 0], { seed: 43 }).pipe(Effect.provide(pool()))
+          assert.notDeepEqual(other[0]!.draws, one[0]!.draws)
+          assert.notDeepEqual(one[0]!.draws, one[1]!.draws)
+        }))
+    })
+  })
+}

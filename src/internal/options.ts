@@ -38,7 +38,8 @@ export interface PoolOptions {
   readonly preload?: ReadonlyArray<string> | undefined
   /** Allow creating this pool inside a worker (a deliberate nested pool). Default false: see the main guard. */
   readonly allowInWorker?: boolean | undefined
-  /** Most jobs queued inside one worker (one running, the rest waiting). Default 8; 1 disables prefetch. */
+  /** Most jobs inside one worker (one running, the rest queued ahead). Default 64, used only while tasks are
+   * measured to be shorter than about a millisecond; 1 disables sending ahead. */
   readonly prefetch?: number | undefined
 }
 
@@ -146,7 +147,7 @@ export const resolveOptions = (options: PoolOptions | undefined): ResolvedOption
   if (o.preload !== undefined && (!Array.isArray(o.preload) || !o.preload.every((u) => typeof u === "string"))) {
     throw new InvalidOption({ option: "preload", message: `preload must be an array of module URLs, got ${show(o.preload)}` })
   }
-  const prefetch = o.prefetch === undefined ? 8 : o.prefetch
+  const prefetch = o.prefetch === undefined ? 64 : o.prefetch
   if (!isPositiveInt(prefetch)) {
     throw new InvalidOption({ option: "prefetch", message: `prefetch must be a positive integer, got ${show(o.prefetch)}` })
   }

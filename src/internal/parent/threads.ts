@@ -2,31 +2,63 @@
  * The worker-thread backend: `node:worker_threads`, one isolate per worker, structured clone and transfer
  * lists, `terminate()` to stop even a synchronous loop.
  *
+ * Messages go over a dedicated `MessageChannel` rather than the Worker object: on each wake-up the
+ * receiver drains every pending message with `receiveMessageOnPort` instead of paying an event dispatch
+ * per message (the trick piscina uses), which matters when thousands of replies arrive at once.
+ *
  * @internal
  */
-import { type Transferable as NodeTransferable, Worker } from "node:worker_threads"
+import {
+  MessageChannel,
+  type MessagePort,
+  receiveMessageOnPort,
+  type Transferable as NodeTransferable,
+  Worker
+} from "node:worker_threads"
+import type { FromWorker } from "../protocol.ts"
 import type { Backend } from "./backend.ts"
 import { entryUrl } from "./backend.ts"
+
+/** Delivers a message and every one already waiting behind it. */
+export const drain = <A>(port: MessagePort, first: A, deliver: (message: A) => void): void => {
+  deliver(first)
+  let next = receiveMessageOnPort(port)
+  while (next !== undefined) {
+    deliver(next.message as A)
+    next = receiveMessageOnPort(port)
+  }
+}
 
 export const threads: Backend = {
   name: "threads",
   spawn: (boot, options, events) => {
+    const { port1, port2 } = new MessageChannel()
     const worker = new Worker(entryUrl, {
-      workerData: boot,
+      workerData: { ...boot, port: port2 },
+      transferList: [port2],
       ...(options.resourceLimits === undefined ? {} : { resourceLimits: { ...options.resourceLimits } }),
       ...(options.execArgv === undefined ? {} : { execArgv: [...options.execArgv] }),
       ...(options.env === undefined ? {} : { env: { ...options.env } })
     })
     let error: string | undefined
-    worker.on("message", events.onMessage)
+    port1.on("message", (message: FromWorker) => drain(port1, message, events.onMessage))
     worker.on("error", (e: Error & { code?: string }) => {
       error = e.code === "ERR_WORKER_OUT_OF_MEMORY"
         ? `out of memory: ${e.message}`
         : `${e.name}: ${e.message}`
     })
-    worker.once("exit", (code) => events.onExit({ code, signal: null, error }))
+    worker.once("exit", (code) => {
+      // replies the worker posted before it died come first: a crash must not lose a finished task
+      let next = receiveMessageOnPort(port1)
+      while (next !== undefined) {
+        events.onMessage(next.message as FromWorker)
+        next = receiveMessageOnPort(port1)
+      }
+      port1.close()
+      events.onExit({ code, signal: null, error })
+    })
     return {
-      send: (message, transfer) => worker.postMessage(message, transfer as ReadonlyArray<NodeTransferable> | undefined),
+      send: (message, transfer) => port1.postMessage(message, transfer as ReadonlyArray<NodeTransferable> | undefined),
       kill: () => void worker.terminate()
     }
   }

@@ -9,7 +9,7 @@
  * @internal
  */
 import * as nodeModule from "node:module"
-import { parentPort, workerData } from "node:worker_threads"
+import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads"
 
 try {
   nodeModule.enableCompileCache?.()
@@ -24,17 +24,21 @@ type Boot = import("../protocol.ts").WorkerBoot
 type ToWorker = import("../protocol.ts").ToWorker
 
 if (parentPort !== null) {
-  // worker_threads
-  const port = parentPort
-  const boot = workerData as Boot
+  // worker_threads: the pool's own MessageChannel; every pending message is drained on each wake-up
+  const boot = workerData as Boot & { readonly port: MessagePort }
+  const port = boot.port
   const runtime = makeWorkerRuntime({ send: (message) => port.postMessage(message) })
-  port.on("message", (message: ToWorker) => {
-    if (message._tag === "Close") {
-      runtime.handle(message)
-      port.close()
-      return
-    }
+  const deliver = (message: ToWorker): void => {
     runtime.handle(message)
+    if (message._tag === "Close") port.close()
+  }
+  port.on("message", (message: ToWorker) => {
+    deliver(message)
+    let next = receiveMessageOnPort(port)
+    while (next !== undefined) {
+      deliver(next.message as ToWorker)
+      next = receiveMessageOnPort(port)
+    }
   })
   await runtime.preload(boot.preload).catch(() => undefined)
   port.postMessage({ _tag: "Ready" })

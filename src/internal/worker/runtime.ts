@@ -231,7 +231,10 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
     switch (message._tag) {
       case "Run": {
         for (const job of message.jobs) queue.push(job)
-        schedule()
+        // An idle worker starts the first job at once: no event-loop hop on the latency path. The yield
+        // between jobs (schedule) is what keeps Interrupts ahead of the jobs they target.
+        if (current === undefined && !scheduled) pump()
+        else schedule()
         return
       }
       case "Interrupt": {

@@ -1,0 +1,30 @@
+/**
+ * effect-parallel tasks for the benchmarks. Side-effect free: workers import this module to find them.
+ */
+import { Effect, Schema } from "effect"
+import { Task } from "../src/index.ts"
+import { double, mandelbrotRow, sumArray } from "./kernels.ts"
+
+/** W1, W2, W5: the tiny task. */
+export const Double = Task.make("Double", {
+  module: import.meta.url,
+  payload: Schema.Number,
+  success: Schema.Number,
+  run: (x) => Effect.succeed(double(x))
+})
+
+/** W3: one Mandelbrot row; returns its checksum. */
+export const MandelbrotRow = Task.make("MandelbrotRow", {
+  module: import.meta.url,
+  payload: Schema.Struct({ y: Schema.Number, width: Schema.Number, height: Schema.Number, maxIter: Schema.Number }),
+  success: Schema.Number,
+  run: ({ y, width, height, maxIter }) => Effect.sync(() => mandelbrotRow(y, width, height, maxIter))
+})
+
+/** W4: sums a Float64Array (copied, transferred, or a view over a SharedArrayBuffer). */
+export const SumArray = Task.make("SumArray", {
+  module: import.meta.url,
+  payload: Schema.instanceOf(Float64Array),
+  success: Schema.Number,
+  run: (data) => Effect.sync(() => sumArray(data))
+})

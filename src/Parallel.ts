@@ -9,8 +9,12 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { cores as usableCores } from "./internal/cores.ts"
+import * as Progress from "./Progress.ts"
+import type { Task } from "./Task.ts"
 import { InvalidOption, WorkerError } from "./WorkerError.ts"
+import * as WorkerPool from "./WorkerPool.ts"
 
 /**
  * How many effects run at once.
@@ -67,22 +71,82 @@ export const forEach: {
   <A, B, E, R>(
     items: Iterable<A>,
     f: (item: A, index: number) => Effect.Effect<B, E, R>,
-    options?: { readonly concurrency?: Concurrency | undefined; readonly discard?: false | undefined }
+    options?: ForEachOptions & { readonly discard?: false | undefined }
   ): Effect.Effect<Array<B>, E | WorkerError, R>
   <A, B, E, R>(
     items: Iterable<A>,
     f: (item: A, index: number) => Effect.Effect<B, E, R>,
-    options: { readonly concurrency?: Concurrency | undefined; readonly discard: true }
+    options: ForEachOptions & { readonly discard: true }
   ): Effect.Effect<void, E | WorkerError, R>
 } = <A, B, E, R>(
   items: Iterable<A>,
   f: (item: A, index: number) => Effect.Effect<B, E, R>,
-  options?: { readonly concurrency?: Concurrency | undefined; readonly discard?: boolean | undefined }
+  options?: ForEachOptions & { readonly discard?: boolean | undefined }
 ): Effect.Effect<any, E | WorkerError, R> =>
   Effect.suspend((): Effect.Effect<any, E | WorkerError, R> => {
     const concurrency = resolve(options?.concurrency)
     if (concurrency instanceof InvalidOption) return Effect.fail(new WorkerError({ reason: concurrency }))
-    return options?.discard === true
-      ? Effect.forEach(items, f, { concurrency, discard: true })
-      : Effect.forEach(items, f, { concurrency })
+    const progress = options?.progress
+    if (progress === undefined || progress === false) {
+      return options?.discard === true
+        ? Effect.forEach(items, f, { concurrency, discard: true })
+        : Effect.forEach(items, f, { concurrency })
+    }
+    const label = progress === true ? "forEach" : progress.label ?? "forEach"
+    return Effect.flatMap(Effect.service(Progress.Reporter), (reporter) => {
+      const total = Array.isArray(items) ? items.length : undefined
+      let done = 0
+      let failed = 0
+      const tracked = (item: A, index: number) =>
+        Effect.onExit(f(item, index), (exit) =>
+          Effect.sync(() => {
+            if (Exit.isFailure(exit) && exit.cause.reasons.every((r) => r._tag === "Interrupt")) return
+            done++
+            if (Exit.isFailure(exit)) failed++
+            reporter.report({ _tag: "Advanced", label, done, failed, total, at: Date.now() })
+          }))
+      reporter.report({ _tag: "Started", label, total, at: Date.now() })
+      const all = options?.discard === true
+        ? Effect.forEach(items, tracked, { concurrency, discard: true })
+        : Effect.forEach(items, tracked, { concurrency })
+      return Effect.ensuring(
+        all,
+        Effect.sync(() => reporter.report({ _tag: "Finished", label, done, failed, total, at: Date.now() }))
+      )
+    })
   })
+
+/**
+ * Options of {@link forEach}.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ForEachOptions {
+  /** How many effects run at once: a number, `"unbounded"`, or `"cores"` (default). */
+  readonly concurrency?: Concurrency | undefined
+  /** Show progress (a bar on a TTY, plain lines otherwise), or send it to `Progress.Reporter`. */
+  readonly progress?: boolean | { readonly label?: string | undefined } | undefined
+}
+
+/**
+ * Turns a task into a function over a whole sequence: `Parallel.fn(IsPrime)(numbers)` runs `IsPrime` on
+ * every number on the pool in context and returns the results in order (the "`f.parallel(sequence)`"
+ * idea). It is `WorkerPool.map` with the task fixed.
+ *
+ * **Example**
+ *
+ * ```ts
+ * const isPrimeAll = Parallel.fn(IsPrime)
+ * const flags = yield* isPrimeAll(numbers, { chunkSize: "auto" })
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const fn = <T extends Task.Any>(task: T) =>
+(
+  items: Iterable<Task.Payload<T>>,
+  options?: WorkerPool.BatchOptions & { readonly mode?: "fail-fast" | undefined }
+): Effect.Effect<Array<Task.Success<T>>, Task.Error<T> | WorkerError, WorkerPool.WorkerPool> =>
+  WorkerPool.map(task, items, options)

@@ -10,6 +10,7 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
 import type { TaskRandom } from "./internal/random.ts"
 
 /**
@@ -33,6 +34,11 @@ export interface TaskContextShape {
   readonly seed: number
   /** This task's own random stream: a function of (seed, index) only. */
   readonly random: TaskRandom
+  /**
+   * Reports the task's own partial progress, a fraction in [0, 1], to its batch's progress display
+   * (throttled in the worker; cheap to call often).
+   */
+  readonly progress: (fraction: number) => Effect.Effect<void>
 }
 
 /**

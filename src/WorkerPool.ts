@@ -41,7 +41,11 @@ import type { AsyncResult } from "./AsyncResult.ts"
 import { makeAsyncResult } from "./AsyncResult.ts"
 import { inProcess } from "./internal/inProcess.ts"
 import type { PoolOptions as Options } from "./internal/options.ts"
-import type { BatchOptions as Batch } from "./internal/parent/batch.ts"
+import type {
+  BatchOptions as Batch,
+  BatchResult as Result,
+  BatchSummary as Summary
+} from "./internal/parent/batch.ts"
 import * as batch from "./internal/parent/batch.ts"
 import { makePool } from "./internal/parent/pool.ts"
 import { processes } from "./internal/parent/processes.ts"
@@ -86,12 +90,37 @@ export type PoolOptions = Options
 export type RunOptions = Run
 
 /**
- * Options of a batch: `chunkSize` (`"auto"` or a number), `seed`, `window`.
+ * Options of a batch: `chunkSize` (`"auto"` or a number), `seed`, `window`, `retry`, `progress`, `mode`.
  *
  * @category models
  * @since 0.1.0
  */
 export type BatchOptions = Batch
+
+/**
+ * One input's outcome in a `mode: "result"` batch: its `index`, and its `value`, typed `error` or `defect`,
+ * with the number of `attempts` it took.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type BatchResult<A, E> = Result<A, E>
+
+/**
+ * Counts of a `mode: "result"` batch: succeeded, failed by error tag, retried.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type BatchSummary = Summary
+
+/**
+ * Retry options: a number of retries, a `Schedule`, or `{ times, schedule, retryable }`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type { RetryOption, RetryPolicy } from "./internal/parent/retry.ts"
 
 /**
  * A snapshot of a pool: workers, queue, counts of completed, failed, crashed, killed and recycled.
@@ -257,23 +286,41 @@ export const submit = <T extends Task.Any>(
  *
  * Items are sent in chunks whose size adapts to the measured task duration (joblib's
  * `batch_size="auto"`), or `chunkSize` items each. The input is pulled lazily: an iterable of ten million
- * items runs in bounded memory (R6). The first failure interrupts the rest of the batch (fail-fast).
+ * items runs in bounded memory (R6). The first failure interrupts the rest of the batch (fail-fast);
+ * with `mode: "result"` every item runs and the result has one `BatchResult` per input (its index, and
+ * its value or its typed error). `retry` retries items whose worker crashed, and declared errors marked
+ * retryable; `TaskContext.attempt` tells the handler. `seed` makes every item's random stream
+ * reproducible (R7). `progress: true` shows a progress bar (see the `Progress` module).
+ *
+ * **Load balancing.** Chunks are handed to whichever worker is free (dynamic dispatch), and their size
+ * follows the measured duration per item: long items travel one per chunk, so expensive items early in
+ * the input do not pile up on one worker; tiny items travel by the thousand.
  *
  * **Example**
  *
  * ```ts
  * const counts = yield* WorkerPool.map(CountPrimes, ranges, { chunkSize: "auto", seed: 42 })
+ *
+ * // keep going past failures, retry crashed workers twice
+ * const results = yield* WorkerPool.map(Render, frames, { mode: "result", retry: 2, progress: true })
+ * console.log(WorkerPool.summarize(results))   // { total, succeeded, failed: { BadFrame: 3 }, retried }
  * ```
  *
  * @category batches
  * @since 0.1.0
  */
-export const map = <T extends Task.Any>(
-  task: T,
-  items: Iterable<Task.Payload<T>>,
-  options?: BatchOptions
-): Effect.Effect<Array<Task.Success<T>>, Task.Error<T> | WorkerError, WorkerPool> =>
-  batch.map(task, items, options) as Effect.Effect<Array<Task.Success<T>>, Task.Error<T> | WorkerError, WorkerPool>
+export const map: {
+  <T extends Task.Any>(
+    task: T,
+    items: Iterable<Task.Payload<T>>,
+    options: BatchOptions & { readonly mode: "result" }
+  ): Effect.Effect<Array<BatchResult<Task.Success<T>, Task.Error<T> | WorkerError>>, WorkerError, WorkerPool>
+  <T extends Task.Any>(
+    task: T,
+    items: Iterable<Task.Payload<T>>,
+    options?: BatchOptions
+  ): Effect.Effect<Array<Task.Success<T>>, Task.Error<T> | WorkerError, WorkerPool>
+} = (task: Task.Any, items: Iterable<unknown>, options?: BatchOptions) => batch.map(task, items, options) as never
 
 /**
  * Runs a task over every item as a stream of results in input order (Python's `Pool.imap`).
@@ -283,12 +330,18 @@ export const map = <T extends Task.Any>(
  * @category batches
  * @since 0.1.0
  */
-export const imap = <T extends Task.Any>(
-  task: T,
-  items: Iterable<Task.Payload<T>>,
-  options?: BatchOptions
-): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError, WorkerPool> =>
-  batch.imap(task, items, options, false) as Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError, WorkerPool>
+export const imap: {
+  <T extends Task.Any>(
+    task: T,
+    items: Iterable<Task.Payload<T>>,
+    options: BatchOptions & { readonly mode: "result" }
+  ): Stream.Stream<BatchResult<Task.Success<T>, Task.Error<T> | WorkerError>, WorkerError, WorkerPool>
+  <T extends Task.Any>(
+    task: T,
+    items: Iterable<Task.Payload<T>>,
+    options?: BatchOptions
+  ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError, WorkerPool>
+} = (task: Task.Any, items: Iterable<unknown>, options?: BatchOptions) => batch.imap(task, items, options, false) as never
 
 /**
  * Runs a task over every item as a stream of results in completion order (Python's `imap_unordered`,
@@ -297,12 +350,18 @@ export const imap = <T extends Task.Any>(
  * @category batches
  * @since 0.1.0
  */
-export const imapUnordered = <T extends Task.Any>(
-  task: T,
-  items: Iterable<Task.Payload<T>>,
-  options?: BatchOptions
-): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError, WorkerPool> =>
-  batch.imap(task, items, options, true) as Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError, WorkerPool>
+export const imapUnordered: {
+  <T extends Task.Any>(
+    task: T,
+    items: Iterable<Task.Payload<T>>,
+    options: BatchOptions & { readonly mode: "result" }
+  ): Stream.Stream<BatchResult<Task.Success<T>, Task.Error<T> | WorkerError>, WorkerError, WorkerPool>
+  <T extends Task.Any>(
+    task: T,
+    items: Iterable<Task.Payload<T>>,
+    options?: BatchOptions
+  ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError, WorkerPool>
+} = (task: Task.Any, items: Iterable<unknown>, options?: BatchOptions) => batch.imap(task, items, options, true) as never
 
 /**
  * Like {@link map}, with each item an argument tuple spread over the payload (Python's `starmap`,
@@ -330,6 +389,15 @@ export const starmap = <T extends Task.Any>(
     Task.Error<T> | WorkerError,
     WorkerPool
   >
+
+/**
+ * Counts a `mode: "result"` batch: how many succeeded, how many failed by error tag, how many needed
+ * retries.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const summarize: <A, E>(results: ReadonlyArray<BatchResult<A, E>>) => BatchSummary = batch.summarize
 
 /**
  * Waits until every worker of the pool in context has started (and run its initializer).

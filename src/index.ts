@@ -19,6 +19,20 @@ export * as AsyncResult from "./AsyncResult.ts"
 export * as Parallel from "./Parallel.ts"
 
 /**
+ * Progress of batches: a bar on a TTY, plain lines in logs, or a Stream of events for your own display.
+ *
+ * @since 0.1.0
+ */
+export * as Progress from "./Progress.ts"
+
+/**
+ * Measures speedup and efficiency over worker counts; prints a table, writes an SVG plot.
+ *
+ * @since 0.1.0
+ */
+export * as Speedup from "./Speedup.ts"
+
+/**
  * Typed units of work that run in workers.
  *
  * @since 0.1.0

@@ -23,6 +23,8 @@ export interface WireJob {
   readonly chunk: boolean
   /** Ask the worker to say when it starts this job (the parent then starts the job's timeout clock). */
   readonly notifyStart: boolean
+  /** A chunk that runs every item whatever the others do, replying with every outcome (`mode: "result"`). */
+  readonly collect: boolean
 }
 
 /** Parent → worker. */
@@ -67,12 +69,16 @@ export interface WireReply {
   readonly elapsed: number
   readonly outcome: WireOutcome | undefined
   readonly values: ReadonlyArray<unknown> | undefined
+  /** Every item's outcome, for a collecting chunk. */
+  readonly outcomes?: ReadonlyArray<WireOutcome> | undefined
 }
 
 /** Worker → parent. */
 export type FromWorker =
   | { readonly _tag: "Ready" }
   | { readonly _tag: "Started"; readonly id: number }
+  /** A task reported its own partial progress (`TaskContext.progress`). */
+  | { readonly _tag: "Progress"; readonly id: number; readonly index: number; readonly fraction: number }
   | { readonly _tag: "Done"; readonly replies: ReadonlyArray<WireReply> }
   /** An uncaught exception is about to end the worker (processes; threads report it through "error"). */
   | { readonly _tag: "Fatal"; readonly message: string }
@@ -82,6 +88,11 @@ export interface WorkerBoot {
   readonly workerId: number
   /** Module URLs to import before saying Ready (the initializer's module among them). */
   readonly preload: ReadonlyArray<string>
+  /**
+   * Threads only: shared memory where the worker writes [job id, item] before each item it starts, so that
+   * after a crash the parent knows exactly which item of a chunk was running.
+   */
+  readonly cursor?: Int32Array | undefined
 }
 
 /** Set on `globalThis` in every worker: a pool created there is almost always a missing main guard. */

@@ -8,7 +8,9 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type { WorkerError } from "../WorkerError.ts"
+import type * as Exit from "effect/Exit"
 import type { TaskSchemas } from "./codec.ts"
+import type { RetryOption } from "./parent/retry.ts"
 
 /** What the pool needs to know of a task (a `Task` is one). */
 export interface TaskRef extends TaskSchemas {
@@ -26,12 +28,31 @@ export interface RunOptions {
   readonly index?: number | undefined
   /** Buffers to move to the worker instead of copying (the caller's copies become detached). */
   readonly transfer?: ReadonlyArray<Transferable> | undefined
+  /**
+   * Retries: a number, a `Schedule`, or `{ times, schedule, retryable }`. Worker crashes are retried;
+   * declared errors only when `retryable` says so; interruptions never. `TaskContext.attempt` counts.
+   */
+  readonly retry?: RetryOption | undefined
 }
 
-/** Per-item results of a chunk: values in order, and the outcome that stopped the chunk, if any. */
-export interface ChunkResult<A, E> {
-  readonly values: ReadonlyArray<A>
-  readonly failure: Effect.Effect<never, E | WorkerError> | undefined
+/** How a chunk ended. */
+export type ChunkOutcome =
+  /** Fail-fast chunk: the values of the items that succeeded, in order, and the exit that stopped it. */
+  | {
+    readonly _tag: "Values"
+    readonly values: ReadonlyArray<unknown>
+    readonly stop: Exit.Exit<never, unknown> | undefined
+  }
+  /** Collecting chunk: every item's exit. */
+  | { readonly _tag: "Exits"; readonly exits: ReadonlyArray<Exit.Exit<unknown, unknown>> }
+  /** The worker died during the chunk; `item` is the one that was running, when the backend can tell. */
+  | { readonly _tag: "Crashed"; readonly error: WorkerError; readonly item: number | undefined }
+
+export interface ChunkOptions {
+  readonly seed: number
+  readonly attempt: number
+  readonly collect: boolean
+  readonly onProgress: ((index: number, fraction: number) => void) | undefined
 }
 
 /**
@@ -57,6 +78,8 @@ export interface PoolStats {
   readonly completed: number
   /** Tasks that ended with a failure, a defect or a WorkerError. */
   readonly failed: number
+  /** Task runs that were retries (attempt 2 or later). */
+  readonly retried: number
   /** Workers that crashed (exit, uncaught throw, out of memory, signal). */
   readonly crashed: number
   /** Workers killed because a task did not stop within `interruptGrace`. */
@@ -72,7 +95,12 @@ export interface PoolStats {
 /** @internal the service shape; users reach it through the `WorkerPool` module's functions. */
 export interface PoolService {
   readonly size: number
-  readonly run: (task: TaskRef, payload: unknown, options: RunOptions | undefined) => Effect.Effect<unknown, unknown>
+  readonly run: (
+    task: TaskRef,
+    payload: unknown,
+    options: RunOptions | undefined,
+    attempt?: number
+  ) => Effect.Effect<unknown, unknown>
   /** Waits for room in the queue (maxQueued), then returns an effect that runs the task (R1, R6). */
   readonly admit: (
     task: TaskRef,
@@ -83,8 +111,8 @@ export interface PoolService {
     task: TaskRef,
     payloads: ReadonlyArray<unknown>,
     index: number,
-    seed: number
-  ) => Effect.Effect<ChunkResult<unknown, unknown>, WorkerError>
+    options: ChunkOptions
+  ) => Effect.Effect<ChunkOutcome, WorkerError>
   /** Adaptive chunk size for the next chunk of this task. */
   readonly chunkSizeFor: (task: TaskRef, remaining: number | undefined) => number
   readonly stats: Effect.Effect<PoolStats>

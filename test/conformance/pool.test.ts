@@ -432,6 +432,7 @@ for (const backend of backends) {
             const scope = yield* Scope.make()
             const context = yield* Layer.buildWithScope(pool(), scope)
             const run = <A, E>(e: Effect.Effect<A, E, WorkerPool.WorkerPool>) => Effect.provide(e, context)
+            yield* run(WorkerPool.awaitReady)
             const who = yield* run(Effect.forEach([1, 2], () => WhoAmI(0), { concurrency: "unbounded" }))
             const pids = [...new Set(who.map((w) => w.pid))].filter((p) => p !== process.pid)
             const running = yield* Effect.forkChild(run(Sleep(60_000)), { startImmediately: true })

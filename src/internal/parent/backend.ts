@@ -12,6 +12,8 @@ export interface WorkerExit {
   readonly signal: string | null
   /** What the worker said on its way out (an uncaught error, an out-of-memory report), if anything. */
   readonly error: string | undefined
+  /** The job and item the worker last started, when the backend can tell (threads). */
+  readonly cursor?: { readonly job: number; readonly item: number } | undefined
 }
 
 export interface WorkerEvents {

@@ -28,7 +28,12 @@ import { Policy } from "./policy.ts"
 
 export type JobResult =
   | { readonly _tag: "Reply"; readonly reply: WireReply }
-  | { readonly _tag: "Error"; readonly reason: WorkerErrorReason }
+  | {
+    readonly _tag: "Error"
+    readonly reason: WorkerErrorReason
+    /** For a chunk whose worker crashed: the item that was running, when the backend can tell. */
+    readonly crashedItem?: number | undefined
+  }
 
 export interface Job {
   readonly id: number
@@ -49,6 +54,7 @@ export interface Job {
   graceTimer: ReturnType<typeof setTimeout> | undefined
   onAdmit: (() => void) | undefined
   onResult: ((result: JobResult) => void) | undefined
+  onProgress: ((index: number, fraction: number) => void) | undefined
   result: JobResult | undefined
 }
 
@@ -84,7 +90,7 @@ export class PoolCore {
   private closed = false
   private closeWaiters: Array<() => void> = []
   private readyWaiters: Array<() => void> = []
-  private counters = { completed: 0, failed: 0, crashed: 0, killed: 0, recycled: 0, spawned: 0 }
+  private counters = { completed: 0, failed: 0, retried: 0, crashed: 0, killed: 0, recycled: 0, spawned: 0 }
 
   readonly backend: Backend
   readonly options: ResolvedOptions
@@ -106,6 +112,7 @@ export class PoolCore {
       readonly attempt: number
       readonly seed: number
       readonly chunk: boolean
+      readonly collect?: boolean | undefined
       readonly timeoutMillis: number | undefined
       readonly transfer: ReadonlyArray<Transferable> | undefined
     }
@@ -123,7 +130,8 @@ export class PoolCore {
         attempt: fields.attempt,
         seed: fields.seed,
         chunk: fields.chunk,
-        notifyStart: fields.timeoutMillis !== undefined
+        notifyStart: fields.timeoutMillis !== undefined,
+        collect: fields.collect === true
       },
       items: payloads.length,
       transfer: fields.transfer,
@@ -138,12 +146,14 @@ export class PoolCore {
       graceTimer: undefined,
       onAdmit: undefined,
       onResult: undefined,
+      onProgress: undefined,
       result: undefined
     }
   }
 
   /** Admits a job to the queue, or makes it wait for room when `maxQueued` is reached (backpressure). */
   submit(job: Job): void {
+    if (job.wire.attempt > 1) this.counters.retried += job.items
     if (this.closed) return this.settle(job, { _tag: "Error", reason: new PoolClosed({ taskName: job.task.name }) })
     if (this.broken !== undefined) return this.settle(job, { _tag: "Error", reason: this.broken })
     if (this.queue.length >= this.options.maxQueued) {
@@ -430,6 +440,11 @@ export class PoolCore {
       case "Fatal":
         slot.fatal = message.message
         return
+      case "Progress": {
+        const job = slot.inflight.find((j) => j.id === message.id)
+        job?.onProgress?.(message.index, message.fraction)
+        return
+      }
       case "Started": {
         const job = slot.inflight.find((j) => j.id === message.id)
         if (job !== undefined && job.timeoutMillis !== undefined && job.timer === undefined) {
@@ -636,8 +651,10 @@ export class PoolCore {
     if (job.timedOut) {
       return this.settle(job, { _tag: "Error", reason: new TaskTimeout({ taskName: job.task.name, timeoutMillis: job.timeoutMillis! }) })
     }
+    const crashedItem = exit.cursor !== undefined && exit.cursor.job === job.id ? exit.cursor.item : undefined
     this.settle(job, {
       _tag: "Error",
+      crashedItem,
       reason: new WorkerCrashed({
         taskName: job.task.name,
         workerId: slot.id,

@@ -6,6 +6,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type * as Scope from "effect/Scope"
 import { CodecFailed, InvalidOption, SpawnFailed, TaskNotFound, WorkerError } from "../../WorkerError.ts"
 import type { TaskCodec } from "../codec.ts"
@@ -14,10 +15,11 @@ import type { PoolOptions } from "../options.ts"
 import { resolveOptions } from "../options.ts"
 import type { WireOutcome, WireReply } from "../protocol.ts"
 import { fromWireDefect, workerMarker } from "../protocol.ts"
-import type { ChunkResult, PoolService, RunOptions, TaskRef } from "../service.ts"
+import type { ChunkOutcome, PoolService, RunOptions, TaskRef } from "../service.ts"
 import type { Backend } from "./backend.ts"
 import type { Job, JobResult } from "./core.ts"
 import { PoolCore } from "./core.ts"
+import { resolveRetry } from "./retry.ts"
 
 export const randomSeed = (): number => Math.floor(Math.random() * 4294967296)
 
@@ -60,10 +62,22 @@ const replyEffect = (task: TaskRef, result: JobResult): Effect.Effect<unknown, u
   return outcomeEffect(task, codecOf(task), outcome)
 }
 
-const chunkEffect = (task: TaskRef, result: JobResult): Effect.Effect<ChunkResult<unknown, unknown>, WorkerError> => {
-  if (result._tag === "Error") return Effect.fail(workerError(result.reason))
+/** Decodes one item's outcome into an exit (for collecting chunks). */
+const outcomeExit = (task: TaskRef, codec: TaskCodec, outcome: WireOutcome): Exit.Exit<unknown, unknown> =>
+  Effect.runSyncExit(outcomeEffect(task, codec, outcome))
+
+const chunkEffect = (task: TaskRef, result: JobResult): Effect.Effect<ChunkOutcome, WorkerError> => {
+  if (result._tag === "Error") {
+    if (result.reason._tag === "WorkerCrashed") {
+      return Effect.succeed({ _tag: "Crashed", error: workerError(result.reason), item: result.crashedItem })
+    }
+    return Effect.fail(workerError(result.reason))
+  }
   const reply: WireReply = result.reply
   const codec = codecOf(task)
+  if (reply.outcomes !== undefined) {
+    return Effect.succeed({ _tag: "Exits", exits: reply.outcomes.map((o) => outcomeExit(task, codec, o)) })
+  }
   const raw = reply.values ?? []
   const values: Array<unknown> = new Array(raw.length)
   for (let i = 0; i < raw.length; i++) {
@@ -71,16 +85,18 @@ const chunkEffect = (task: TaskRef, result: JobResult): Effect.Effect<ChunkResul
     if (!r.ok) {
       values.length = i
       return Effect.succeed({
+        _tag: "Values",
         values,
-        failure: Effect.fail(workerError(new CodecFailed({ taskName: task.name, side: "parent", direction: "success", ...r.issue })))
+        stop: Exit.fail(workerError(new CodecFailed({ taskName: task.name, side: "parent", direction: "success", ...r.issue })))
       })
     }
     values[i] = r.value
   }
   const outcome = reply.outcome
   return Effect.succeed({
+    _tag: "Values",
     values,
-    failure: outcome === undefined ? undefined : (outcomeEffect(task, codec, outcome) as Effect.Effect<never, unknown>)
+    stop: outcome === undefined ? undefined : (outcomeExit(task, codec, outcome) as Exit.Exit<never, unknown>)
   })
 }
 
@@ -148,7 +164,7 @@ export const makePool = (
         return Effect.callback<void>((resumeCancel) => core.interrupt(job, () => resumeCancel(Effect.void)))
       })
 
-    const prepare = (task: TaskRef, payload: unknown, options: RunOptions | undefined): Job | WorkerError => {
+    const prepare = (task: TaskRef, payload: unknown, options: RunOptions | undefined, attempt = 1): Job | WorkerError => {
       const encoded = codecOf(task).encodePayload(payload)
       if (!encoded.ok) {
         return workerError(new CodecFailed({ taskName: task.name, side: "parent", direction: "payload", ...encoded.issue }))
@@ -161,7 +177,7 @@ export const makePool = (
       }
       return core.makeJob(task, [encoded.value], {
         index: options?.index ?? 0,
-        attempt: 1,
+        attempt,
         seed: options?.seed ?? randomSeed(),
         chunk: false,
         timeoutMillis,
@@ -169,9 +185,9 @@ export const makePool = (
       })
     }
 
-    const run: PoolService["run"] = (task, payload, options) =>
+    const runOnce = (task: TaskRef, payload: unknown, options: RunOptions | undefined, attempt: number) =>
       Effect.suspend(() => {
-        const job = prepare(task, payload, options)
+        const job = prepare(task, payload, options, attempt)
         if (job instanceof WorkerError) return Effect.fail(job)
         return Effect.callback<unknown, unknown>((resume) => {
           job.onResult = (result) => resume(replyEffect(task, result))
@@ -179,6 +195,29 @@ export const makePool = (
           return Effect.callback<void>((resumeCancel) => core.interrupt(job, () => resumeCancel(Effect.void)))
         })
       })
+
+    const run: PoolService["run"] = (task, payload, options, firstAttempt = 1) => {
+      if (options?.retry === undefined) return runOnce(task, payload, options, firstAttempt)
+      return Effect.suspend(() => {
+        let policy: ReturnType<typeof resolveRetry>
+        try {
+          policy = resolveRetry(options.retry)
+        } catch (e) {
+          return Effect.fail(workerError(new InvalidOption({ option: "retry", message: (e as Error).message })))
+        }
+        if (policy === undefined) return runOnce(task, payload, options, firstAttempt)
+        let attempt = firstAttempt - 1
+        // the seed stays fixed across attempts: a retried task sees the same random stream (R7)
+        const fixed = { ...options, seed: options.seed ?? randomSeed() }
+        return Effect.suspend(() => runOnce(task, payload, fixed, ++attempt)).pipe(
+          Effect.retry({
+            while: policy.isRetryable,
+            ...(policy.times === undefined ? {} : { times: policy.times }),
+            ...(policy.schedule === undefined ? {} : { schedule: policy.schedule })
+          })
+        )
+      })
+    }
 
     const admit: PoolService["admit"] = (task, payload, options) =>
       Effect.suspend(() => {
@@ -191,40 +230,45 @@ export const makePool = (
         })
       })
 
-    const runChunk: PoolService["runChunk"] = (task, payloads, index, seed) =>
+    const runChunk: PoolService["runChunk"] = (task, payloads, index, options) =>
       Effect.suspend(() => {
         const codec = codecOf(task)
-        const encoded: Array<unknown> = []
-        let encodeFailure: WorkerError | undefined
+        const encoded: Array<unknown> = new Array(payloads.length)
         for (let k = 0; k < payloads.length; k++) {
           const r = codec.encodePayload(payloads[k])
           if (!r.ok) {
-            encodeFailure = workerError(
+            // the bad item fails where it stands; the items before it still run
+            const error = workerError(
               new CodecFailed({ taskName: task.name, side: "parent", direction: "payload", path: `[${index + k}]${r.issue.path}`, message: r.issue.message })
             )
-            break
+            if (k === 0) {
+              return Effect.succeed<ChunkOutcome>(
+                options.collect ? { _tag: "Exits", exits: [Exit.fail(error)] } : { _tag: "Values", values: [], stop: Exit.fail(error) }
+              )
+            }
+            return Effect.map(runChunk(task, payloads.slice(0, k), index, options), (head): ChunkOutcome => {
+              if (head._tag === "Exits") return { _tag: "Exits", exits: [...head.exits, Exit.fail(error)] }
+              if (head._tag === "Values" && head.stop === undefined) return { _tag: "Values", values: head.values, stop: Exit.fail(error) }
+              return head
+            })
           }
-          encoded.push(r.value)
+          encoded[k] = r.value
         }
-        const withEncodeFailure = (result: ChunkResult<unknown, unknown>): ChunkResult<unknown, unknown> =>
-          encodeFailure === undefined || result.failure !== undefined ? result : { values: result.values, failure: Effect.fail(encodeFailure) }
-        if (encoded.length === 0) return Effect.succeed(withEncodeFailure({ values: [], failure: undefined }))
         const job = core.makeJob(task, encoded, {
           index,
-          attempt: 1,
-          seed,
+          attempt: options.attempt,
+          seed: options.seed,
           chunk: true,
+          collect: options.collect,
           timeoutMillis: undefined,
           transfer: undefined
         })
-        return Effect.map(
-          Effect.callback<ChunkResult<unknown, unknown>, WorkerError>((resume) => {
-            job.onResult = (result) => resume(chunkEffect(task, result))
-            core.submit(job)
-            return Effect.callback<void>((resumeCancel) => core.interrupt(job, () => resumeCancel(Effect.void)))
-          }),
-          withEncodeFailure
-        )
+        job.onProgress = options.onProgress
+        return Effect.callback<ChunkOutcome, WorkerError>((resume) => {
+          job.onResult = (result) => resume(chunkEffect(task, result))
+          core.submit(job)
+          return Effect.callback<void>((resumeCancel) => core.interrupt(job, () => resumeCancel(Effect.void)))
+        })
       })
 
     return {

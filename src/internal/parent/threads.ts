@@ -33,8 +33,9 @@ export const threads: Backend = {
   name: "threads",
   spawn: (boot, options, events) => {
     const { port1, port2 } = new MessageChannel()
+    const cursor = new Int32Array(new SharedArrayBuffer(8))
     const worker = new Worker(entryUrl, {
-      workerData: { ...boot, port: port2 },
+      workerData: { ...boot, port: port2, cursor },
       transferList: [port2],
       ...(options.resourceLimits === undefined ? {} : { resourceLimits: { ...options.resourceLimits } }),
       ...(options.execArgv === undefined ? {} : { execArgv: [...options.execArgv] }),
@@ -55,7 +56,7 @@ export const threads: Backend = {
         next = receiveMessageOnPort(port1)
       }
       port1.close()
-      events.onExit({ code, signal: null, error })
+      events.onExit({ code, signal: null, error, cursor: { job: cursor[0]!, item: cursor[1]! } })
     })
     return {
       send: (message, transfer) => port1.postMessage(message, transfer as ReadonlyArray<NodeTransferable> | undefined),

@@ -27,7 +27,7 @@ if (parentPort !== null) {
   // worker_threads: the pool's own MessageChannel; every pending message is drained on each wake-up
   const boot = workerData as Boot & { readonly port: MessagePort }
   const port = boot.port
-  const runtime = makeWorkerRuntime({ send: (message) => port.postMessage(message) })
+  const runtime = makeWorkerRuntime({ send: (message) => port.postMessage(message), cursor: boot.cursor })
   const deliver = (message: ToWorker): void => {
     runtime.handle(message)
     if (message._tag === "Close") port.close()

@@ -9,7 +9,7 @@ if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); proce
   exit 1
 fi
 
-examples=(primes mandelbrot threads-vs-processes)
+examples=(primes mandelbrot threads-vs-processes speedup-report)
 for name in "${examples[@]}"; do
   echo
   echo "=== examples/$name.ts --small ==="

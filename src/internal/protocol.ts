@@ -25,6 +25,14 @@ export interface WireJob {
   readonly notifyStart: boolean
   /** A chunk that runs every item whatever the others do, replying with every outcome (`mode: "result"`). */
   readonly collect: boolean
+  /** The parent's span for this job, continued in the worker (present only when the caller is traced). */
+  readonly trace?: WireTrace | undefined
+}
+
+export interface WireTrace {
+  readonly traceId: string
+  readonly spanId: string
+  readonly sampled: boolean
 }
 
 /** Parent → worker. */

@@ -20,7 +20,7 @@
 import type { WorkerErrorReason } from "../../WorkerError.ts"
 import { CodecFailed, InitializerFailed, PoolClosed, SpawnFailed, TaskTimeout, WorkerCrashed } from "../../WorkerError.ts"
 import type { ResolvedOptions } from "../options.ts"
-import type { FromWorker, WireJob, WireReply } from "../protocol.ts"
+import type { FromWorker, WireJob, WireReply, WireTrace } from "../protocol.ts"
 import type { PoolStats, TaskRef } from "../service.ts"
 import type { Backend, WorkerExit, WorkerHandle } from "./backend.ts"
 import { Deque } from "./deque.ts"
@@ -113,6 +113,7 @@ export class PoolCore {
       readonly seed: number
       readonly chunk: boolean
       readonly collect?: boolean | undefined
+      readonly trace?: WireTrace | undefined
       readonly timeoutMillis: number | undefined
       readonly transfer: ReadonlyArray<Transferable> | undefined
     }
@@ -131,7 +132,8 @@ export class PoolCore {
         seed: fields.seed,
         chunk: fields.chunk,
         notifyStart: fields.timeoutMillis !== undefined,
-        collect: fields.collect === true
+        collect: fields.collect === true,
+        ...(fields.trace === undefined ? {} : { trace: fields.trace })
       },
       items: payloads.length,
       transfer: fields.transfer,

@@ -7,13 +7,17 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Tracer from "effect/Tracer"
 import type * as Scope from "effect/Scope"
 import { CodecFailed, InvalidOption, SpawnFailed, TaskNotFound, WorkerError } from "../../WorkerError.ts"
 import type { TaskCodec } from "../codec.ts"
 import { codecOf } from "../codec.ts"
 import type { PoolOptions } from "../options.ts"
 import { resolveOptions } from "../options.ts"
-import type { WireOutcome, WireReply } from "../protocol.ts"
+import type { WireOutcome, WireReply, WireTrace } from "../protocol.ts"
 import { fromWireDefect, workerMarker } from "../protocol.ts"
 import type { ChunkOutcome, PoolService, RunOptions, TaskRef } from "../service.ts"
 import type { Backend } from "./backend.ts"
@@ -109,6 +113,70 @@ const timeoutMillisOf = (options: RunOptions | undefined): number | undefined =>
   return Duration.toMillis(d.value)
 }
 
+let poolIds = 0
+
+/**
+ * Effect metrics of a pool, labelled with its backend and a pool number: gauges for workers, busy
+ * workers, utilization, queued and running tasks; counters for completed, failed, retried tasks and
+ * worker crashes. The effect returned samples the engine once (deltas for counters).
+ */
+const sampler = (core: PoolCore, backend: string): Effect.Effect<void> => {
+  const attributes = { backend, pool: String(++poolIds) }
+  const gauge = (name: string, description: string) => Metric.gauge(`effect_parallel_${name}`, { description, attributes })
+  const counter = (name: string, description: string) =>
+    Metric.counter(`effect_parallel_${name}`, { description, attributes, incremental: true })
+  const workers = gauge("workers", "workers alive")
+  const busy = gauge("workers_busy", "workers running at least one task")
+  const utilization = gauge("worker_utilization", "busy workers / pool size")
+  const queued = gauge("tasks_queued", "tasks waiting for a worker, and submitters waiting for room")
+  const running = gauge("tasks_running", "tasks sent to a worker and not finished")
+  const completed = counter("tasks_completed_total", "tasks finished, whatever their outcome")
+  const failed = counter("tasks_failed_total", "tasks that ended with an error or a defect")
+  const retried = counter("tasks_retried_total", "task runs that were retries")
+  const crashed = counter("worker_crashes_total", "workers that crashed")
+  let last = { completed: 0, failed: 0, retried: 0, crashed: 0 }
+  return Effect.suspend(() => {
+    const s = core.stats()
+    const delta = {
+      completed: s.completed - last.completed,
+      failed: s.failed - last.failed,
+      retried: s.retried - last.retried,
+      crashed: s.crashed - last.crashed
+    }
+    last = s
+    return Effect.all([
+      Metric.update(workers, s.workers),
+      Metric.update(busy, s.busy),
+      Metric.update(utilization, s.size === 0 ? 0 : s.busy / s.size),
+      Metric.update(queued, s.queued + s.waiting),
+      Metric.update(running, s.running),
+      Metric.update(completed, delta.completed),
+      Metric.update(failed, delta.failed),
+      Metric.update(retried, delta.retried),
+      Metric.update(crashed, delta.crashed)
+    ], { discard: true })
+  })
+}
+
+/**
+ * Runs `f` inside a client span when the caller is traced (has a parent span), handing it the span's ids
+ * to continue in the worker; untraced callers pay one context lookup and nothing else.
+ */
+const traced = <A, E>(
+  name: string,
+  attributes: Record<string, unknown>,
+  f: (trace: WireTrace | undefined) => Effect.Effect<A, E>
+): Effect.Effect<A, E> =>
+  Effect.flatMap(Effect.serviceOption(Tracer.ParentSpan), (parent) =>
+    Option.isNone(parent)
+      ? f(undefined)
+      : Effect.withSpan(
+        Effect.flatMap(Effect.orDie(Effect.currentSpan), (span) =>
+          f({ traceId: span.traceId, spanId: span.spanId, sampled: span.sampled })),
+        name,
+        { kind: "client", attributes }
+      ))
+
 /**
  * Builds a pool on a backend within the current scope: workers start at once, in parallel; closing the
  * scope interrupts every task and ends every worker before it finishes closing (R3).
@@ -151,10 +219,13 @@ export const makePool = (
         })
       )
     }
+    const sample = sampler(core, backend.name)
     yield* Effect.acquireRelease(
       Effect.sync(() => core.start()),
-      () => Effect.callback<void>((resume) => core.close(() => resume(Effect.void)))
+      () => Effect.andThen(Effect.callback<void>((resume) => core.close(() => resume(Effect.void))), sample)
     )
+    // Metrics are sampled from the engine's counters once a second, off the hot path.
+    yield* sample.pipe(Effect.repeat(Schedule.spaced("1 second")), Effect.forkScoped)
 
     /** Waits for a submitted job; interrupting the wait interrupts the job and waits until it stopped. */
     const awaitJob = <A, E>(job: Job, convert: (result: JobResult) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
@@ -164,7 +235,13 @@ export const makePool = (
         return Effect.callback<void>((resumeCancel) => core.interrupt(job, () => resumeCancel(Effect.void)))
       })
 
-    const prepare = (task: TaskRef, payload: unknown, options: RunOptions | undefined, attempt = 1): Job | WorkerError => {
+    const prepare = (
+      task: TaskRef,
+      payload: unknown,
+      options: RunOptions | undefined,
+      attempt = 1,
+      trace: WireTrace | undefined = undefined
+    ): Job | WorkerError => {
       const encoded = codecOf(task).encodePayload(payload)
       if (!encoded.ok) {
         return workerError(new CodecFailed({ taskName: task.name, side: "parent", direction: "payload", ...encoded.issue }))
@@ -180,14 +257,28 @@ export const makePool = (
         attempt,
         seed: options?.seed ?? randomSeed(),
         chunk: false,
+        trace,
         timeoutMillis,
         transfer: options?.transfer
       })
     }
 
     const runOnce = (task: TaskRef, payload: unknown, options: RunOptions | undefined, attempt: number) =>
+      traced(`effect-parallel.task ${task.name}`, {
+        "task.name": task.name,
+        "task.index": options?.index ?? 0,
+        "task.attempt": attempt
+      }, (trace) => runTraced(task, payload, options, attempt, trace))
+
+    const runTraced = (
+      task: TaskRef,
+      payload: unknown,
+      options: RunOptions | undefined,
+      attempt: number,
+      trace: WireTrace | undefined
+    ) =>
       Effect.suspend(() => {
-        const job = prepare(task, payload, options, attempt)
+        const job = prepare(task, payload, options, attempt, trace)
         if (job instanceof WorkerError) return Effect.fail(job)
         return Effect.callback<unknown, unknown>((resume) => {
           job.onResult = (result) => resume(replyEffect(task, result))
@@ -231,6 +322,19 @@ export const makePool = (
       })
 
     const runChunk: PoolService["runChunk"] = (task, payloads, index, options) =>
+      traced(`effect-parallel.chunk ${task.name}`, {
+        "task.name": task.name,
+        "chunk.index": index,
+        "chunk.items": payloads.length
+      }, (trace) => runChunkTraced(task, payloads, index, options, trace))
+
+    const runChunkTraced = (
+      task: TaskRef,
+      payloads: ReadonlyArray<unknown>,
+      index: number,
+      options: Parameters<PoolService["runChunk"]>[3],
+      trace: WireTrace | undefined
+    ): Effect.Effect<ChunkOutcome, WorkerError> =>
       Effect.suspend(() => {
         const codec = codecOf(task)
         const encoded: Array<unknown> = new Array(payloads.length)
@@ -260,6 +364,7 @@ export const makePool = (
           seed: options.seed,
           chunk: true,
           collect: options.collect,
+          trace,
           timeoutMillis: undefined,
           transfer: undefined
         })

@@ -18,6 +18,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Random from "effect/Random"
+import * as Tracer from "effect/Tracer"
 import { type Task, isTask } from "../../Task.ts"
 import { TaskContext } from "../../TaskContext.ts"
 import { codecOf, type TaskCodec } from "../codec.ts"
@@ -170,7 +171,18 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
     } catch (e) {
       return Effect.succeed<WireOutcome>({ _tag: "Defect", defect: toWireDefect(e) })
     }
-    return Effect.matchCause(Effect.provideContext(effect, context as Context.Context<TaskContext>), {
+    let provided = Effect.provideContext(effect, context as Context.Context<TaskContext>)
+    const trace = job.trace
+    if (trace !== undefined) {
+      // continue the caller's trace: spans made by the handler are children of the parent's task span,
+      // and the handler's logs carry the trace and span ids
+      provided = provided.pipe(
+        Effect.withSpan(job.name, { kind: "server", attributes: { "task.index": index, "task.attempt": job.attempt } }),
+        Effect.withParentSpan(Tracer.externalSpan(trace)),
+        Effect.annotateLogs({ traceId: trace.traceId, spanId: trace.spanId, task: job.name, taskIndex: index })
+      )
+    }
+    return Effect.matchCause(provided, {
       onSuccess: (value) => outcomeOf(loaded.codec, Exit.succeed(value)),
       onFailure: (cause) => outcomeOf(loaded.codec, Exit.failCause(cause))
     })

@@ -10,17 +10,21 @@
  */
 import type { Backend } from "./parent/backend.ts"
 import type { FromWorker, ToWorker } from "./protocol.ts"
+import { makeParentWire, makeWorkerWire } from "./wire.ts"
 import { makeWorkerRuntime } from "./worker/runtime.ts"
 
 export const inProcess: Backend = {
   name: "in-process",
   spawn: (boot, _options, events) => {
     let alive = true
+    // the same wire encoding and structured clone as a real worker: values behave exactly alike
+    const parentWire = makeParentWire()
+    const workerWire = makeWorkerWire()
     const runtime = makeWorkerRuntime({
       send: (message: FromWorker) => {
-        const copy = structuredClone(message)
+        const copy = structuredClone(workerWire.encode(message))
         queueMicrotask(() => {
-          if (alive) events.onMessage(copy)
+          if (alive) events.onMessage(parentWire.decode(copy))
         })
       }
     })
@@ -36,9 +40,9 @@ export const inProcess: Backend = {
     return {
       send: (message: ToWorker) => {
         if (message._tag === "Close") return kill()
-        const copy = structuredClone(message)
+        const copy = structuredClone(parentWire.encode(message))
         setImmediate(() => {
-          if (alive) runtime.handle(copy)
+          if (alive) runtime.handle(workerWire.decode(copy))
         })
       },
       kill

@@ -18,7 +18,15 @@ import type { TaskRef } from "../service.ts"
 const AHEAD_MILLIS = 1
 const CHUNK_TARGET_MILLIS = 10
 const MAX_CHUNK = 16_384
-const ALPHA = 0.3
+const ALPHA_UP = 0.3
+const ALPHA_DOWN = 0.6
+
+/**
+ * An EWMA that falls faster than it rises: cold-start outliers (JIT warm-up, a first import) overestimate
+ * task durations and keep chunks tiny; they should fade in a few samples, not a few dozen.
+ */
+const blend = (prev: number | undefined, sample: number): number =>
+  prev === undefined ? sample : prev + (sample < prev ? ALPHA_DOWN : ALPHA_UP) * (sample - prev)
 
 export class Policy {
   /** EWMA of milliseconds per job, pool-wide. */
@@ -33,13 +41,8 @@ export class Policy {
   }
 
   observe(task: TaskRef, elapsed: number, items: number, _chunk: boolean): void {
-    const perJob = Math.max(elapsed, 0.001)
-    this.jobMillis = this.jobMillis === undefined ? perJob : this.jobMillis + ALPHA * (perJob - this.jobMillis)
-    if (items > 0) {
-      const perItem = Math.max(elapsed / items, 0.0001)
-      const prev = this.itemMillis.get(task)
-      this.itemMillis.set(task, prev === undefined ? perItem : prev + ALPHA * (perItem - prev))
-    }
+    this.jobMillis = blend(this.jobMillis, Math.max(elapsed, 0.001))
+    if (items > 0) this.itemMillis.set(task, blend(this.itemMillis.get(task), Math.max(elapsed / items, 0.0001)))
   }
 
   /** Most jobs a worker may hold (running + queued ahead). */

@@ -10,6 +10,7 @@
  */
 import { fork } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { makeParentWire } from "../wire.ts"
 import type { Backend } from "./backend.ts"
 import { entryUrl } from "./backend.ts"
 
@@ -29,9 +30,10 @@ export const processes: Backend = {
       env: { ...(options.env ?? process.env), EFFECT_PARALLEL_BOOT: JSON.stringify(boot) },
       stdio: ["ignore", "inherit", "inherit", "ipc"]
     })
+    const wire = makeParentWire()
     let error: string | undefined
     let exited = false
-    child.on("message", events.onMessage)
+    child.on("message", (raw: unknown) => events.onMessage(wire.decode(raw)))
     child.on("error", (e) => {
       error = `${e.name}: ${e.message}`
       // a child that could not be spawned emits "error" and may never emit "exit"
@@ -48,7 +50,7 @@ export const processes: Backend = {
     return {
       send: (message) => {
         if (!child.connected) throw new Error("the worker process is not connected")
-        child.send(message)
+        child.send(wire.encode(message) as never)
       },
       kill: () => void child.kill("SIGKILL")
     }

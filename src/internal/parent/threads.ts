@@ -15,7 +15,7 @@ import {
   type Transferable as NodeTransferable,
   Worker
 } from "node:worker_threads"
-import type { FromWorker } from "../protocol.ts"
+import { makeParentWire } from "../wire.ts"
 import type { Backend } from "./backend.ts"
 import { entryUrl } from "./backend.ts"
 
@@ -32,6 +32,7 @@ export const drain = <A>(port: MessagePort, first: A, deliver: (message: A) => v
 export const threads: Backend = {
   name: "threads",
   spawn: (boot, options, events) => {
+    const wire = makeParentWire()
     const { port1, port2 } = new MessageChannel()
     const cursor = new Int32Array(new SharedArrayBuffer(8))
     const worker = new Worker(entryUrl, {
@@ -42,7 +43,8 @@ export const threads: Backend = {
       ...(options.env === undefined ? {} : { env: { ...options.env } })
     })
     let error: string | undefined
-    port1.on("message", (message: FromWorker) => drain(port1, message, events.onMessage))
+    const deliver = (raw: unknown) => events.onMessage(wire.decode(raw))
+    port1.on("message", (raw: unknown) => drain(port1, raw, deliver))
     worker.on("error", (e: Error & { code?: string }) => {
       error = e.code === "ERR_WORKER_OUT_OF_MEMORY"
         ? `out of memory: ${e.message}`
@@ -52,14 +54,15 @@ export const threads: Backend = {
       // replies the worker posted before it died come first: a crash must not lose a finished task
       let next = receiveMessageOnPort(port1)
       while (next !== undefined) {
-        events.onMessage(next.message as FromWorker)
+        deliver(next.message)
         next = receiveMessageOnPort(port1)
       }
       port1.close()
       events.onExit({ code, signal: null, error, cursor: { job: cursor[0]!, item: cursor[1]! } })
     })
     return {
-      send: (message, transfer) => port1.postMessage(message, transfer as ReadonlyArray<NodeTransferable> | undefined),
+      send: (message, transfer) =>
+        port1.postMessage(wire.encode(message), transfer as ReadonlyArray<NodeTransferable> | undefined),
       kill: () => void worker.terminate()
     }
   }

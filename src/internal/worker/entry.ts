@@ -20,35 +20,38 @@ try {
 ;(globalThis as Record<symbol, unknown>)[Symbol.for("effect-parallel/worker")] = true
 
 const { makeWorkerRuntime } = await import("./runtime.ts")
+const { makeWorkerWire } = await import("../wire.ts")
+const wire = makeWorkerWire()
 type Boot = import("../protocol.ts").WorkerBoot
-type ToWorker = import("../protocol.ts").ToWorker
 
 if (parentPort !== null) {
   // worker_threads: the pool's own MessageChannel; every pending message is drained on each wake-up
   const boot = workerData as Boot & { readonly port: MessagePort }
   const port = boot.port
-  const runtime = makeWorkerRuntime({ send: (message) => port.postMessage(message), cursor: boot.cursor })
-  const deliver = (message: ToWorker): void => {
+  const runtime = makeWorkerRuntime({ send: (message) => port.postMessage(wire.encode(message)), cursor: boot.cursor })
+  const deliver = (raw: unknown): void => {
+    const message = wire.decode(raw)
     runtime.handle(message)
     if (message._tag === "Close") port.close()
   }
-  port.on("message", (message: ToWorker) => {
-    deliver(message)
+  port.on("message", (raw: unknown) => {
+    deliver(raw)
     let next = receiveMessageOnPort(port)
     while (next !== undefined) {
-      deliver(next.message as ToWorker)
+      deliver(next.message)
       next = receiveMessageOnPort(port)
     }
   })
   await runtime.preload(boot.preload).catch(() => undefined)
-  port.postMessage({ _tag: "Ready" })
+  port.postMessage(wire.encode({ _tag: "Ready" }))
 } else if (typeof process.send === "function") {
   // child_process.fork with serialization: "advanced"
   const send = process.send.bind(process)
   const boot = JSON.parse(process.env["EFFECT_PARALLEL_BOOT"] ?? "{}") as Boot
   delete process.env["EFFECT_PARALLEL_BOOT"]
-  const runtime = makeWorkerRuntime({ send: (message) => void send(message) })
-  process.on("message", (message: ToWorker) => {
+  const runtime = makeWorkerRuntime({ send: (message) => void send(wire.encode(message) as never) })
+  process.on("message", (raw: unknown) => {
+    const message = wire.decode(raw)
     if (message._tag === "Close") {
       runtime.handle(message)
       process.disconnect()
@@ -63,13 +66,13 @@ if (parentPort !== null) {
     const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
     process.stderr.write(`${e instanceof Error ? e.stack : message}\n`)
     try {
-      send({ _tag: "Fatal", message }, undefined, undefined, () => process.exit(1))
+      send(wire.encode({ _tag: "Fatal", message }) as never, undefined, undefined, () => process.exit(1))
     } catch {
       process.exit(1)
     }
   })
   await runtime.preload(boot.preload).catch(() => undefined)
-  send({ _tag: "Ready" })
+  send(wire.encode({ _tag: "Ready" }) as never)
 } else {
   process.stderr.write("effect-parallel: the worker entry must be started by a pool, not run directly\n")
   process.exitCode = 2

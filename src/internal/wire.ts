@@ -1,0 +1,217 @@
+/**
+ * The compact encoding of protocol messages, applied at the transport boundary only.
+ *
+ * The engine and the worker runtime speak the readable object messages of `protocol.ts`; on the wire a
+ * message is a flat array and a task is a small number once its worker knows it. Structured clone pays per
+ * property and per string: a job as an object with eleven fields and a 60-character module URL costs about
+ * three times as much to clone as the same job as a flat array (measured: 2.2 µs vs 0.8 µs per message),
+ * and with 100,000 tiny tasks the clone was the parent's largest cost after garbage collection.
+ *
+ * A contract: both sides import it; it imports only `protocol.ts`.
+ *
+ * @internal
+ */
+import type { FromWorker, ToWorker, WireJob, WireOutcome, WireReply, WireTrace } from "./protocol.ts"
+
+const RUN = 0
+const INTERRUPT = 1
+const CLOSE = 2
+
+const READY = 0
+const STARTED = 1
+const DONE = 2
+const PROGRESS = 3
+const FATAL = 4
+
+const CHUNK = 1
+const NOTIFY_START = 2
+const COLLECT = 4
+
+const JOB_FIELDS = 8
+const REPLY_FIELDS = 6
+
+const SUCCESS = 0
+const FAILURE = 1
+const DEFECT = 2
+const INTERRUPTED = 3
+const PROBLEM = 4
+const NONE = -1
+
+/** Parent side of one connection: remembers which tasks the worker already knows. */
+export interface ParentWire {
+  readonly encode: (message: ToWorker) => unknown
+  readonly decode: (wire: unknown) => FromWorker
+}
+
+/** Worker side of one connection: the table of tasks the parent defined. */
+export interface WorkerWire {
+  readonly decode: (wire: unknown) => ToWorker
+  readonly encode: (message: FromWorker) => unknown
+}
+
+export const makeParentWire = (): ParentWire => {
+  const known = new Map<string, number>()
+  return {
+    encode: (message) => {
+      switch (message._tag) {
+        case "Interrupt":
+          return [INTERRUPT, message.id]
+        case "Close":
+          return [CLOSE]
+        case "Run": {
+          let defs: Array<unknown> | 0 = 0
+          const out: Array<unknown> = [RUN, 0]
+          for (const job of message.jobs) {
+            const name = `${job.name}\u0000${job.module}`
+            let key = known.get(name)
+            if (key === undefined) {
+              key = known.size
+              known.set(name, key)
+              if (defs === 0) defs = []
+              defs.push(key, job.module, job.name)
+            }
+            out.push(
+              job.id,
+              key,
+              job.index,
+              job.attempt,
+              job.seed,
+              (job.chunk ? CHUNK : 0) | (job.notifyStart ? NOTIFY_START : 0) | (job.collect ? COLLECT : 0),
+              job.payloads,
+              job.trace === undefined ? 0 : [job.trace.traceId, job.trace.spanId, job.trace.sampled]
+            )
+          }
+          out[1] = defs
+          return out
+        }
+      }
+    },
+    decode: (wire) => {
+      const w = wire as ReadonlyArray<any>
+      switch (w[0]) {
+        case READY:
+          return { _tag: "Ready" }
+        case STARTED:
+          return { _tag: "Started", id: w[1] }
+        case PROGRESS:
+          return { _tag: "Progress", id: w[1], index: w[2], fraction: w[3] }
+        case FATAL:
+          return { _tag: "Fatal", message: w[1] }
+        default: {
+          const replies: Array<WireReply> = []
+          for (let i = 1; i < w.length; i += REPLY_FIELDS) {
+            const outcomes = w[i + 5] as ReadonlyArray<unknown> | 0
+            replies.push({
+              id: w[i],
+              elapsed: w[i + 1],
+              outcome: decodeOutcome(w[i + 2], w[i + 3]),
+              values: w[i + 4] === 0 ? undefined : w[i + 4],
+              outcomes: outcomes === 0 ? undefined : decodeOutcomes(outcomes)
+            })
+          }
+          return { _tag: "Done", replies }
+        }
+      }
+    }
+  }
+}
+
+export const makeWorkerWire = (): WorkerWire => {
+  const tasks = new Map<number, readonly [module: string, name: string]>()
+  return {
+    decode: (wire) => {
+      const w = wire as ReadonlyArray<any>
+      switch (w[0]) {
+        case INTERRUPT:
+          return { _tag: "Interrupt", id: w[1] }
+        case CLOSE:
+          return { _tag: "Close" }
+        default: {
+          const defs = w[1] as ReadonlyArray<any> | 0
+          if (defs !== 0) for (let i = 0; i < defs.length; i += 3) tasks.set(defs[i], [defs[i + 1], defs[i + 2]])
+          const jobs: Array<WireJob> = []
+          for (let i = 2; i < w.length; i += JOB_FIELDS) {
+            const [module, name] = tasks.get(w[i + 1])!
+            const flags = w[i + 5] as number
+            const trace = w[i + 7] as readonly [string, string, boolean] | 0
+            jobs.push({
+              id: w[i],
+              module,
+              name,
+              index: w[i + 2],
+              attempt: w[i + 3],
+              seed: w[i + 4],
+              chunk: (flags & CHUNK) !== 0,
+              notifyStart: (flags & NOTIFY_START) !== 0,
+              collect: (flags & COLLECT) !== 0,
+              payloads: w[i + 6],
+              ...(trace === 0 ? {} : { trace: { traceId: trace[0], spanId: trace[1], sampled: trace[2] } satisfies WireTrace })
+            })
+          }
+          return { _tag: "Run", jobs }
+        }
+      }
+    },
+    encode: (message) => {
+      switch (message._tag) {
+        case "Ready":
+          return [READY]
+        case "Started":
+          return [STARTED, message.id]
+        case "Progress":
+          return [PROGRESS, message.id, message.index, message.fraction]
+        case "Fatal":
+          return [FATAL, message.message]
+        case "Done": {
+          const out: Array<unknown> = [DONE]
+          for (const r of message.replies) {
+            const [tag, data] = encodeOutcome(r.outcome)
+            out.push(r.id, r.elapsed, tag, data, r.values ?? 0, r.outcomes === undefined ? 0 : r.outcomes.map(encodeOutcomePair))
+          }
+          return out
+        }
+      }
+    }
+  }
+}
+
+const encodeOutcome = (o: WireOutcome | undefined): readonly [number, unknown] => {
+  if (o === undefined) return [NONE, 0]
+  switch (o._tag) {
+    case "Success":
+      return [SUCCESS, o.value]
+    case "Failure":
+      return [FAILURE, o.error]
+    case "Defect":
+      return [DEFECT, o.defect]
+    case "Interrupted":
+      return [INTERRUPTED, 0]
+    case "Problem":
+      return [PROBLEM, o.problem]
+  }
+}
+
+const encodeOutcomePair = (o: WireOutcome): unknown => encodeOutcome(o)
+
+const decodeOutcome = (tag: number, data: any): WireOutcome | undefined => {
+  switch (tag) {
+    case SUCCESS:
+      return { _tag: "Success", value: data }
+    case FAILURE:
+      return { _tag: "Failure", error: data }
+    case DEFECT:
+      return { _tag: "Defect", defect: data }
+    case INTERRUPTED:
+      return { _tag: "Interrupted" }
+    case PROBLEM:
+      return { _tag: "Problem", problem: data }
+    default:
+      return undefined
+  }
+}
+
+const decodeOutcomes = (pairs: ReadonlyArray<unknown>): Array<WireOutcome> =>
+  pairs.map((p) => {
+    const [tag, data] = p as readonly [number, unknown]
+    return decodeOutcome(tag, data)!
+  })

@@ -414,8 +414,9 @@ export class PoolCore {
         }
       )
     } catch (e) {
+      // a worker that cannot even be created (bad execArgv, missing entry) will not do better next time
       this.removeSlot(slot)
-      this.startFailed(`${e instanceof Error ? e.message : String(e)}`)
+      this.fail(new SpawnFailed({ message: `${e instanceof Error ? e.message : String(e)}` }))
     }
   }
 

@@ -26,6 +26,27 @@ export * as Parallel from "./Parallel.ts"
 export * as Progress from "./Progress.ts"
 
 /**
+ * A typed array in shared memory, with atomic operations, across workers.
+ *
+ * @since 0.1.0
+ */
+export * as SharedArray from "./SharedArray.ts"
+
+/**
+ * The error of shared objects.
+ *
+ * @since 0.1.0
+ */
+export * as SharedError from "./SharedError.ts"
+
+/**
+ * A lock across workers (threads and processes).
+ *
+ * @since 0.1.0
+ */
+export * as SharedLock from "./SharedLock.ts"
+
+/**
  * Measures speedup and efficiency over worker counts; prints a table, writes an SVG plot.
  *
  * @since 0.1.0

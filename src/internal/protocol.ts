@@ -40,6 +40,8 @@ export type ToWorker =
   | { readonly _tag: "Run"; readonly jobs: ReadonlyArray<WireJob> }
   | { readonly _tag: "Interrupt"; readonly id: number }
   | { readonly _tag: "Close" }
+  /** The answer to a worker's call on a parent-hosted shared object. */
+  | { readonly _tag: "Return"; readonly id: number; readonly ok: boolean; readonly value: unknown }
 
 /** A serialized defect: an undeclared throw or die, with what survives of it. */
 export interface WireDefect {
@@ -90,6 +92,10 @@ export type FromWorker =
   | { readonly _tag: "Done"; readonly replies: ReadonlyArray<WireReply> }
   /** An uncaught exception is about to end the worker (processes; threads report it through "error"). */
   | { readonly _tag: "Fatal"; readonly message: string }
+  /** A call on a parent-hosted shared object (queues, managers; every shared object on processes). */
+  | { readonly _tag: "Call"; readonly id: number; readonly object: number; readonly op: string; readonly args: ReadonlyArray<unknown> }
+  /** The caller of a pending call was interrupted: the parent abandons the operation. */
+  | { readonly _tag: "CallCancel"; readonly id: number }
 
 /** What the parent hands a new worker (threads: `workerData`; processes: the first message). */
 export interface WorkerBoot {

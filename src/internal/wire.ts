@@ -16,12 +16,15 @@ import type { FromWorker, ToWorker, WireJob, WireOutcome, WireReply, WireTrace }
 const RUN = 0
 const INTERRUPT = 1
 const CLOSE = 2
+const RETURN = 3
 
 const READY = 0
 const STARTED = 1
 const DONE = 2
 const PROGRESS = 3
 const FATAL = 4
+const CALL = 5
+const CALL_CANCEL = 6
 
 const CHUNK = 1
 const NOTIFY_START = 2
@@ -58,6 +61,8 @@ export const makeParentWire = (): ParentWire => {
           return [INTERRUPT, message.id]
         case "Close":
           return [CLOSE]
+        case "Return":
+          return [RETURN, message.id, message.ok, message.value]
         case "Run": {
           let defs: Array<unknown> | 0 = 0
           const out: Array<unknown> = [RUN, 0]
@@ -97,6 +102,10 @@ export const makeParentWire = (): ParentWire => {
           return { _tag: "Progress", id: w[1], index: w[2], fraction: w[3] }
         case FATAL:
           return { _tag: "Fatal", message: w[1] }
+        case CALL:
+          return { _tag: "Call", id: w[1], object: w[2], op: w[3], args: w[4] }
+        case CALL_CANCEL:
+          return { _tag: "CallCancel", id: w[1] }
         default: {
           const replies: Array<WireReply> = []
           for (let i = 1; i < w.length; i += REPLY_FIELDS) {
@@ -126,6 +135,8 @@ export const makeWorkerWire = (): WorkerWire => {
           return { _tag: "Interrupt", id: w[1] }
         case CLOSE:
           return { _tag: "Close" }
+        case RETURN:
+          return { _tag: "Return", id: w[1], ok: w[2], value: w[3] }
         default: {
           const defs = w[1] as ReadonlyArray<any> | 0
           if (defs !== 0) for (let i = 0; i < defs.length; i += 3) tasks.set(defs[i], [defs[i + 1], defs[i + 2]])
@@ -162,6 +173,10 @@ export const makeWorkerWire = (): WorkerWire => {
           return [PROGRESS, message.id, message.index, message.fraction]
         case "Fatal":
           return [FATAL, message.message]
+        case "Call":
+          return [CALL, message.id, message.object, message.op, message.args]
+        case "CallCancel":
+          return [CALL_CANCEL, message.id]
         case "Done": {
           const out: Array<unknown> = [DONE]
           for (const r of message.replies) {

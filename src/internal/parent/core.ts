@@ -24,6 +24,7 @@ import type { FromWorker, WireJob, WireReply, WireTrace } from "../protocol.ts"
 import type { PoolStats, TaskRef } from "../service.ts"
 import type { Backend, WorkerExit, WorkerHandle } from "./backend.ts"
 import { Deque } from "./deque.ts"
+import { HostCalls } from "./hostCalls.ts"
 import { Policy } from "./policy.ts"
 
 export type JobResult =
@@ -90,6 +91,7 @@ export class PoolCore {
   private closed = false
   private closeWaiters: Array<() => void> = []
   private readyWaiters: Array<() => void> = []
+  private readonly hostCalls = new HostCalls()
   private counters = { completed: 0, failed: 0, retried: 0, crashed: 0, killed: 0, recycled: 0, spawned: 0 }
 
   readonly backend: Backend
@@ -443,6 +445,16 @@ export class PoolCore {
       case "Fatal":
         slot.fatal = message.message
         return
+      case "Call":
+        return this.hostCalls.onCall(slot.id, message, (reply) => {
+          try {
+            slot.handle?.send(reply)
+          } catch {
+            // the worker is gone; its exit cleans up
+          }
+        })
+      case "CallCancel":
+        return this.hostCalls.onCancel(slot.id, message.id)
       case "Progress": {
         const job = slot.inflight.find((j) => j.id === message.id)
         job?.onProgress?.(message.index, message.fraction)
@@ -603,6 +615,8 @@ export class PoolCore {
   private onExit(slot: Slot, exit: WorkerExit): void {
     const wasState = slot.state
     this.removeSlot(slot)
+    // before anything else: locks and permits the worker held are free again, barriers it was in break (R8)
+    this.hostCalls.workerGone(slot.id)
     const jobs = slot.inflight.splice(0)
     const reason = slot.killed
       ? `killed after not stopping within interruptGrace (${this.options.interruptGraceMillis} ms)`

@@ -22,6 +22,7 @@ import { fromWireDefect, workerMarker } from "../protocol.ts"
 import type { ChunkOutcome, PoolService, RunOptions, TaskRef } from "../service.ts"
 import type { Backend } from "./backend.ts"
 import type { Job, JobResult } from "./core.ts"
+import { encodingFor } from "../shared/registry.ts"
 import { PoolCore } from "./core.ts"
 import { resolveRetry } from "./retry.ts"
 
@@ -200,9 +201,13 @@ export const makePool = (
       ))
     }
     const core = new PoolCore(backend, resolved)
+    // Shared objects travel with their memory to threads, as references to the parent to processes.
+    const encodePayload = backend.name === "processes"
+      ? (codec: TaskCodec, payload: unknown) => encodingFor(false, () => codec.encodePayload(payload))
+      : (codec: TaskCodec, payload: unknown) => codec.encodePayload(payload)
     const init = resolved.initializer
     if (init !== undefined) {
-      const encoded = codecOf(init.task).encodePayload(init.payload)
+      const encoded = encodePayload(codecOf(init.task), init.payload)
       if (!encoded.ok) {
         return yield* Effect.fail(workerError(
           new InvalidOption({ option: "initializer", message: `the initializer's payload does not match its schema: ${encoded.issue.message}` })
@@ -242,7 +247,7 @@ export const makePool = (
       attempt = 1,
       trace: WireTrace | undefined = undefined
     ): Job | WorkerError => {
-      const encoded = codecOf(task).encodePayload(payload)
+      const encoded = encodePayload(codecOf(task), payload)
       if (!encoded.ok) {
         return workerError(new CodecFailed({ taskName: task.name, side: "parent", direction: "payload", ...encoded.issue }))
       }
@@ -339,7 +344,7 @@ export const makePool = (
         const codec = codecOf(task)
         const encoded: Array<unknown> = new Array(payloads.length)
         for (let k = 0; k < payloads.length; k++) {
-          const r = codec.encodePayload(payloads[k])
+          const r = encodePayload(codec, payloads[k])
           if (!r.ok) {
             // the bad item fails where it stands; the items before it still run
             const error = workerError(

@@ -28,7 +28,11 @@ if (parentPort !== null) {
   // worker_threads: the pool's own MessageChannel; every pending message is drained on each wake-up
   const boot = workerData as Boot & { readonly port: MessagePort }
   const port = boot.port
-  const runtime = makeWorkerRuntime({ send: (message) => port.postMessage(wire.encode(message)), cursor: boot.cursor })
+  const runtime = makeWorkerRuntime({
+    send: (message) => port.postMessage(wire.encode(message)),
+    cursor: boot.cursor,
+    workerId: boot.workerId
+  })
   const deliver = (raw: unknown): void => {
     const message = wire.decode(raw)
     runtime.handle(message)
@@ -49,7 +53,11 @@ if (parentPort !== null) {
   const send = process.send.bind(process)
   const boot = JSON.parse(process.env["EFFECT_PARALLEL_BOOT"] ?? "{}") as Boot
   delete process.env["EFFECT_PARALLEL_BOOT"]
-  const runtime = makeWorkerRuntime({ send: (message) => void send(wire.encode(message) as never) })
+  const runtime = makeWorkerRuntime({
+    send: (message) => void send(wire.encode(message) as never),
+    workerId: boot.workerId,
+    sharedMemory: false
+  })
   process.on("message", (raw: unknown) => {
     const message = wire.decode(raw)
     if (message._tag === "Close") {

@@ -25,12 +25,17 @@ import { codecOf, type TaskCodec } from "../codec.ts"
 import type { FromWorker, ToWorker, WireJob, WireOutcome, WireProblem, WireReply } from "../protocol.ts"
 import { toWireDefect } from "../protocol.ts"
 import { makeTaskRandom } from "../random.ts"
+import { ownerOfWorker, registry } from "../shared/registry.ts"
 
 export interface Transport {
   /** Sends a message to the parent; throws when a value cannot be cloned. */
   readonly send: (message: FromWorker) => void
   /** Shared [job id, item] cursor (threads): written before every item, read by the parent after a crash. */
   readonly cursor?: Int32Array | undefined
+  /** This worker's id (for its shared-object owner token). */
+  readonly workerId?: number | undefined
+  /** Whether this worker shares memory with the parent (threads) or not (processes). */
+  readonly sharedMemory?: boolean | undefined
 }
 
 type Loaded = { readonly task: Task.Any; readonly codec: TaskCodec } | WireProblem
@@ -50,6 +55,28 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
   let current: { readonly job: WireJob; fiber: Fiber.Fiber<WireReply> | undefined; interrupted: boolean } | undefined
   let scheduled = false
   let closed = false
+
+  // Calls on parent-hosted shared objects: sent over the pool's channel, answered by "Return".
+  // A call whose caller was interrupted may still complete in the parent (the answer crosses the
+  // cancellation): its compensation (e.g. a release for an acquire) is then sent, so nothing leaks (R1).
+  let nextCall = 1
+  const calls = new Map<number, (ok: boolean, value: unknown) => void>()
+  const cancelled = new Map<number, { readonly object: number; readonly op: string; readonly args: ReadonlyArray<unknown> } | undefined>()
+  if (transport.workerId !== undefined) {
+    registry.owner = ownerOfWorker(transport.workerId)
+    registry.sharedMemory = transport.sharedMemory !== false
+    registry.host = (object, op, args, compensate) =>
+      Effect.callback<unknown, unknown>((resume) => {
+        const id = nextCall++
+        calls.set(id, (ok, value) => resume(ok ? Effect.succeed(value) : Effect.fail(value)))
+        transport.send({ _tag: "Call", id, object, op, args })
+        return Effect.sync(() => {
+          if (!calls.delete(id)) return
+          cancelled.set(id, compensate === undefined ? undefined : { object, ...compensate })
+          transport.send({ _tag: "CallCancel", id })
+        })
+      })
+  }
 
   const importModule = (url: string): Promise<Record<string, unknown>> => {
     let p = modules.get(url)
@@ -299,6 +326,21 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
       }
       case "Close": {
         closed = true
+        return
+      }
+      case "Return": {
+        const resume = calls.get(message.id)
+        if (resume !== undefined) {
+          calls.delete(message.id)
+          return resume(message.ok, message.value)
+        }
+        if (cancelled.has(message.id)) {
+          const compensate = cancelled.get(message.id)
+          cancelled.delete(message.id)
+          if (message.ok && compensate !== undefined) {
+            transport.send({ _tag: "Call", id: nextCall++, object: compensate.object, op: compensate.op, args: compensate.args })
+          }
+        }
         return
       }
     }

@@ -1,0 +1,67 @@
+/**
+ * Serves workers' calls on parent-hosted shared objects: runs each call as a fiber for the calling
+ * worker's owner token, answers with its result, abandons it when the caller is interrupted, and when a
+ * worker dies interrupts its pending calls and lets every object release what that worker held (R8).
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as Schema from "effect/Schema"
+import { SharedError } from "../../SharedError.ts"
+import type { FromWorker, ToWorker } from "../protocol.ts"
+import { toWireDefect } from "../protocol.ts"
+import { ownerOfWorker, registry, workerGone } from "../shared/registry.ts"
+
+type Call = Extract<FromWorker, { readonly _tag: "Call" }>
+
+const encodeError = Schema.encodeSync(SharedError)
+
+export class HostCalls {
+  private readonly pending = new Map<number, Map<number, Fiber.Fiber<unknown, unknown>>>()
+
+  onCall(workerId: number, call: Call, reply: (message: ToWorker) => void): void {
+    const object = registry.hosted.get(call.object)
+    if (object === undefined) {
+      return reply({
+        _tag: "Return",
+        id: call.id,
+        ok: false,
+        value: { error: encodeError(new SharedError({ object: `#${call.object}`, reason: "Closed", message: "the shared object no longer exists (its scope ended)" })) }
+      })
+    }
+    let calls = this.pending.get(workerId)
+    if (calls === undefined) this.pending.set(workerId, calls = new Map())
+    const fiber = Effect.runFork(object.call(ownerOfWorker(workerId), call.op, call.args))
+    calls.set(call.id, fiber)
+    fiber.addObserver((exit) => {
+      if (calls.get(call.id) !== fiber) return
+      calls.delete(call.id)
+      if (Exit.isSuccess(exit)) return reply({ _tag: "Return", id: call.id, ok: true, value: exit.value })
+      const fail = exit.cause.reasons.find(Cause.isFailReason)
+      if (fail !== undefined && fail.error instanceof SharedError) {
+        return reply({ _tag: "Return", id: call.id, ok: false, value: { error: encodeError(fail.error) } })
+      }
+      if (Cause.hasInterruptsOnly(exit.cause)) return
+      reply({ _tag: "Return", id: call.id, ok: false, value: { defect: toWireDefect(Cause.squash(exit.cause)) } })
+    })
+  }
+
+  onCancel(workerId: number, id: number): void {
+    const calls = this.pending.get(workerId)
+    const fiber = calls?.get(id)
+    if (fiber === undefined) return
+    calls!.delete(id)
+    fiber.interruptUnsafe()
+  }
+
+  /** The worker is gone: its calls stop waiting, and its locks and permits are released. */
+  workerGone(workerId: number): void {
+    const calls = this.pending.get(workerId)
+    this.pending.delete(workerId)
+    if (calls !== undefined) for (const fiber of calls.values()) fiber.interruptUnsafe()
+    workerGone(workerId)
+  }
+}

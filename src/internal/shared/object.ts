@@ -1,0 +1,139 @@
+/**
+ * What every shared object has in common: a handle that travels in payloads, a schema for it, waiting on
+ * shared memory without blocking the event loop, and calls to the parent where memory is not shared.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as SchemaTransformation from "effect/SchemaTransformation"
+import { SharedError } from "../../SharedError.ts"
+import { fromWireDefect, type WireDefect } from "../protocol.ts"
+import { host as hostObject, registry } from "./registry.ts"
+
+/** How an object travels: its kind, its id in the parent, and its memory when the receiver shares it. */
+export interface Handle {
+  readonly kind: string
+  readonly id: number
+  readonly buffer: SharedArrayBuffer | undefined
+  /** What else the receiver needs to rebuild the object (element type and length of an array, …). */
+  readonly detail?: string | undefined
+}
+
+/** Every shared object carries its handle under this key. */
+export const HandleKey = "~effect-parallel/SharedHandle" as const
+
+export interface HasHandle {
+  readonly [HandleKey]: Handle
+}
+
+const decodeSharedError = Schema.decodeUnknownSync(SharedError)
+
+/**
+ * Calls an operation on the parent-hosted object: over the pool's channel from a worker, directly in the
+ * parent (and in-process). `compensate` undoes the operation if it completes after the caller gave up.
+ */
+export const callHost = (
+  handle: Handle,
+  op: string,
+  args: ReadonlyArray<unknown>,
+  compensate?: { readonly op: string; readonly args: ReadonlyArray<unknown> }
+): Effect.Effect<unknown, SharedError> => {
+  const remote = registry.host
+  if (remote === undefined) {
+    const object = registry.hosted.get(handle.id)
+    if (object === undefined) return Effect.fail(closed(handle.kind))
+    return object.call(registry.owner, op, args) as Effect.Effect<unknown, SharedError>
+  }
+  return Effect.catch(remote(handle.id, op, args, compensate), (failure) => {
+    const f = failure as { readonly error?: unknown; readonly defect?: WireDefect }
+    if (f.defect !== undefined) return Effect.die(fromWireDefect(f.defect))
+    return Effect.fail(decodeSharedError(f.error))
+  })
+}
+
+export const closed = (kind: string) =>
+  new SharedError({ object: kind, reason: "Closed", message: `the ${kind} was closed: the scope that made it has ended` })
+
+/**
+ * Waits until `view[index]` is no longer `expected` (or `millis` pass), without blocking the event loop
+ * (`Atomics.waitAsync`). Interruptible: an interrupted wait just stops listening. Each wait is capped at
+ * one second and the caller loops, so the waiters of interrupted fibers expire instead of piling up.
+ */
+export const waitChange = (view: Int32Array, index: number, expected: number, millis = 1000): Effect.Effect<void> =>
+  Effect.callback<void>((resume) => {
+    const r = Atomics.waitAsync(view, index, expected, Math.min(millis, 1000))
+    if (!r.async) return resume(Effect.void)
+    void r.value.then(() => resume(Effect.void))
+  })
+
+/**
+ * The schema of a shared object: encoded as `{ kind, id, buffer? }` (the buffer only when the receiver
+ * shares memory: threads, in-process), decoded into a live object with the same API on the other side.
+ */
+export const handleSchema = <A extends HasHandle>(
+  kind: string,
+  is: (u: unknown) => u is A,
+  fromHandle: (handle: Handle) => A
+): Schema.Codec<A, { readonly kind: string; readonly id: number; readonly buffer?: SharedArrayBuffer | undefined }> =>
+  Schema.Struct({
+    kind: Schema.Literal(kind),
+    id: Schema.Number,
+    buffer: Schema.optional(Schema.instanceOf(SharedArrayBuffer)),
+    detail: Schema.optional(Schema.String)
+  }).pipe(
+    Schema.decodeTo(
+      Schema.declare(is),
+      SchemaTransformation.transform({
+        decode: (e) => fromHandle({ kind: e.kind, id: e.id, buffer: e.buffer, detail: e.detail }),
+        encode: (a) => {
+          const h = a[HandleKey]
+          return {
+            kind,
+            id: h.id,
+            ...(registry.sharedMemory && h.buffer !== undefined ? { buffer: h.buffer } : {}),
+            ...(h.detail === undefined ? {} : { detail: h.detail })
+          }
+        }
+      })
+    )
+  ) as never
+
+/** Builds a guard for objects of one kind. */
+export const isKind = <A extends HasHandle>(kind: string) => (u: unknown): u is A =>
+  typeof u === "object" && u !== null && (u as Partial<HasHandle>)[HandleKey]?.kind === kind
+
+/**
+ * Makes an object in the parent, within the current scope: its shared memory, its registration (so
+ * workers on processes can call it and a dead worker's holdings come back), and its removal when the
+ * scope closes.
+ */
+export const makeHosted = <A>(options: {
+  readonly kind: string
+  readonly cells: number
+  readonly init?: ((view: Int32Array) => void) | undefined
+  readonly build: (handle: Handle) => A
+  readonly call: (view: Int32Array) => (owner: number, op: string, args: ReadonlyArray<unknown>) => Effect.Effect<unknown, unknown>
+  readonly ownerGone?: ((view: Int32Array, owner: number) => void) | undefined
+}): Effect.Effect<A, never, import("effect/Scope").Scope> =>
+  Effect.map(
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        const buffer = new SharedArrayBuffer(options.cells * 4)
+        const view = new Int32Array(buffer)
+        options.init?.(view)
+        const ownerGone = options.ownerGone
+        const hosted = hostObject({
+          kind: options.kind,
+          call: options.call(view),
+          ownerGone: ownerGone === undefined ? undefined : (owner) => ownerGone(view, owner)
+        })
+        return { object: options.build({ kind: options.kind, id: hosted.id, buffer }), remove: hosted.remove }
+      }),
+      ({ remove }) => Effect.sync(remove)
+    ),
+    ({ object }) => object
+  )
+
+/** An unknown operation name: a bug in this library, never a user error. */
+export const unknownOp = (kind: string, op: string) => Effect.die(new Error(`${kind} has no operation ${op}`))

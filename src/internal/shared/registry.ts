@@ -1,0 +1,84 @@
+/**
+ * The shared objects this isolate knows, and how it reaches the ones it does not hold.
+ *
+ * A contract module, the same file on both sides, holding per-isolate state:
+ * - in the parent: every live shared object by id (`hosted`), so that a worker's call can be served and
+ *   a dead worker's locks and permits released (R8);
+ * - in a worker: the `host` function that sends a call to the parent over the pool's channel, and the
+ *   worker's owner token.
+ *
+ * An object travels in a payload as `{ kind, id }` plus, when the receiver shares memory with the sender
+ * (threads, in-process), its `SharedArrayBuffer`. The pool says which while it encodes a payload
+ * (`encodingTarget`): encoding is synchronous, so a module-level setting around the call is exact.
+ *
+ * @internal
+ */
+import type * as Effect from "effect/Effect"
+
+/** An object as the parent hosts it: its operations by name, and what to do when a worker dies. */
+export interface HostedObject {
+  readonly kind: string
+  /** Runs an operation for `owner` (the calling worker's token); the effect may wait. */
+  readonly call: (owner: number, op: string, args: ReadonlyArray<unknown>) => Effect.Effect<unknown, unknown>
+  /** Releases whatever `owner` held (locks, permits) and breaks what it was part of (barriers). */
+  readonly ownerGone?: ((owner: number) => void) | undefined
+}
+
+/** The parent's own owner token; worker k has token k + 1 (worker ids start at 1). */
+export const PARENT_OWNER = 1
+
+export const ownerOfWorker = (workerId: number): number => workerId + 1
+
+interface State {
+  nextId: number
+  readonly hosted: Map<number, HostedObject>
+  /** Set while the pool encodes a payload: does the receiver share this isolate's memory? */
+  sharedMemory: boolean
+  /** In a worker: sends a call to the parent; `compensate` undoes it if it completes after a cancel. */
+  host:
+    | ((
+      object: number,
+      op: string,
+      args: ReadonlyArray<unknown>,
+      compensate?: { readonly op: string; readonly args: ReadonlyArray<unknown> }
+    ) => Effect.Effect<unknown, unknown>)
+    | undefined
+  /** This isolate's owner token. */
+  owner: number
+}
+
+// One state per isolate, even if this module is loaded twice (source and built copies, or two versions).
+const key = Symbol.for("effect-parallel/shared-registry")
+const state: State = ((globalThis as Record<symbol, unknown>)[key] ??= {
+  nextId: 1,
+  hosted: new Map(),
+  sharedMemory: true,
+  host: undefined,
+  owner: PARENT_OWNER
+}) as State
+
+export const registry = state
+
+/** Registers an object hosted by this (parent) isolate; returns its id and the function that removes it. */
+export const host = (object: HostedObject): { readonly id: number; readonly remove: () => void } => {
+  const id = state.nextId++
+  state.hosted.set(id, object)
+  return { id, remove: () => void state.hosted.delete(id) }
+}
+
+/** Runs `f` with the encoding target set (the pool, around payload encoding). */
+export const encodingFor = <A>(sharedMemory: boolean, f: () => A): A => {
+  const previous = state.sharedMemory
+  state.sharedMemory = sharedMemory
+  try {
+    return f()
+  } finally {
+    state.sharedMemory = previous
+  }
+}
+
+/** Called by the parent's engine when a worker is gone, whatever the reason. */
+export const workerGone = (workerId: number): void => {
+  const owner = ownerOfWorker(workerId)
+  for (const object of state.hosted.values()) object.ownerGone?.(owner)
+}

@@ -41,7 +41,7 @@ export interface Task<
   Success extends AnySchema = AnySchema,
   Error extends AnySchema = AnySchema
 > extends TaskRef {
-  (payload: Payload["Type"], options?: RunOptions): Effect.Effect<
+  (payload: Payload["Type"], options?: RunOptions<Error["Type"]>): Effect.Effect<
     Success["Type"],
     Error["Type"] | WorkerError,
     WorkerPool

@@ -82,20 +82,22 @@ export type WorkerPool = Service
 export type PoolOptions = Options
 
 /**
- * Options of a single run: `timeout` (from the task's start), `seed`, `index`, `transfer`.
+ * Options of a single run: `timeout` (from the task's start), `seed`, `index`, `transfer`, `retry`
+ * (whose `retryable` sees the task's error type `E`).
  *
  * @category models
  * @since 0.1.0
  */
-export type RunOptions = Run
+export type RunOptions<E = unknown> = Omit<Run, "retry"> & { readonly retry?: RetryOption<E | WorkerError> | undefined }
 
 /**
- * Options of a batch: `chunkSize` (`"auto"` or a number), `seed`, `window`, `retry`, `progress`, `mode`.
+ * Options of a batch: `chunkSize` (`"auto"` or a number), `seed`, `window`, `retry` (whose `retryable`
+ * sees the task's error type `E`), `timeout` (per item), `progress`, `mode`.
  *
  * @category models
  * @since 0.1.0
  */
-export type BatchOptions = Batch
+export type BatchOptions<E = unknown> = Omit<Batch, "retry"> & { readonly retry?: RetryOption<E | WorkerError> | undefined }
 
 /**
  * One input's outcome in a `mode: "result"` batch: its `index`, and its `value`, typed `error` or `defect`,
@@ -121,6 +123,7 @@ export type BatchSummary = Summary
  * @since 0.1.0
  */
 export type { RetryOption, RetryPolicy } from "./internal/parent/retry.ts"
+import type { RetryOption } from "./internal/parent/retry.ts"
 
 /**
  * A snapshot of a pool: workers, queue, counts of completed, failed, crashed, killed and recycled.
@@ -239,9 +242,9 @@ export const layer: (options?: PoolOptions) => Layer.Layer<WorkerPool, WorkerErr
 export const run = <T extends Task.Any>(
   task: T,
   payload: Task.Payload<T>,
-  options?: RunOptions
+  options?: RunOptions<Task.Error<T>>
 ): Effect.Effect<Task.Success<T>, Task.Error<T> | WorkerError, WorkerPool> =>
-  Service.use((pool) => pool.run(task, payload, options)) as Effect.Effect<
+  Service.use((pool) => pool.run(task, payload, options as Run)) as Effect.Effect<
     Task.Success<T>,
     Task.Error<T> | WorkerError,
     WorkerPool
@@ -270,11 +273,11 @@ export const run = <T extends Task.Any>(
 export const submit = <T extends Task.Any>(
   task: T,
   payload: Task.Payload<T>,
-  options?: RunOptions
+  options?: RunOptions<Task.Error<T>>
 ): Effect.Effect<AsyncResult<Task.Success<T>, Task.Error<T> | WorkerError>, WorkerError, WorkerPool | Scope.Scope> =>
   Effect.gen(function*() {
     const pool = yield* Service
-    const awaitResult = yield* pool.admit(task, payload, options)
+    const awaitResult = yield* pool.admit(task, payload, options as Run)
     const fiber = yield* Effect.forkScoped(awaitResult, { startImmediately: true })
     return makeAsyncResult(task.name, fiber as never)
   })
@@ -313,14 +316,14 @@ export const map: {
   <T extends Task.Any>(
     task: T,
     items: Iterable<Task.Payload<T>>,
-    options: BatchOptions & { readonly mode: "result" }
+    options: BatchOptions<Task.Error<T>> & { readonly mode: "result" }
   ): Effect.Effect<Array<BatchResult<Task.Success<T>, Task.Error<T> | WorkerError>>, WorkerError, WorkerPool>
   <T extends Task.Any>(
     task: T,
     items: Iterable<Task.Payload<T>>,
-    options?: BatchOptions
+    options?: BatchOptions<Task.Error<T>>
   ): Effect.Effect<Array<Task.Success<T>>, Task.Error<T> | WorkerError, WorkerPool>
-} = (task: Task.Any, items: Iterable<unknown>, options?: BatchOptions) => batch.map(task, items, options) as never
+} = (task: Task.Any, items: Iterable<unknown>, options?: BatchOptions) => batch.map(task, items, options as Batch) as never
 
 /**
  * Runs a task over every item as a stream of results in input order (Python's `Pool.imap`).
@@ -334,14 +337,14 @@ export const imap: {
   <T extends Task.Any>(
     task: T,
     items: Iterable<Task.Payload<T>>,
-    options: BatchOptions & { readonly mode: "result" }
+    options: BatchOptions<Task.Error<T>> & { readonly mode: "result" }
   ): Stream.Stream<BatchResult<Task.Success<T>, Task.Error<T> | WorkerError>, WorkerError, WorkerPool>
   <T extends Task.Any>(
     task: T,
     items: Iterable<Task.Payload<T>>,
-    options?: BatchOptions
+    options?: BatchOptions<Task.Error<T>>
   ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError, WorkerPool>
-} = (task: Task.Any, items: Iterable<unknown>, options?: BatchOptions) => batch.imap(task, items, options, false) as never
+} = (task: Task.Any, items: Iterable<unknown>, options?: BatchOptions) => batch.imap(task, items, options as Batch, false) as never
 
 /**
  * Runs a task over every item as a stream of results in completion order (Python's `imap_unordered`,
@@ -354,14 +357,14 @@ export const imapUnordered: {
   <T extends Task.Any>(
     task: T,
     items: Iterable<Task.Payload<T>>,
-    options: BatchOptions & { readonly mode: "result" }
+    options: BatchOptions<Task.Error<T>> & { readonly mode: "result" }
   ): Stream.Stream<BatchResult<Task.Success<T>, Task.Error<T> | WorkerError>, WorkerError, WorkerPool>
   <T extends Task.Any>(
     task: T,
     items: Iterable<Task.Payload<T>>,
-    options?: BatchOptions
+    options?: BatchOptions<Task.Error<T>>
   ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError, WorkerPool>
-} = (task: Task.Any, items: Iterable<unknown>, options?: BatchOptions) => batch.imap(task, items, options, true) as never
+} = (task: Task.Any, items: Iterable<unknown>, options?: BatchOptions) => batch.imap(task, items, options as Batch, true) as never
 
 /**
  * Like {@link map}, with each item an argument tuple spread over the payload (Python's `starmap`,
@@ -382,9 +385,9 @@ export const starmap = <T extends Task.Any>(
   args: Iterable<
     Task.Payload<T> extends ReadonlyArray<any> ? Task.Payload<T> : ReadonlyArray<Task.Payload<T>[keyof Task.Payload<T>]>
   >,
-  options?: BatchOptions
+  options?: BatchOptions<Task.Error<T>>
 ): Effect.Effect<Array<Task.Success<T>>, Task.Error<T> | WorkerError, WorkerPool> =>
-  batch.map(task, batch.spread(task, args as Iterable<ReadonlyArray<unknown>>), options) as Effect.Effect<
+  batch.map(task, batch.spread(task, args as Iterable<ReadonlyArray<unknown>>), options as Batch) as Effect.Effect<
     Array<Task.Success<T>>,
     Task.Error<T> | WorkerError,
     WorkerPool

@@ -47,6 +47,27 @@ export * as SharedError from "./SharedError.ts"
 export * as SharedLock from "./SharedLock.ts"
 
 /**
+ * A flag workers wait for.
+ *
+ * @since 0.1.0
+ */
+export * as SharedEvent from "./SharedEvent.ts"
+
+/**
+ * A bounded, joinable queue of typed items between the parent and workers.
+ *
+ * @since 0.1.0
+ */
+export * as SharedQueue from "./SharedQueue.ts"
+
+/**
+ * A counter of permits across workers (bounded variant included).
+ *
+ * @since 0.1.0
+ */
+export * as SharedSemaphore from "./SharedSemaphore.ts"
+
+/**
  * Measures speedup and efficiency over worker counts; prints a table, writes an SVG plot.
  *
  * @since 0.1.0

@@ -53,6 +53,19 @@ for (const backend of backends) {
         assert.isAtLeast((yield* WorkerPool.stats).retried, 4)
       }).pipe(Effect.provide(pool())))
 
+    it.live("a per-item timeout fails only the items that run too long; interrupted items count as neither done nor failed", () =>
+      Effect.gen(function*() {
+        const results = yield* WorkerPool.map(Sleep, [10, 5_000, 20], { mode: "result", timeout: "200 millis" })
+        assert.deepStrictEqual(results.map((r) => r._tag), ["Success", "Failure", "Success"])
+        const failed = results[1]!
+        assert.isTrue(failed._tag === "Failure" && (failed.error as WorkerError.WorkerError).reason._tag === "TaskTimeout")
+        const before = yield* WorkerPool.stats
+        yield* Effect.exit(WorkerPool.map(Sleep, [10, 60_000], { chunkSize: 1 }).pipe(Effect.timeout("500 millis")))
+        const after = yield* WorkerPool.stats
+        assert.strictEqual(after.completed - before.completed, 1, "the interrupted sleep is not counted as completed")
+        assert.strictEqual(after.failed - before.failed, 0, "nor as failed")
+      }).pipe(Effect.provide(pool())))
+
     it.live("an interrupted task is never retried", () =>
       Effect.gen(function*() {
         const fiber = yield* Effect.forkChild(Sleep(60_000, { retry: 5 }), { startImmediately: true })

@@ -18,8 +18,8 @@ export interface TaskRef extends TaskSchemas {
   readonly module: string
 }
 
-/** Options of a single run. */
-export interface RunOptions {
+/** Options of a single run; `E` is the task's error type, seen by `retry.retryable`. */
+export interface RunOptions<E = unknown> {
   /** Counted from the moment the task starts in a worker; the task is interrupted when it passes. */
   readonly timeout?: Duration.Input | undefined
   /** Seed of the task's random stream (default: a fresh random seed). */
@@ -32,7 +32,7 @@ export interface RunOptions {
    * Retries: a number, a `Schedule`, or `{ times, schedule, retryable }`. Worker crashes are retried;
    * declared errors only when `retryable` says so; interruptions never. `TaskContext.attempt` counts.
    */
-  readonly retry?: RetryOption | undefined
+  readonly retry?: RetryOption<E> | undefined
 }
 
 /** How a chunk ended. */

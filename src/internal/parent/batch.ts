@@ -41,6 +41,11 @@ export interface BatchOptions {
   readonly progress?: boolean | { readonly label?: string | undefined } | undefined
   /** `"fail-fast"` (default): the first failure fails the batch. `"result"`: one `BatchResult` per item. */
   readonly mode?: "fail-fast" | "result" | undefined
+  /**
+   * Per item, counted from the item's start (joblib's `timeout`): an item past it is interrupted and fails
+   * with reason `TaskTimeout`. Items then travel one per message (a timeout needs its own clock).
+   */
+  readonly timeout?: import("effect/Duration").Input | undefined
 }
 
 /**
@@ -125,6 +130,7 @@ interface Run {
   readonly collect: boolean
   readonly retry: ResolvedRetry | undefined
   readonly onProgress: ((index: number, fraction: number) => void) | undefined
+  readonly timeout: import("effect/Duration").Input | undefined
 }
 
 const failureOf = (exit: Exit.Exit<unknown, unknown>): unknown => {
@@ -152,7 +158,7 @@ const retryItem = (
     return Effect.succeed({ index, exit: previous, attempts: attempt - 1 })
   }
   let attempts = attempt - 1
-  const once = Effect.suspend(() => run.pool.run(run.task, payload, { index, seed: run.seed }, ++attempts))
+  const once = Effect.suspend(() => run.pool.run(run.task, payload, { index, seed: run.seed, timeout: run.timeout }, ++attempts))
   return Effect.map(
     Effect.exit(once.pipe(Effect.retry({
       while: policy.isRetryable,
@@ -167,6 +173,19 @@ const retryItem = (
 const runCut = (run: Run, cut: Cut): Effect.Effect<Array<Item>, WorkerError> =>
   Effect.gen(function*() {
     const out: Array<Item> = []
+    if (run.timeout !== undefined) {
+      // each item on its own, with its own clock
+      for (let k = 0; k < cut.items.length; k++) {
+        const payload = cut.items[k]
+        const exit = yield* Effect.exit(
+          run.pool.run(run.task, payload, { index: cut.start + k, seed: run.seed, timeout: run.timeout }, 1)
+        )
+        const item = Exit.isSuccess(exit) ? { index: cut.start + k, exit, attempts: 1 } : yield* retryItem(run, payload, cut.start + k, exit, 2)
+        out.push(item)
+        if (!run.collect && Exit.isFailure(item.exit)) return out
+      }
+      return out
+    }
     let offset = 0
     while (offset < cut.items.length) {
       const payloads = offset === 0 ? cut.items : cut.items.slice(offset)
@@ -266,11 +285,13 @@ const itemStream = (
       seed: options?.seed ?? randomSeed(),
       collect,
       retry: resolveRetry(options?.retry),
+      timeout: options?.timeout,
       onProgress: reporter === undefined || label === undefined
         ? undefined
         : (index, fraction) => reporter.report({ _tag: "TaskProgress", label, index, fraction, at: Date.now() })
     }
-    const chunks = Stream.fromIterable(cuts(pool, task, items, options?.chunkSize ?? "auto"), { chunkSize: 1 }).pipe(
+    const chunkSize = options?.timeout !== undefined ? 1 : options?.chunkSize ?? "auto"
+    const chunks = Stream.fromIterable(cuts(pool, task, items, chunkSize), { chunkSize: 1 }).pipe(
       Stream.mapEffect((cut) => runCut(run, cut), { concurrency: window, unordered }),
       Stream.tap((batch) =>
         Effect.sync(() => {

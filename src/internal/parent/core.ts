@@ -182,7 +182,9 @@ export class PoolCore {
     job.state = "done"
     job.result = result
     this.clearTimers(job)
-    if (result._tag === "Error" || result.reply.outcome !== undefined && result.reply.outcome._tag !== "Success") {
+    if (result._tag === "Error") {
+      // a crash, a timeout, a closed pool: the task ended, in failure (a chunk's other items are re-run)
+      this.counters.completed++
       this.counters.failed++
     }
     const onAdmit = job.onAdmit
@@ -554,7 +556,7 @@ export class PoolCore {
 
   private onReply(slot: Slot, job: Job, reply: WireReply): void {
     this.clearTimers(job)
-    this.counters.completed += job.items
+    this.count(reply)
     this.policy.observe(job.task, reply.elapsed, job.items, job.wire.chunk)
     if (job.abandoned) {
       job.state = "done"
@@ -562,7 +564,6 @@ export class PoolCore {
     }
     if (job.interrupting !== undefined) {
       job.state = "done"
-      if (reply.outcome?._tag !== "Success") this.counters.failed++
       return this.resolveInterrupting(job)
     }
     if (job.timedOut && reply.outcome?._tag === "Interrupted") {
@@ -573,6 +574,21 @@ export class PoolCore {
     }
     this.settle(job, { _tag: "Reply", reply })
     void slot
+  }
+
+  /** Counts the items a reply says finished, and those that failed; interrupted items count as neither. */
+  private count(reply: WireReply): void {
+    const tally = (o: WireReply["outcome"]) => {
+      if (o === undefined || o._tag === "Interrupted") return
+      this.counters.completed++
+      if (o._tag !== "Success") this.counters.failed++
+    }
+    if (reply.outcomes !== undefined) {
+      for (const o of reply.outcomes) tally(o)
+      return
+    }
+    this.counters.completed += reply.values?.length ?? 0
+    tally(reply.outcome)
   }
 
   private onTimeout(job: Job): void {

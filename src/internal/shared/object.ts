@@ -37,7 +37,7 @@ export const callHost = (
   handle: Handle,
   op: string,
   args: ReadonlyArray<unknown>,
-  compensate?: { readonly op: string; readonly args: ReadonlyArray<unknown> }
+  compensate?: { readonly op: string; readonly args: ReadonlyArray<unknown>; readonly withResult?: boolean | undefined }
 ): Effect.Effect<unknown, SharedError> => {
   const remote = registry.host
   if (remote === undefined) {

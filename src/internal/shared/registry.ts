@@ -40,7 +40,7 @@ interface State {
       object: number,
       op: string,
       args: ReadonlyArray<unknown>,
-      compensate?: { readonly op: string; readonly args: ReadonlyArray<unknown> }
+      compensate?: { readonly op: string; readonly args: ReadonlyArray<unknown>; readonly withResult?: boolean | undefined }
     ) => Effect.Effect<unknown, unknown>)
     | undefined
   /** This isolate's owner token. */

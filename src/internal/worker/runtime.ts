@@ -61,7 +61,10 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
   // cancellation): its compensation (e.g. a release for an acquire) is then sent, so nothing leaks (R1).
   let nextCall = 1
   const calls = new Map<number, (ok: boolean, value: unknown) => void>()
-  const cancelled = new Map<number, { readonly object: number; readonly op: string; readonly args: ReadonlyArray<unknown> } | undefined>()
+  const cancelled = new Map<
+    number,
+    { readonly object: number; readonly op: string; readonly args: ReadonlyArray<unknown>; readonly withResult?: boolean | undefined } | undefined
+  >()
   if (transport.workerId !== undefined) {
     registry.owner = ownerOfWorker(transport.workerId)
     registry.sharedMemory = transport.sharedMemory !== false
@@ -338,7 +341,8 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
           const compensate = cancelled.get(message.id)
           cancelled.delete(message.id)
           if (message.ok && compensate !== undefined) {
-            transport.send({ _tag: "Call", id: nextCall++, object: compensate.object, op: compensate.op, args: compensate.args })
+            const args = compensate.withResult === true ? [...compensate.args, message.value] : compensate.args
+            transport.send({ _tag: "Call", id: nextCall++, object: compensate.object, op: compensate.op, args })
           }
         }
         return

@@ -1,0 +1,196 @@
+/**
+ * Limits how many workers use a resource at once: a counter of permits shared by every worker (Python's
+ * `multiprocessing.Semaphore`, and `BoundedSemaphore` with `bounded: true`).
+ *
+ * Made in the parent within a Scope, passed to tasks in their payload (`schema`). Threads count in
+ * shared memory with `Atomics`; processes ask the parent. The permits a worker holds when it dies come
+ * back (R8); a wait for permits is interruptible at any point and never loses one (R1).
+ *
+ * **Example** (At most 3 workers download at once)
+ *
+ * ```ts
+ * const slots = yield* SharedSemaphore.make(3)
+ * yield* WorkerPool.map(Download, urls.map((url) => ({ url, slots })))
+ * // in the task: SharedSemaphore.withPermits(slots, 1)(fetchIt(url))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import {
+  SEMAPHORE_CELLS,
+  semaphoreAcquire,
+  semaphoreAcquireIfAvailable,
+  semaphoreOwnerGone,
+  semaphoreRelease
+} from "./internal/shared/lock.ts"
+import { callHost, type Handle, HandleKey, handleSchema, isKind, makeHosted, unknownOp } from "./internal/shared/object.ts"
+import { registry } from "./internal/shared/registry.ts"
+import type { SharedError } from "./SharedError.ts"
+
+const kind = "SharedSemaphore"
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface SharedSemaphore {
+  readonly [HandleKey]: Handle
+  /** @internal */
+  readonly ops: {
+    readonly acquire: (n: number, timeoutMillis: number | undefined) => Effect.Effect<void, SharedError>
+    readonly acquireIfAvailable: (n: number) => Effect.Effect<boolean, SharedError>
+    readonly release: (n: number) => Effect.Effect<void, SharedError>
+    readonly available: Effect.Effect<number, SharedError>
+  }
+}
+
+const fromHandle = (handle: Handle): SharedSemaphore => {
+  const buffer = handle.buffer
+  if (buffer !== undefined) {
+    const view = new Int32Array(buffer)
+    return {
+      [HandleKey]: handle,
+      ops: {
+        acquire: (n, timeout) => semaphoreAcquire(view, registry.owner, n, timeout),
+        acquireIfAvailable: (n) => Effect.sync(() => semaphoreAcquireIfAvailable(view, registry.owner, n)),
+        release: (n) => semaphoreRelease(view, registry.owner, n),
+        available: Effect.sync(() => Atomics.load(view, 0))
+      }
+    }
+  }
+  return {
+    [HandleKey]: handle,
+    ops: {
+      acquire: (n, timeout) => Effect.asVoid(callHost(handle, "acquire", [n, timeout ?? -1], { op: "release", args: [n] })),
+      acquireIfAvailable: (n) => callHost(handle, "acquireIfAvailable", [n], { op: "release", args: [n] }) as Effect.Effect<boolean, SharedError>,
+      release: (n) => Effect.asVoid(callHost(handle, "release", [n])),
+      available: callHost(handle, "available", []) as Effect.Effect<number, SharedError>
+    }
+  }
+}
+
+/**
+ * Tells whether a value is a {@link SharedSemaphore}.
+ *
+ * @category guards
+ * @since 0.1.0
+ */
+export const isSharedSemaphore: (u: unknown) => u is SharedSemaphore = isKind<SharedSemaphore>(kind)
+
+/**
+ * The schema to put a semaphore in a task's payload.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const schema = handleSchema<SharedSemaphore>(kind, isSharedSemaphore, fromHandle)
+
+/**
+ * Makes a semaphore with `permits` free permits, alive as long as the current scope. With
+ * `bounded: true`, releasing more than were acquired fails with reason `OverRelease` (Python's
+ * `BoundedSemaphore`).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (
+  permits: number,
+  options?: { readonly bounded?: boolean | undefined }
+): Effect.Effect<SharedSemaphore, never, Scope.Scope> =>
+  Effect.suspend(() => {
+    if (!(Number.isInteger(permits) && permits >= 0)) {
+      return Effect.die(new RangeError(`SharedSemaphore.make: permits must be a non-negative integer, got ${permits}`))
+    }
+    return makeHosted({
+      kind,
+      cells: SEMAPHORE_CELLS,
+      init: (view) => {
+        view[0] = permits
+        view[1] = options?.bounded === true ? permits : 0
+      },
+      build: fromHandle,
+      call: (view) => (owner, op, args) => {
+        const n = args[0] as number
+        switch (op) {
+          case "acquire":
+            return semaphoreAcquire(view, owner, n, (args[1] as number) < 0 ? undefined : (args[1] as number))
+          case "acquireIfAvailable":
+            return Effect.sync(() => semaphoreAcquireIfAvailable(view, owner, n))
+          case "release":
+            return semaphoreRelease(view, owner, n)
+          case "available":
+            return Effect.sync(() => Atomics.load(view, 0))
+          default:
+            return unknownOp(kind, op)
+        }
+      },
+      ownerGone: semaphoreOwnerGone
+    })
+  })
+
+const count = (n: number | undefined): number => {
+  const k = n ?? 1
+  if (!(Number.isInteger(k) && k > 0)) throw new RangeError(`SharedSemaphore: permits must be a positive integer, got ${k}`)
+  return k
+}
+
+/**
+ * Waits until `n` permits (default 1) are free and takes them. With `timeout`, gives up with reason
+ * `Timeout`, taking nothing.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const acquire = (
+  self: SharedSemaphore,
+  n?: number,
+  options?: { readonly timeout?: Duration.Input | undefined }
+): Effect.Effect<void, SharedError> =>
+  Effect.suspend(() =>
+    self.ops.acquire(count(n), options?.timeout === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(options.timeout)))
+  )
+
+/**
+ * Takes `n` permits (default 1) if they are free now; tells whether it did.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const acquireIfAvailable = (self: SharedSemaphore, n?: number): Effect.Effect<boolean, SharedError> =>
+  Effect.suspend(() => self.ops.acquireIfAvailable(count(n)))
+
+/**
+ * Gives back `n` permits (default 1).
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const release = (self: SharedSemaphore, n?: number): Effect.Effect<void, SharedError> =>
+  Effect.suspend(() => self.ops.release(count(n)))
+
+/**
+ * The number of free permits now.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const available = (self: SharedSemaphore): Effect.Effect<number, SharedError> => self.ops.available
+
+/**
+ * Runs an effect holding `n` permits: waits for them (interruptibly), runs the effect, gives them back
+ * whatever happens.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const withPermits = (self: SharedSemaphore, n?: number) =>
+<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SharedError, R> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.andThen(
+      restore(acquire(self, n)),
+      Effect.ensuring(restore(effect), Effect.orDie(release(self, n)))
+    )
+  )

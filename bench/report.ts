@@ -280,8 +280,9 @@ export const renderMarkdown = (info: RunInfo, results: ReadonlyArray<CaseResult>
     out.push(
       `Milliseconds per call, from submitting to the result (lower is better), filling the array excluded. copy:`,
       `structured clone; transfer: the buffer in the transfer list (checked: the caller's array is detached`,
-      `afterwards); SharedArrayBuffer view: a Float64Array over a SharedArrayBuffer passed in the payload, which`,
-      `structured clone shares instead of copying (effect-parallel's \`SharedArray\` comes later). Processes`,
+      `afterwards); shared memory: the peers get a Float64Array over a SharedArrayBuffer in the payload, which`,
+      `structured clone shares instead of copying; effect-parallel passes its \`SharedArray\` (made and filled`,
+      `once, outside the clock) and the worker sums the live view. Processes`,
       `have neither transfer nor shared memory. Cells: median (min–max), then the speed relative to the best`,
       `peer in the same column.`
     )
@@ -292,7 +293,7 @@ export const renderMarkdown = (info: RunInfo, results: ReadonlyArray<CaseResult>
     }
     const labels = [...new Map(cells.filter((c) => c.mode !== "main").map((c) => [c.adapter.id, c.adapter])).values()]
     out.push(table(
-      ["pool", "copy, ms", "transfer, ms", "SharedArrayBuffer view, ms"],
+      ["pool", "copy, ms", "transfer, ms", "shared memory, ms"],
       labels.map((a) => {
         const row = [bold(a.kind, a.label)]
         for (const m of modes) {

@@ -2,7 +2,7 @@
  * effect-parallel tasks for the benchmarks. Side-effect free: workers import this module to find them.
  */
 import { Effect, Schema } from "effect"
-import { Task } from "../src/index.ts"
+import { SharedArray, SharedError, Task } from "../src/index.ts"
 import { double, mandelbrotRow, sumArray } from "./kernels.ts"
 
 /** W1, W2, W5: the tiny task. */
@@ -19,6 +19,15 @@ export const MandelbrotRow = Task.make("MandelbrotRow", {
   payload: Schema.Struct({ y: Schema.Number, width: Schema.Number, height: Schema.Number, maxIter: Schema.Number }),
   success: Schema.Number,
   run: ({ y, width, height, maxIter }) => Effect.sync(() => mandelbrotRow(y, width, height, maxIter))
+})
+
+/** W4 through the library's SharedArray: the worker sums the live view, no copy. */
+export const SumSharedArray = Task.make("SumSharedArray", {
+  module: import.meta.url,
+  payload: Schema.Struct({ data: SharedArray.schema }),
+  success: Schema.Number,
+  error: SharedError.SharedError,
+  run: ({ data }) => Effect.map(SharedArray.view(data), (view) => sumArray(view as unknown as Float64Array))
 })
 
 /** W4: sums a Float64Array (copied, transferred, or a view over a SharedArrayBuffer). */

@@ -4,6 +4,7 @@
  *
  * @internal
  */
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -168,8 +169,8 @@ const traced = <A, E>(
   attributes: Record<string, unknown>,
   f: (trace: WireTrace | undefined) => Effect.Effect<A, E>
 ): Effect.Effect<A, E> =>
-  Effect.flatMap(Effect.serviceOption(Tracer.ParentSpan), (parent) =>
-    Option.isNone(parent)
+  Effect.withFiber((fiber) =>
+    Option.isNone(Context.getOption(fiber.context, Tracer.ParentSpan))
       ? f(undefined)
       : Effect.withSpan(
         Effect.flatMap(Effect.orDie(Effect.currentSpan), (span) =>

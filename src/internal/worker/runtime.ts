@@ -275,6 +275,8 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
   const start = (job: WireJob, loaded: Loaded): void => {
     const state = current!
     if (state.interrupted) return finish({ id: job.id, elapsed: 0, outcome: { _tag: "Interrupted" }, values: undefined })
+    // the timeout clock starts here, when the handler starts: importing the task module is pool work
+    if (job.notifyStart) transport.send({ _tag: "Started", id: job.id })
     const fiber = Effect.runFork(runJob(job, loaded))
     state.fiber = fiber
     fiber.addObserver((exit) =>
@@ -292,7 +294,6 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
     const job = queue.shift()
     if (job === undefined) return
     current = { job, fiber: undefined, interrupted: false }
-    if (job.notifyStart) transport.send({ _tag: "Started", id: job.id })
     const hit = resolved.get(`${job.name}\u0000${job.module}`)
     if (hit !== undefined) return start(job, hit)
     load(job.module, job.name).then((loaded) => start(job, loaded))

@@ -472,3 +472,13 @@ for (const backend of backends) {
     })
   })
 }
+
+describe("maxTasksPerWorker with chunks", () => {
+  it.live("chunks that do not fit a worker's remaining budget go to a fresh worker instead of waiting", () =>
+    Effect.gen(function*() {
+      const xs = Array.from({ length: 40 }, (_, i) => i)
+      assert.deepStrictEqual(yield* WorkerPool.map(Double, xs, { chunkSize: 8 }), xs.map((x) => x * 2))
+      const s = yield* WorkerPool.stats
+      assert.isAtLeast(s.spawned, 4)
+    }).pipe(Effect.provide(WorkerPool.layerThreads({ size: 1, maxTasksPerWorker: 10 }))))
+})

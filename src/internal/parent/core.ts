@@ -370,10 +370,20 @@ export class PoolCore {
     let n = 0
     for (const s of this.slots) {
       if (s.state === "closing" || s.killed) continue
-      if (s.assigned >= this.options.maxTasksPerWorker) continue
+      if (this.exhausted(s)) continue
       n++
     }
     return n
+  }
+
+  /**
+   * A worker that cannot take the next job without passing maxTasksPerWorker: it finishes what it has and
+   * retires, and a replacement starts meanwhile (a chunk never waits for a worker that will not take it).
+   */
+  private exhausted(slot: Slot): boolean {
+    if (slot.assigned === 0) return false
+    const next = this.queue.peek()?.items ?? 1
+    return slot.assigned + next > this.options.maxTasksPerWorker
   }
 
   private ensureWorkers(): void {
@@ -602,7 +612,7 @@ export class PoolCore {
   private afterProgress(slot: Slot): void {
     if (slot.state === "ready" && slot.inflight.length === 0) {
       if (this.closed) return this.retire(slot)
-      if (slot.assigned >= this.options.maxTasksPerWorker) {
+      if (this.exhausted(slot)) {
         this.counters.recycled++
         return this.retire(slot)
       }

@@ -184,7 +184,16 @@ export const make = (
     return fromHandle({ kind, id: hosted.id, buffer: undefined, detail: String(parties) })
   })
 
-const await_ = (
+/**
+ * Arrives at the barrier and waits for the other parties; returns this party's arrival index, 0 for the
+ * first to arrive to `parties - 1` for the last (the one that trips it). Fails with reason `Broken` if
+ * the barrier is or becomes broken, `Timeout` after `timeout` (default: the barrier's own), which breaks
+ * it for the others.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const await_ = (
   self: SharedBarrier,
   options?: { readonly timeout?: Duration.Input | undefined }
 ): Effect.Effect<number, SharedError> =>
@@ -195,10 +204,7 @@ const await_ = (
 
 export {
   /**
-   * Arrives at the barrier and waits for the other parties; returns this party's arrival index, 0 for the
-   * first to arrive to `parties - 1` for the last (the one that trips it). Fails with reason `Broken` if
-   * the barrier is or becomes broken, `Timeout` after `timeout` (default: the barrier's own), which
-   * breaks it for the others. `SharedBarrier.await` in user code.
+   * Waits for the other parties (see `await_`); `SharedBarrier.await` in user code.
    *
    * @category combinators
    * @since 0.1.0

@@ -269,23 +269,34 @@ const awaitMillis = (self: SharedCondition, millis: number): Effect.Effect<void,
         )
         // a wait that completes after its caller gave up received a notify it will not use: pass it on
         const waited = yield* Effect.exit(restore(callHost(handle, "wait", [ticket, millis], { op: "notify", args: [1] })))
+        // interrupted before the wait was even sent: the ticket is still registered; drop it (a no-op if
+        // the wait did run and already left)
+        if (Exit.isFailure(waited)) yield* Effect.ignore(callHost(handle, "unregister", [ticket]))
         yield* Effect.orDie(lock.acquireRestore(saved))
-        return yield* Effect.asVoid(waited)
+        if (Exit.isFailure(waited)) return yield* waited
+        // interrupted while taking the lock back after a notify: it will not act on it, the next waiter may
+        return yield* Effect.onInterrupt(restore(Effect.void), () => Effect.ignore(notify(self, 1)))
       })
     )
   })
 
-const await_ = (
+/**
+ * Releases the lock (which this fiber must hold: else fails with reason `OverRelease`), waits for a
+ * `notify`, and takes the lock back before returning, also when the wait times out (reason `Timeout`) or
+ * is interrupted. A re-entrant lock held several times is released completely and taken back as many
+ * times. As with every condition variable, check the state again after it returns (or use `awaitFor`).
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const await_ = (
   self: SharedCondition,
   options?: { readonly timeout?: Duration.Input | undefined }
 ): Effect.Effect<void, SharedError> => awaitMillis(self, millisOf(options?.timeout))
 
 export {
   /**
-   * Releases the lock (which this fiber must hold: else fails with reason `OverRelease`), waits for a
-   * `notify`, and takes the lock back before returning, also when the wait times out (reason `Timeout`) or
-   * is interrupted. A re-entrant lock held several times is released completely and taken back as many
-   * times. `SharedCondition.await` in user code.
+   * Waits for a notify, under the lock (see `await_`); `SharedCondition.await` in user code.
    *
    * @category combinators
    * @since 0.1.0

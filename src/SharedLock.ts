@@ -79,7 +79,11 @@ const fromHandle = (handle: Handle): SharedLock => {
     [HandleKey]: handle,
     ops: {
       acquire: (timeout) => Effect.asVoid(callHost(handle, "acquire", [timeout ?? -1], { op: "release", args: [] })),
-      acquireIfAvailable: callHost(handle, "acquireIfAvailable", [], { op: "release", args: [] }) as Effect.Effect<boolean, SharedError>,
+      // the compensation gets the call's result: release only if the lock was in fact taken
+      acquireIfAvailable: callHost(handle, "acquireIfAvailable", [], { op: "releaseIfTaken", args: [], withResult: true }) as Effect.Effect<
+        boolean,
+        SharedError
+      >,
       release: Effect.asVoid(callHost(handle, "release", [])),
       isLocked: callHost(handle, "isLocked", []) as Effect.Effect<boolean, SharedError>
     }
@@ -120,6 +124,8 @@ export const make: Effect.Effect<SharedLock, never, Scope.Scope> = makeHosted({
         return Effect.sync(() => lockAcquireIfAvailable(view, owner))
       case "release":
         return lockRelease(view, owner)
+      case "releaseIfTaken":
+        return args[args.length - 1] === true ? lockRelease(view, owner) : Effect.void
       case "isLocked":
         return Effect.sync(() => Atomics.load(view, 0) !== 0)
       default:

@@ -9,8 +9,9 @@
  * queue is ended and drained, `take` fails with reason `Ended`. Joinable: every `take` should be followed
  * by `taskDone`, and `awaitEmpty` waits until every item offered has been taken and marked done.
  *
- * A consumer that dies loses no item it had not taken: a `take` that was still waiting is abandoned, and
- * one that completed after its caller gave up puts the item back.
+ * A consumer that dies loses no item: a `take` that was still waiting is abandoned, one that completed
+ * after its caller gave up puts the item back, and the items a dead consumer took but had not marked done
+ * with `taskDone` go back to the queue for another consumer (at-least-once under crashes).
  *
  * **Example** (A producer and consumers)
  *
@@ -97,11 +98,13 @@ export const make = <A, I>(
     // joinable: items offered and not yet marked done; the latch is open when there are none
     let unfinished = 0
     let isEnded = false
+    // items each owner took and has not marked done: given back if that worker dies before taskDone
+    const taken = new Map<number, Array<unknown>>()
     const empty = yield* Latch.make(true)
     const added = Effect.sync(() => {
       if (unfinished++ === 0) empty.closeUnsafe()
     })
-    const ops = (op: string, args: ReadonlyArray<unknown>): Effect.Effect<unknown, SharedError> => {
+    const ops = (owner: number, op: string, args: ReadonlyArray<unknown>): Effect.Effect<unknown, SharedError> => {
       switch (op) {
         case "offer":
           return withTimeout(
@@ -114,17 +117,28 @@ export const make = <A, I>(
             return Queue.offerUnsafe(queue, args[0]) ? Effect.as(added, true) : Effect.succeed(false)
           })
         case "take":
-          return withTimeout(Effect.catch(Queue.take(queue), () => Effect.fail(ended())), args[0] as number)
+          return withTimeout(
+            Effect.tap(Effect.catch(Queue.take(queue), () => Effect.fail(ended())), (item) => Effect.sync(() => track(owner, item))),
+            args[0] as number
+          )
         case "takeIfAvailable":
-          return Effect.map(Queue.poll(queue), (o) => (Option.isSome(o) ? [o.value] : []))
+          return Effect.map(Queue.poll(queue), (o) => {
+            if (Option.isNone(o)) return []
+            track(owner, o.value)
+            return [o.value]
+          })
         case "putBack":
           // a take that completed after its caller gave up: the item goes back
-          return Effect.asVoid(Queue.offer(queue, args[args.length - 1]))
+          return Effect.suspend(() => {
+            untrack(owner)
+            return Effect.asVoid(Queue.offer(queue, args[args.length - 1]))
+          })
         case "taskDone":
           return Effect.suspend(() => {
             if (unfinished === 0) {
               return Effect.fail(new SharedError({ object: kind, reason: "OverRelease", message: "taskDone called more times than there were items" }))
             }
+            untrack(owner)
             if (--unfinished === 0) empty.openUnsafe()
             return Effect.void
           })
@@ -141,8 +155,26 @@ export const make = <A, I>(
           return unknownOp(kind, op) as never
       }
     }
+    const track = (owner: number, item: unknown) => {
+      let items = taken.get(owner)
+      if (items === undefined) taken.set(owner, items = [])
+      items.push(item)
+    }
+    const untrack = (owner: number) => {
+      const items = taken.get(owner)
+      items?.shift()
+      if (items !== undefined && items.length === 0) taken.delete(owner)
+    }
+    // A consumer that dies between take and taskDone did not process its items: they go back to the
+    // queue (still counted as unfinished), so no item is lost and awaitEmpty does not wait forever.
+    const ownerGone = (owner: number) => {
+      const items = taken.get(owner)
+      if (items === undefined) return
+      taken.delete(owner)
+      for (const item of items) Effect.runFork(Queue.offer(queue, item))
+    }
     const hosted = yield* Effect.acquireRelease(
-      Effect.sync(() => host({ kind, call: (_owner, op, args) => ops(op, args) })),
+      Effect.sync(() => host({ kind, call: ops, ownerGone })),
       (h) => Effect.andThen(Effect.sync(h.remove), Queue.shutdown(queue))
     )
     return fromHandle(item)({ kind, id: hosted.id, buffer: undefined })

@@ -65,7 +65,11 @@ const fromHandle = (handle: Handle): SharedSemaphore => {
     [HandleKey]: handle,
     ops: {
       acquire: (n, timeout) => Effect.asVoid(callHost(handle, "acquire", [n, timeout ?? -1], { op: "release", args: [n] })),
-      acquireIfAvailable: (n) => callHost(handle, "acquireIfAvailable", [n], { op: "release", args: [n] }) as Effect.Effect<boolean, SharedError>,
+      acquireIfAvailable: (n) =>
+        callHost(handle, "acquireIfAvailable", [n], { op: "releaseIfTaken", args: [n], withResult: true }) as Effect.Effect<
+          boolean,
+          SharedError
+        >,
       release: (n) => Effect.asVoid(callHost(handle, "release", [n])),
       available: callHost(handle, "available", []) as Effect.Effect<number, SharedError>
     }
@@ -121,6 +125,8 @@ export const make = (
             return Effect.sync(() => semaphoreAcquireIfAvailable(view, owner, n))
           case "release":
             return semaphoreRelease(view, owner, n)
+          case "releaseIfTaken":
+            return args[args.length - 1] === true ? semaphoreRelease(view, owner, n) : Effect.void
           case "available":
             return Effect.sync(() => Atomics.load(view, 0))
           default:

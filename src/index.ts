@@ -12,6 +12,13 @@
 export * as AsyncResult from "./AsyncResult.ts"
 
 /**
+ * Shared maps, lists and values held by the parent, with typed proxies in workers.
+ *
+ * @since 0.1.0
+ */
+export * as Manager from "./Manager.ts"
+
+/**
  * Bounded fan-out of any effects, and the usable core count.
  *
  * @since 0.1.0
@@ -31,6 +38,20 @@ export * as Progress from "./Progress.ts"
  * @since 0.1.0
  */
 export * as SharedArray from "./SharedArray.ts"
+
+/**
+ * Makes a fixed number of parties wait for each other, with an optional action and timeout.
+ *
+ * @since 0.1.0
+ */
+export * as SharedBarrier from "./SharedBarrier.ts"
+
+/**
+ * Waits under a lock until another worker notifies that shared state changed.
+ *
+ * @since 0.1.0
+ */
+export * as SharedCondition from "./SharedCondition.ts"
 
 /**
  * The error of shared objects.
@@ -54,11 +75,25 @@ export * as SharedLock from "./SharedLock.ts"
 export * as SharedEvent from "./SharedEvent.ts"
 
 /**
+ * A duplex channel between two parties, typed each way.
+ *
+ * @since 0.1.0
+ */
+export * as SharedPipe from "./SharedPipe.ts"
+
+/**
  * A bounded, joinable queue of typed items between the parent and workers.
  *
  * @since 0.1.0
  */
 export * as SharedQueue from "./SharedQueue.ts"
+
+/**
+ * A re-entrant lock across workers, held by a fiber.
+ *
+ * @since 0.1.0
+ */
+export * as SharedRLock from "./SharedRLock.ts"
 
 /**
  * A counter of permits across workers (bounded variant included).

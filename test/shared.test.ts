@@ -5,7 +5,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Option, Schema } from "effect"
 import { SharedArray, SharedEvent, SharedQueue, SharedSemaphore } from "../src/index.ts"
 import { backends } from "./conformance/backends.ts"
-import { AwaitEvent, Consume, DieHoldingPermits, HoldPermit, Produce } from "./fixtures/shared-tasks.ts"
+import { AwaitEvent, Consume, DieHoldingPermits, HoldPermit, Produce, TakeAndDie } from "./fixtures/shared-tasks.ts"
 
 describe("shared objects in one isolate", () => {
   it.live("a bounded semaphore fails on over-release; waits honour timeouts and interruption (R1)", () =>
@@ -88,6 +88,22 @@ for (const backend of backends) {
           const permits = yield* SharedSemaphore.make(3)
           assert.isTrue(Exit.isFailure(yield* Effect.exit(DieHoldingPermits({ permits, n: 2 }))))
           assert.strictEqual(yield* SharedSemaphore.available(permits), 3)
+        }).pipe(Effect.provide(pool()))
+    )
+
+    it.live.skipIf(!backend.isolated)(
+      backend.isolated
+        ? "an item taken by a consumer that dies before taskDone goes back to the queue (R8)"
+        : "an item taken by a consumer that dies before taskDone goes back to the queue (R8) (skipped in-process: a crash would end the test process)",
+      () =>
+        Effect.gen(function*() {
+          const queue = yield* SharedQueue.make(Schema.Struct({ n: Schema.Number, at: Schema.Date }))
+          for (let n = 0; n < 3; n++) yield* SharedQueue.offer(queue, { n, at: new Date(0) })
+          assert.isTrue(Exit.isFailure(yield* Effect.exit(TakeAndDie({ queue }))))
+          yield* SharedQueue.end(queue)
+          const rest = yield* Consume({ queue })
+          assert.deepStrictEqual([...rest].sort(), [0, 1, 2], "the dead consumer's item was given back")
+          yield* SharedQueue.awaitEmpty(queue)
         }).pipe(Effect.provide(pool()))
     )
 

@@ -100,6 +100,8 @@ export type FromWorker =
 /** What the parent hands a new worker (threads: `workerData`; processes: the first message). */
 export interface WorkerBoot {
   readonly workerId: number
+  /** The worker's owner token for shared objects (locks it holds, permits it took). */
+  readonly owner: number
   /** Module URLs to import before saying Ready (the initializer's module among them). */
   readonly preload: ReadonlyArray<string>
   /**

@@ -24,6 +24,7 @@ import type { FromWorker, WireJob, WireReply, WireTrace } from "../protocol.ts"
 import type { PoolStats, TaskRef } from "../service.ts"
 import type { Backend, WorkerExit, WorkerHandle } from "./backend.ts"
 import { Deque } from "./deque.ts"
+import { allocateOwner } from "../shared/registry.ts"
 import { HostCalls } from "./hostCalls.ts"
 import { Policy } from "./policy.ts"
 
@@ -61,6 +62,8 @@ export interface Job {
 
 interface Slot {
   readonly id: number
+  /** Owner token of the worker's shared-object holdings. */
+  readonly owner: number
   handle: WorkerHandle | undefined
   state: "starting" | "initializing" | "ready" | "closing"
   readonly inflight: Array<Job>
@@ -407,6 +410,7 @@ export class PoolCore {
   private spawn(): void {
     const slot: Slot = {
       id: this.nextWorkerId++,
+      owner: allocateOwner(),
       handle: undefined,
       state: "starting",
       inflight: [],
@@ -420,7 +424,7 @@ export class PoolCore {
     this.counters.spawned++
     try {
       slot.handle = this.backend.spawn(
-        { workerId: slot.id, preload: this.options.preload },
+        { workerId: slot.id, owner: slot.owner, preload: this.options.preload },
         this.options,
         {
           onMessage: (message) => this.onMessage(slot, message),
@@ -430,6 +434,7 @@ export class PoolCore {
     } catch (e) {
       // a worker that cannot even be created (bad execArgv, missing entry) will not do better next time
       this.removeSlot(slot)
+      this.hostCalls.workerGone(slot.id, slot.owner)
       this.fail(new SpawnFailed({ message: `${e instanceof Error ? e.message : String(e)}` }))
     }
   }
@@ -458,7 +463,7 @@ export class PoolCore {
         slot.fatal = message.message
         return
       case "Call":
-        return this.hostCalls.onCall(slot.id, message, (reply) => {
+        return this.hostCalls.onCall(slot.id, slot.owner, message, (reply) => {
           try {
             slot.handle?.send(reply)
           } catch {
@@ -642,7 +647,7 @@ export class PoolCore {
     const wasState = slot.state
     this.removeSlot(slot)
     // before anything else: locks and permits the worker held are free again, barriers it was in break (R8)
-    this.hostCalls.workerGone(slot.id)
+    this.hostCalls.workerGone(slot.id, slot.owner)
     const jobs = slot.inflight.splice(0)
     const reason = slot.killed
       ? `killed after not stopping within interruptGrace (${this.options.interruptGraceMillis} ms)`

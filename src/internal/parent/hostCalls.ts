@@ -13,7 +13,7 @@ import * as Schema from "effect/Schema"
 import { SharedError } from "../../SharedError.ts"
 import type { FromWorker, ToWorker } from "../protocol.ts"
 import { toWireDefect } from "../protocol.ts"
-import { ownerOfWorker, registry, workerGone } from "../shared/registry.ts"
+import { registry, workerGone } from "../shared/registry.ts"
 
 type Call = Extract<FromWorker, { readonly _tag: "Call" }>
 
@@ -22,7 +22,7 @@ const encodeError = Schema.encodeSync(SharedError)
 export class HostCalls {
   private readonly pending = new Map<number, Map<number, Fiber.Fiber<unknown, unknown>>>()
 
-  onCall(workerId: number, call: Call, reply: (message: ToWorker) => void): void {
+  onCall(workerId: number, owner: number, call: Call, reply: (message: ToWorker) => void): void {
     const object = registry.hosted.get(call.object)
     if (object === undefined) {
       return reply({
@@ -34,7 +34,7 @@ export class HostCalls {
     }
     let calls = this.pending.get(workerId)
     if (calls === undefined) this.pending.set(workerId, calls = new Map())
-    const fiber = Effect.runFork(object.call(ownerOfWorker(workerId), call.op, call.args))
+    const fiber = Effect.runFork(object.call(owner, call.op, call.args))
     calls.set(call.id, fiber)
     fiber.addObserver((exit) => {
       if (calls.get(call.id) !== fiber) return
@@ -58,10 +58,10 @@ export class HostCalls {
   }
 
   /** The worker is gone: its calls stop waiting, and its locks and permits are released. */
-  workerGone(workerId: number): void {
+  workerGone(workerId: number, owner: number): void {
     const calls = this.pending.get(workerId)
     this.pending.delete(workerId)
     if (calls !== undefined) for (const fiber of calls.values()) fiber.interruptUnsafe()
-    workerGone(workerId)
+    workerGone(owner)
   }
 }

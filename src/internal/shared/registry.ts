@@ -24,10 +24,8 @@ export interface HostedObject {
   readonly ownerGone?: ((owner: number) => void) | undefined
 }
 
-/** The parent's own owner token; worker k has token k + 1 (worker ids start at 1). */
+/** The parent's own owner token; workers get small tokens from 2 up, reused after a worker is gone. */
 export const PARENT_OWNER = 1
-
-export const ownerOfWorker = (workerId: number): number => workerId + 1
 
 interface State {
   nextId: number
@@ -45,6 +43,9 @@ interface State {
     | undefined
   /** This isolate's owner token. */
   owner: number
+  /** In the parent: owner tokens free for new workers (small numbers, so per-owner tables stay small). */
+  readonly freeOwners: Array<number>
+  nextOwner: number
 }
 
 // One state per isolate, even if this module is loaded twice (source and built copies, or two versions).
@@ -54,7 +55,9 @@ const state: State = ((globalThis as Record<symbol, unknown>)[key] ??= {
   hosted: new Map(),
   sharedMemory: true,
   host: undefined,
-  owner: PARENT_OWNER
+  owner: PARENT_OWNER,
+  freeOwners: [],
+  nextOwner: PARENT_OWNER + 1
 }) as State
 
 export const registry = state
@@ -77,8 +80,23 @@ export const encodingFor = <A>(sharedMemory: boolean, f: () => A): A => {
   }
 }
 
-/** Called by the parent's engine when a worker is gone, whatever the reason. */
-export const workerGone = (workerId: number): void => {
-  const owner = ownerOfWorker(workerId)
+/**
+ * Gives a new worker its owner token: the smallest one free, so that a pool which replaced thousands of
+ * workers still uses tokens no larger than its peak number of live workers + 1.
+ */
+export const allocateOwner = (): number => {
+  if (state.freeOwners.length > 0) {
+    state.freeOwners.sort((a, b) => a - b)
+    return state.freeOwners.shift()!
+  }
+  return state.nextOwner++
+}
+
+/**
+ * Called by the parent's engine when a worker is gone, whatever the reason: every object releases what
+ * the worker's token held (R8), then the token is free for another worker.
+ */
+export const workerGone = (owner: number): void => {
   for (const object of state.hosted.values()) object.ownerGone?.(owner)
+  state.freeOwners.push(owner)
 }

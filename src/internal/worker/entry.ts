@@ -31,7 +31,7 @@ if (parentPort !== null) {
   const runtime = makeWorkerRuntime({
     send: (message) => port.postMessage(wire.encode(message)),
     cursor: boot.cursor,
-    workerId: boot.workerId
+    owner: boot.owner
   })
   const deliver = (raw: unknown): void => {
     const message = wire.decode(raw)
@@ -55,7 +55,7 @@ if (parentPort !== null) {
   delete process.env["EFFECT_PARALLEL_BOOT"]
   const runtime = makeWorkerRuntime({
     send: (message) => void send(wire.encode(message) as never),
-    workerId: boot.workerId,
+    owner: boot.owner,
     sharedMemory: false
   })
   process.on("message", (raw: unknown) => {

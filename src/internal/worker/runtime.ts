@@ -25,15 +25,15 @@ import { codecOf, type TaskCodec } from "../codec.ts"
 import type { FromWorker, ToWorker, WireJob, WireOutcome, WireProblem, WireReply } from "../protocol.ts"
 import { toWireDefect } from "../protocol.ts"
 import { makeTaskRandom } from "../random.ts"
-import { ownerOfWorker, registry } from "../shared/registry.ts"
+import { registry } from "../shared/registry.ts"
 
 export interface Transport {
   /** Sends a message to the parent; throws when a value cannot be cloned. */
   readonly send: (message: FromWorker) => void
   /** Shared [job id, item] cursor (threads): written before every item, read by the parent after a crash. */
   readonly cursor?: Int32Array | undefined
-  /** This worker's id (for its shared-object owner token). */
-  readonly workerId?: number | undefined
+  /** This worker's owner token for shared objects (absent in-process: the parent's token applies). */
+  readonly owner?: number | undefined
   /** Whether this worker shares memory with the parent (threads) or not (processes). */
   readonly sharedMemory?: boolean | undefined
 }
@@ -65,8 +65,8 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
     number,
     { readonly object: number; readonly op: string; readonly args: ReadonlyArray<unknown>; readonly withResult?: boolean | undefined } | undefined
   >()
-  if (transport.workerId !== undefined) {
-    registry.owner = ownerOfWorker(transport.workerId)
+  if (transport.owner !== undefined) {
+    registry.owner = transport.owner
     registry.sharedMemory = transport.sharedMemory !== false
     registry.host = (object, op, args, compensate) =>
       Effect.callback<unknown, unknown>((resume) => {

@@ -772,6 +772,12 @@ export class PoolCore {
       this.notifyReady()
       this.failQueued((job) => new PoolClosed({ taskName: job.task.name }))
       for (const slot of this.slots) {
+        if (slot.state === "starting") {
+          // still loading its modules, never ran a task: nothing to wind down, so do not wait for it
+          slot.state = "closing"
+          slot.handle?.kill()
+          continue
+        }
         if (slot.inflight.length === 0) {
           this.retire(slot)
           continue

@@ -486,9 +486,16 @@ export class PoolCore {
       }
       case "Done": {
         for (const reply of message.replies) {
-          const i = slot.inflight.findIndex((j) => j.id === reply.id)
-          if (i < 0) continue
-          const [job] = slot.inflight.splice(i, 1)
+          // replies come in the order jobs were sent: the head, almost always
+          const head = slot.inflight[0]
+          let job: Job | undefined
+          if (head !== undefined && head.id === reply.id) {
+            job = slot.inflight.shift()
+          } else {
+            const i = slot.inflight.findIndex((j) => j.id === reply.id)
+            if (i < 0) continue
+            job = slot.inflight.splice(i, 1)[0]
+          }
           this.onReply(slot, job!, reply)
         }
         // the new head may be a job someone is waiting to stop: its grace clock applies from now on

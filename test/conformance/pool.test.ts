@@ -287,12 +287,13 @@ for (const backend of backends) {
 
       it.live("imap streams in input order; imapUnordered in completion order", () =>
         Effect.gen(function*() {
+          yield* WorkerPool.awaitReady // all four start together: completion order is then the sleep order
           const ms = [300, 200, 100, 10]
           const ordered = yield* Stream.runCollect(WorkerPool.imap(Sleep, ms, { chunkSize: 1 }))
           assert.deepStrictEqual(ordered, ms)
           const unordered = yield* Stream.runCollect(WorkerPool.imapUnordered(Sleep, ms, { chunkSize: 1 }))
           assert.deepStrictEqual(unordered, [10, 100, 200, 300])
-        }).pipe(Effect.provide(pool({ size: 4 }))))
+        }).pipe(Effect.provide(pool({ size: 4, preload: [Sleep.module] }))))
 
       it.live("map fails fast with the first declared error", () =>
         Effect.gen(function*() {

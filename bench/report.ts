@@ -347,6 +347,8 @@ export const renderMarkdown = (info: RunInfo, results: ReadonlyArray<CaseResult>
   }
   out.push(`Regenerate: \`npm run bench\` (full, about 10 minutes on 2 cores) or \`npm run bench:quick\`.`)
   out.push("")
+  out.push(`The targets, where each stands, the profiles behind the gaps and what each optimization bought: [performance-notes.md](performance-notes.md).`)
+  out.push("")
   return out.join("\n")
 }
 

@@ -10,7 +10,7 @@
  * - Waiting (HTTP calls, database queries, files, timers): no pool at all. The main thread's event loop
  *   overlaps waits for free; `Parallel.forEach(items, f, { concurrency: 50 })` bounds them. A task that
  *   waits holds its worker the whole time, so on a pool such a batch is limited by the pool's size.
- * - CPU work: `WorkerPool.layer` (worker threads). Threads start in tens of milliseconds, live in one
+ * - CPU work: `WorkerPool.layer` (worker threads). Threads start faster than processes (both spend ~0.1–0.2 s loading effect), live in one
  *   process (one memory budget, one `ps` line), and can move typed arrays without copying them.
  * - `WorkerPool.layerProcesses` when a worker needs isolation: its own heap (more memory in total, and an
  *   out-of-memory kills one worker, not the program); native add-ons that may crash or cannot load in a

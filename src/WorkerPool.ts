@@ -165,8 +165,9 @@ export const makeInProcess = (options?: PoolOptions): Effect.Effect<PoolService,
  *
  * **When to use**
  *
- * CPU-bound work in the same process: threads start in tens of milliseconds, share the process's memory
- * limit, and move typed arrays without copying (transfer lists, `SharedArray`).
+ * CPU-bound work in the same process: a thread starts faster than a process (though each worker spends
+ * ~0.1–0.2 s loading effect), shares the process's memory limit, and moves typed arrays without copying
+ * (transfer lists, `SharedArray`).
  *
  * **Example**
  *

@@ -130,6 +130,19 @@ export class InvalidOption extends Schema.TaggedError<InvalidOption>()("InvalidO
 }) {}
 
 /**
+ * The cluster backend (`WorkerPool.layerCluster`) could not reach its cluster: Postgres refused the
+ * connection, no runner answered within `readyTimeout`, or the cluster could not store or route a task's
+ * message. `taskName` is empty when no task was involved (the pool's start).
+ *
+ * @category errors
+ * @since 0.2.0
+ */
+export class ClusterUnavailable extends Schema.TaggedError<ClusterUnavailable>()("ClusterUnavailable", {
+  taskName: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
  * Every reason a {@link WorkerError} can carry.
  *
  * @category models
@@ -144,7 +157,8 @@ export const WorkerErrorReason = Schema.Union([
   PoolClosed,
   TaskTimeout,
   GetTimeout,
-  InvalidOption
+  InvalidOption,
+  ClusterUnavailable
 ])
 
 /**
@@ -196,6 +210,8 @@ export class WorkerError extends Schema.TaggedError<WorkerError>()("WorkerError"
         return r.message
       case "InvalidOption":
         return `invalid option ${r.option}: ${r.message}`
+      case "ClusterUnavailable":
+        return r.taskName === "" ? `cluster unavailable: ${r.message}` : `${r.taskName}: cluster unavailable: ${r.message}`
     }
   }
 }

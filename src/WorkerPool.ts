@@ -40,6 +40,7 @@ import type * as Stream from "effect/Stream"
 import type { AsyncResult } from "./AsyncResult.ts"
 import { makeAsyncResult } from "./AsyncResult.ts"
 import { inProcess } from "./internal/inProcess.ts"
+import type { ClusterOptions as Cluster } from "./internal/cluster/client.ts"
 import type { PoolOptions as Options } from "./internal/options.ts"
 import type {
   BatchOptions as Batch,
@@ -213,6 +214,68 @@ export const layerProcesses = (options?: PoolOptions): Layer.Layer<WorkerPool, W
  */
 export const layerInProcess = (options?: PoolOptions): Layer.Layer<WorkerPool, WorkerError> =>
   Layer.effect(Service, makeInProcess(options))
+
+/**
+ * Options of {@link layerCluster}: the Postgres connection, delivery (`"persisted"` or `"volatile"`),
+ * cluster timings (`"fast-failover"` preset), messages in flight (`size`) and `readyTimeout`.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type ClusterOptions = Cluster
+
+/**
+ * Builds a cluster client in the current scope (the constructor behind {@link layerCluster}).
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const makeCluster = (options: ClusterOptions): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
+  // loaded on demand: programs that never use the cluster do not load the cluster client and the Postgres driver
+  Effect.flatMap(Effect.promise(() => import("./internal/cluster/client.ts")), (m) => m.makeClusterPool(options))
+
+/**
+ * The same tasks on many machines: a pool whose workers are the worker threads of cluster runners, reached
+ * through Effect Cluster with Postgres storage. `run`, `map`, `imap`, `submit`, `Parallel.forEach` and
+ * calling a task work as on threads.
+ *
+ * **When to use**
+ *
+ * A batch that outgrows one machine, or work that must survive the loss of a machine. Start runners on
+ * each host (`npx effect-parallel runner --postgres URL --host HOST --port PORT`, or `ClusterRunner.layer`
+ * in a program), point this layer at the same Postgres, and run the program unchanged.
+ *
+ * **Details**
+ *
+ * - Delivery: `"persisted"` (default) stores each message (a task, or a chunk of a batch) in Postgres
+ *   before delivering it. If a runner dies, its messages are delivered again to the runner that takes over
+ *   its shards: at-least-once, so a task that was running when its runner died runs again (its result is
+ *   delivered once). A finished task's stored result is never recomputed. `"volatile"` skips storage: a
+ *   few times cheaper, but a runner's death fails its in-flight tasks with `ClusterUnavailable`.
+ * - Interruption and `timeout` reach the runner: the task is interrupted in the runner's worker, and a
+ *   synchronous loop is killed after the runner's `interruptGrace`.
+ * - The first task waits until runners answer (shard assignments known), then messages go straight to the
+ *   runner that owns them; with no runner within `readyTimeout` it fails with `ClusterUnavailable`.
+ * - Task modules are imported by the runners by their URL (`import.meta.url`): deploy the same code at
+ *   the same path on every host (a container image does this).
+ * - Shared objects (`SharedLock`, `SharedQueue` ...) belong to one machine and cannot be sent to a cluster.
+ *
+ * **Example**
+ *
+ * ```ts
+ * const Cluster = WorkerPool.layerCluster({
+ *   postgres: "postgres://postgres@127.0.0.1:5432/postgres",
+ *   size: 16,
+ *   timings: "fast-failover"
+ * })
+ * const rows = yield* WorkerPool.map(RenderRow, rows).pipe(Effect.provide(Cluster))
+ * ```
+ *
+ * @category layers
+ * @since 0.2.0
+ */
+export const layerCluster = (options: ClusterOptions): Layer.Layer<WorkerPool, WorkerError> =>
+  Layer.effect(Service, makeCluster(options))
 
 /**
  * The default pool: worker threads.

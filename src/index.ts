@@ -12,6 +12,13 @@
 export * as AsyncResult from "./AsyncResult.ts"
 
 /**
+ * A cluster runner: serves tasks to `WorkerPool.layerCluster` clients from its own worker threads.
+ *
+ * @since 0.2.0
+ */
+export * as ClusterRunner from "./ClusterRunner.ts"
+
+/**
  * Shared maps, lists and values held by the parent, with typed proxies in workers.
  *
  * @since 0.1.0

@@ -89,7 +89,7 @@ export interface PoolStats {
   /** Workers started since the pool was created. */
   readonly spawned: number
   /** Backend name. */
-  readonly backend: "threads" | "processes" | "in-process"
+  readonly backend: "threads" | "processes" | "in-process" | "cluster"
 }
 
 /** @internal the service shape; users reach it through the `WorkerPool` module's functions. */

@@ -1,0 +1,69 @@
+/**
+ * A cluster runner: the process that serves tasks to `WorkerPool.layerCluster` clients.
+ *
+ * A runner joins an Effect Cluster whose storage is Postgres, serves the generic task entity, and runs
+ * every task it is sent on its own pool of worker threads (never on its main thread, which must stay free
+ * to refresh its shard locks). Start one per host, with the same Postgres and timings as the clients:
+ *
+ * ```sh
+ * npx effect-parallel runner --postgres postgres://user@db:5432/jobs --host 10.0.0.5 --port 34431 --size cores
+ * ```
+ *
+ * or embed one in a program with {@link layer}.
+ *
+ * @since 0.2.0
+ */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type { RunnerOptions as Options } from "./internal/cluster/runner.ts"
+import type { WorkerError } from "./WorkerError.ts"
+
+/**
+ * Options of a runner: `postgres` (required), `host` and `port` (the address clients and other runners
+ * reach it at), `listenHost`, `pool` (options of its local thread pool: `size`, `interruptGrace`,
+ * `resourceLimits` ...), `timings` (same as the clients'), and `retention` of processed messages.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type RunnerOptions = Options
+
+/**
+ * A runner as a layer: it serves tasks from when the layer is built until its scope closes; closing it
+ * hands the runner's shards to the other runners (their messages are not lost) and ends its workers.
+ *
+ * **When to use**
+ *
+ * To embed a runner in your own program (with your own logging, configuration or health endpoint). For a
+ * plain runner process, use the `effect-parallel runner` command.
+ *
+ * **Example**
+ *
+ * ```ts
+ * import { NodeRuntime } from "@effect/platform-node"
+ * import { Layer } from "effect"
+ * import { ClusterRunner } from "effect-parallel"
+ *
+ * ClusterRunner.layer({ postgres: process.env.DATABASE_URL!, host: "10.0.0.5", port: 34431, timings: "fast-failover" })
+ *   .pipe(Layer.launch, NodeRuntime.runMain)
+ * ```
+ *
+ * @category layers
+ * @since 0.2.0
+ */
+export const layer = (options: RunnerOptions): Layer.Layer<never, WorkerError> =>
+  // loaded on demand: importing effect-parallel does not load the cluster and the Postgres driver
+  Layer.unwrap(Effect.map(Effect.promise(() => import("./internal/cluster/runner.ts")), (m) => m.layer(options)))
+
+/**
+ * Runs a runner until interrupted, calling `onReady` once it serves tasks.
+ *
+ * @category running
+ * @since 0.2.0
+ */
+export const run = (options: RunnerOptions, onReady?: () => void): Effect.Effect<never, WorkerError> =>
+  Layer.build(layer(options)).pipe(
+    Effect.andThen(Effect.sync(() => onReady?.())),
+    Effect.andThen(Effect.never),
+    Effect.scoped
+  )

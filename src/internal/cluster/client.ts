@@ -1,0 +1,305 @@
+/**
+ * The cluster backend's client: a `PoolService` whose tasks are messages to the `effect-parallel/Task`
+ * entity, served by runners (see `runner.ts`) through Effect Cluster with Postgres storage.
+ *
+ * One message per single task, one per chunk of a batch (the batch layer cuts chunks as for threads, with
+ * chunks sized for the message cost). Each message has a fresh id: with persisted delivery it is the
+ * message's primary key in storage, so a message redelivered after a runner's death is the same message,
+ * and a finished one is never run again.
+ *
+ * @internal
+ */
+import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import { randomUUID } from "node:crypto"
+import { CodecFailed, InvalidOption, WorkerError } from "../../WorkerError.ts"
+import { resolveRetry } from "../parent/retry.ts"
+import { randomSeed } from "../parent/pool.ts"
+import type { ChunkOutcome, PoolService, PoolStats, RunOptions, TaskRef } from "../service.ts"
+import {
+  type ClusterTimingsOption,
+  mapLayerError,
+  type PostgresOption,
+  postgresLayer,
+  shardingConfigOf,
+  unavailable
+} from "./options.ts"
+import { decodeExit, decodeWorkerError, jsonCodecOf, type Reply, type RunRequest, SLOTS, slotId, TaskEntity } from "./protocol.ts"
+
+/**
+ * @category models
+ * @since 0.2.0
+ */
+export interface ClusterOptions {
+  /** Postgres shared with the runners: a URL (`postgres://user@host:5432/db`) or `@effect/sql-pg` pool options. */
+  readonly postgres: PostgresOption
+  /**
+   * Messages (single tasks or chunks) in flight at once, and the parallelism `map` plans for. Set it to about
+   * the number of worker threads across all runners. Default 16.
+   */
+  readonly size?: number | undefined
+  /**
+   * `"persisted"` (default): every message is stored in Postgres before it is delivered; if its runner dies
+   * it is delivered again to the runner that takes over its shard (at-least-once). `"volatile"`: sent
+   * straight to the runner, about 5× cheaper, but a runner's death fails its tasks with `ClusterUnavailable`.
+   */
+  readonly delivery?: "persisted" | "volatile" | undefined
+  /** Cluster timings; use the same as the runners. Default Effect Cluster's. */
+  readonly timings?: ClusterTimingsOption | undefined
+  /** How long the first task waits for runners to answer before failing with `ClusterUnavailable`. Default 60 seconds. */
+  readonly readyTimeout?: Duration.Input | undefined
+}
+
+const invalid = (option: string, message: string) => new WorkerError({ reason: new InvalidOption({ option, message }) })
+
+const errorTag = (e: unknown): string =>
+  typeof e === "object" && e !== null && "_tag" in e ? String((e as { _tag: unknown })._tag) : "Error"
+
+/** Builds the client in the current scope. Fails only on bad options or an unreachable Postgres. */
+export const makeClusterPool = (options: ClusterOptions): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const size = options.size ?? 16
+    if (!(Number.isInteger(size) && size > 0)) return yield* Effect.fail(invalid("size", `size must be a positive integer, got ${String(size)}`))
+    const delivery = options.delivery ?? "persisted"
+    if (delivery !== "persisted" && delivery !== "volatile") {
+      return yield* Effect.fail(invalid("delivery", `delivery must be "persisted" or "volatile", got ${String(delivery)}`))
+    }
+    const readyTimeout = Duration.fromInput(options.readyTimeout ?? "60 seconds")
+    if (readyTimeout._tag === "None") {
+      return yield* Effect.fail(invalid("readyTimeout", `readyTimeout must be a duration, got ${String(options.readyTimeout)}`))
+    }
+    const sharding = yield* Effect.try({ try: () => shardingConfigOf(options.timings), catch: (e) => e as WorkerError })
+    const cluster = mapLayerError(
+      NodeClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig: sharding }).pipe(
+        Layer.provide(postgresLayer(options.postgres))
+      ),
+      (e) => e instanceof WorkerError ? e : unavailable(`the cluster client could not start: ${String((e as Error)?.message ?? e)}`)
+    )
+    const context = yield* Layer.build(cluster)
+    const makeClient = yield* TaskEntity.client.pipe(Effect.provideContext(context))
+
+    const stats = {
+      completed: 0,
+      failed: 0,
+      retried: 0,
+      running: 0,
+      runners: new Set<string>()
+    }
+
+    // Readiness: a volatile Ping to every slot. Volatile sends wait (retrying) until the client has loaded
+    // the shard assignments, so once they answer, persisted sends are routed at once instead of waiting for
+    // the runners' storage poll (10 s by default).
+    const ready = yield* Deferred.make<void, WorkerError>()
+    yield* Effect.forEach(
+      Array.from({ length: SLOTS }, (_, k) => k),
+      (k) => Effect.map(makeClient(slotId(k)).Ping(), (address) => stats.runners.add(address)),
+      { concurrency: "unbounded", discard: true }
+    ).pipe(
+      Effect.timeoutOrElse({
+        duration: readyTimeout.value,
+        orElse: () =>
+          Effect.fail(unavailable(
+            `no runner answered within ${Duration.format(readyTimeout.value)}: are runners started (npx effect-parallel runner) with the same Postgres?`
+          ))
+      }),
+      Effect.mapError((e) => e instanceof WorkerError ? e : unavailable(`readiness check failed: ${errorTag(e)}: ${String((e as Error).message)}`)),
+      Effect.exit,
+      Effect.flatMap((exit) => Deferred.done(ready, exit)),
+      Effect.forkScoped
+    )
+    const awaitReady = Deferred.await(ready)
+
+    const clientId = randomUUID()
+    let sequence = 0
+    let nextSlot = Math.floor(Math.random() * SLOTS)
+
+    /** Sends one request and waits for its reply; cluster failures become `ClusterUnavailable`. */
+    const send = (task: TaskRef, request: Omit<RunRequest, "id" | "module" | "name">): Effect.Effect<Reply, WorkerError> =>
+      Effect.andThen(awaitReady, () => {
+        const client = makeClient(slotId(nextSlot++))
+        const full: RunRequest = { ...request, id: `${clientId}/${++sequence}`, module: task.module, name: task.name }
+        stats.running++
+        const call = delivery === "persisted" ? client.Run(full) : client.RunVolatile(full)
+        return (call as Effect.Effect<unknown, unknown>).pipe(
+          Effect.mapError((e) => unavailable(`${errorTag(e)}: ${String((e as Error).message ?? e)}`, task.name)),
+          Effect.ensuring(Effect.sync(() => stats.running--))
+        ) as Effect.Effect<Reply, WorkerError>
+      })
+
+    const failedRequest = (reply: Reply): WorkerError | undefined =>
+      "error" in reply ? decodeWorkerError(reply.error) : undefined
+
+    const count = (exit: Exit.Exit<unknown, unknown>, attempt: number): void => {
+      stats.completed++
+      if (Exit.isFailure(exit)) stats.failed++
+      if (attempt > 1) stats.retried++
+    }
+
+    const runOnce = (task: TaskRef, payload: unknown, options: RunOptions | undefined, attempt: number) =>
+      Effect.suspend(() => {
+        const encoded = jsonCodecOf(task).encodePayload(payload)
+        if (!encoded.ok) {
+          return Effect.fail(new WorkerError({ reason: new CodecFailed({ taskName: task.name, side: "parent", direction: "payload", ...encoded.issue }) }))
+        }
+        let timeoutMillis: number | null = null
+        if (options?.timeout !== undefined) {
+          const d = Duration.fromInput(options.timeout)
+          if (d._tag === "None") return Effect.fail(invalid("timeout", `timeout must be a duration, got ${String(options.timeout)}`))
+          timeoutMillis = Duration.toMillis(d.value)
+        }
+        return send(task, {
+          items: [encoded.value],
+          index: options?.index ?? 0,
+          seed: options?.seed ?? randomSeed(),
+          attempt,
+          timeoutMillis,
+          mode: "single"
+        }).pipe(
+          Effect.flatMap((reply) => {
+            const whole = failedRequest(reply)
+            if (whole !== undefined) return Effect.fail(whole)
+            if (!("exit" in reply)) return Effect.die(new Error("a single task's reply had no exit"))
+            const exit = decodeExit(jsonCodecOf(task), task.name, reply.exit)
+            count(exit, attempt)
+            return exit
+          })
+        )
+      })
+
+    const run: PoolService["run"] = (task, payload, options, firstAttempt = 1) =>
+      Effect.suspend(() => {
+        let policy: ReturnType<typeof resolveRetry>
+        try {
+          policy = resolveRetry(options?.retry)
+        } catch (e) {
+          return Effect.fail(invalid("retry", (e as Error).message))
+        }
+        if (policy === undefined) return runOnce(task, payload, options, firstAttempt)
+        let attempt = firstAttempt - 1
+        const fixed = { ...options, seed: options?.seed ?? randomSeed() }
+        return Effect.suspend(() => runOnce(task, payload, fixed, ++attempt)).pipe(
+          Effect.retry({
+            while: policy.isRetryable,
+            ...(policy.times === undefined ? {} : { times: policy.times }),
+            ...(policy.schedule === undefined ? {} : { schedule: policy.schedule })
+          })
+        )
+      })
+
+    const runChunk: PoolService["runChunk"] = (task, payloads, index, chunkOptions) =>
+      Effect.suspend(() => {
+        const codec = jsonCodecOf(task)
+        const items: Array<unknown> = []
+        let bad: WorkerError | undefined
+        for (let k = 0; k < payloads.length; k++) {
+          const r = codec.encodePayload(payloads[k])
+          if (!r.ok) {
+            bad = new WorkerError({
+              reason: new CodecFailed({ taskName: task.name, side: "parent", direction: "payload", path: `[${index + k}]${r.issue.path}`, message: r.issue.message })
+            })
+            break
+          }
+          items.push(r.value)
+        }
+        const head = items.length === 0
+          ? Effect.succeed<ChunkOutcome>(chunkOptions.collect ? { _tag: "Exits", exits: [] } : { _tag: "Values", values: [], stop: undefined })
+          : sendChunk(task, items, index, chunkOptions)
+        if (bad === undefined) return head
+        const error = bad
+        // the bad item fails where it stands; in a collecting chunk the items after it still run
+        return Effect.flatMap(head, (outcome): Effect.Effect<ChunkOutcome, WorkerError> => {
+          if (outcome._tag === "Exits") {
+            const cut = index + items.length + 1
+            const rest = payloads.slice(items.length + 1)
+            const tail = rest.length === 0
+              ? Effect.succeed<ChunkOutcome>({ _tag: "Exits", exits: [] })
+              : runChunk(task, rest, cut, chunkOptions)
+            return Effect.map(tail, (t) =>
+              t._tag === "Exits" ? { _tag: "Exits", exits: [...outcome.exits, Exit.fail(error), ...t.exits] } : t)
+          }
+          if (outcome._tag === "Values" && outcome.stop === undefined) {
+            return Effect.succeed({ _tag: "Values", values: outcome.values, stop: Exit.fail(error) })
+          }
+          return Effect.succeed(outcome)
+        })
+      })
+
+    const sendChunk = (
+      task: TaskRef,
+      items: Array<unknown>,
+      index: number,
+      chunkOptions: Parameters<PoolService["runChunk"]>[3]
+    ): Effect.Effect<ChunkOutcome, WorkerError> =>
+      Effect.flatMap(
+        send(task, {
+          items,
+          index,
+          seed: chunkOptions.seed,
+          attempt: chunkOptions.attempt,
+          timeoutMillis: null,
+          mode: chunkOptions.collect ? "exits" : "values"
+        }),
+        (reply): Effect.Effect<ChunkOutcome, WorkerError> => {
+          const whole = failedRequest(reply)
+          if (whole !== undefined) return Effect.fail(whole)
+          const codec = jsonCodecOf(task)
+          if ("crashed" in reply) {
+            stats.completed++
+            stats.failed++
+            return Effect.succeed({ _tag: "Crashed", error: decodeWorkerError(reply.crashed), item: reply.item ?? undefined })
+          }
+          if ("exits" in reply) {
+            const exits = reply.exits.map((e) => decodeExit(codec, task.name, e))
+            for (const exit of exits) count(exit, chunkOptions.attempt)
+            return Effect.succeed({ _tag: "Exits", exits })
+          }
+          if ("values" in reply) {
+            const values: Array<unknown> = []
+            for (const v of reply.values) {
+              const exit = decodeExit(codec, task.name, { s: v })
+              count(exit, chunkOptions.attempt)
+              if (Exit.isFailure(exit)) return Effect.succeed({ _tag: "Values", values, stop: exit as Exit.Exit<never, unknown> })
+              values.push(exit.value)
+            }
+            const stop = reply.stop === null ? undefined : decodeExit(codec, task.name, reply.stop)
+            if (stop !== undefined) count(stop, chunkOptions.attempt)
+            return Effect.succeed({ _tag: "Values", values, stop: stop as Exit.Exit<never, unknown> | undefined })
+          }
+          return Effect.die(new Error("a chunk's reply had no outcome"))
+        }
+      )
+
+    return {
+      size,
+      run,
+      admit: (task, payload, options) => Effect.succeed(run(task, payload, options)),
+      runChunk,
+      // A message costs about a millisecond (volatile) to tens of milliseconds (persisted): chunks are large,
+      // four per unit of `size` over the known input, 64 items when the input's length is unknown.
+      chunkSizeFor: (_task, remaining) =>
+        remaining === undefined ? 64 : Math.max(1, Math.min(10_000, Math.ceil(remaining / (size * 4)))),
+      stats: Effect.sync((): PoolStats => ({
+        size,
+        workers: stats.runners.size,
+        ready: stats.runners.size,
+        busy: Math.min(stats.running, size),
+        queued: 0,
+        waiting: 0,
+        running: stats.running,
+        completed: stats.completed,
+        failed: stats.failed,
+        retried: stats.retried,
+        crashed: 0,
+        killed: 0,
+        recycled: 0,
+        spawned: 0,
+        backend: "cluster"
+      })),
+      awaitReady
+    } satisfies PoolService
+  })

@@ -1,0 +1,105 @@
+/**
+ * Options shared by the cluster client and the runners: the Postgres connection and the cluster timings.
+ *
+ * @internal
+ */
+import * as PgClient from "@effect/sql-pg/PgClient"
+import type * as ShardingConfig from "effect/cluster/ShardingConfig"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import type { SqlClient } from "effect/sql/SqlClient"
+import { ClusterUnavailable, InvalidOption, WorkerError } from "../../WorkerError.ts"
+
+/**
+ * Cluster timings. Every runner and every client of one cluster should use the same values.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface ClusterTimings {
+  /** How long a runner's shard locks live without a refresh: bounds the failover after a runner dies. */
+  readonly shardLockExpiration?: Duration.Input | undefined
+  /** How often a runner refreshes its shard locks (at most a third of the expiration). */
+  readonly shardLockRefreshInterval?: Duration.Input | undefined
+  /** How often runners check each other's health. */
+  readonly runnerHealthCheckInterval?: Duration.Input | undefined
+  /** How often runners and clients reload the shard assignments. */
+  readonly refreshAssignmentsInterval?: Duration.Input | undefined
+  /** How often a runner looks in storage for messages it was not told about (redelivery after a failover). */
+  readonly entityMessagePollInterval?: Duration.Input | undefined
+  /** How often a client looks in storage for the replies to its persisted messages. */
+  readonly entityReplyPollInterval?: Duration.Input | undefined
+}
+
+/**
+ * `"fast-failover"`: a dead runner's tasks move to the others in about 5–7 s on loopback (Effect Cluster's
+ * defaults take 30–40 s), at the price of more lock and health-check traffic to Postgres. `"default"`:
+ * Effect Cluster's defaults (lock expiry 35 s, health checks every minute).
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type ClusterTimingsOption = "default" | "fast-failover" | ClusterTimings
+
+export const fastFailover: ClusterTimings = {
+  shardLockExpiration: "6 seconds",
+  shardLockRefreshInterval: "2 seconds",
+  runnerHealthCheckInterval: "2 seconds",
+  refreshAssignmentsInterval: "1 second",
+  entityMessagePollInterval: "1 second"
+}
+
+/** The Postgres connection: a URL (`postgres://user@host:5432/db`) or `@effect/sql-pg`'s pool options. */
+export type PostgresOption = string | PgClient.PgPoolConfig
+
+const invalid = (option: string, message: string) => new WorkerError({ reason: new InvalidOption({ option, message }) })
+
+export const unavailable = (message: string, taskName = ""): WorkerError =>
+  new WorkerError({ reason: new ClusterUnavailable({ taskName, message }) })
+
+export const shardingConfigOf = (timings: ClusterTimingsOption | undefined): Partial<ShardingConfig.ShardingConfig["Service"]> => {
+  const t = timings === undefined || timings === "default" ? {} : timings === "fast-failover" ? fastFailover : timings
+  if (typeof t !== "object" || t === null) {
+    throw invalid("timings", `timings must be "default", "fast-failover" or an object of durations, got ${String(timings)}`)
+  }
+  const out: Record<string, Duration.Duration> = {}
+  for (const [key, value] of Object.entries(t)) {
+    if (value === undefined) continue
+    const d = Duration.fromInput(value as Duration.Input)
+    if (d._tag === "None") throw invalid(`timings.${key}`, `timings.${key} must be a duration, got ${String(value)}`)
+    out[key] = d.value
+  }
+  return out
+}
+
+/** The SQL client layer for Postgres; a connection failure becomes a `ClusterUnavailable` WorkerError. */
+export const postgresLayer = (postgres: PostgresOption | undefined): Layer.Layer<SqlClient, WorkerError> => {
+  if (postgres === undefined || (typeof postgres !== "string" && typeof postgres !== "object")) {
+    return Layer.effectContext(Effect.fail(invalid("postgres", `postgres must be a connection URL or @effect/sql-pg pool options, got ${String(postgres)}`)))
+  }
+  const config: PgClient.PgPoolConfig = typeof postgres === "string" ? { url: Redacted.make(postgres) } : postgres
+  return mapLayerError(
+    PgClient.layer({ connectTimeout: "5 seconds", ...config }),
+    (e) => unavailable(`cannot connect to Postgres (${describe(postgres)}): ${e.message}`)
+  )
+}
+
+/** A layer whose build failure is mapped by `f` (Layer has no `mapError`). */
+export const mapLayerError = <A, E, R, E2>(layer: Layer.Layer<A, E, R>, f: (e: E) => E2): Layer.Layer<A, E2, R> =>
+  Layer.effectContext(Effect.mapError(Layer.build(layer), f))
+
+/** The connection, without a password, for messages. */
+export const describe = (postgres: PostgresOption): string => {
+  if (typeof postgres === "string") {
+    try {
+      const u = new URL(postgres)
+      u.password = ""
+      return u.toString()
+    } catch {
+      return "an invalid URL"
+    }
+  }
+  return `${postgres.host ?? "localhost"}:${postgres.port ?? 5432}/${postgres.database ?? ""}`
+}

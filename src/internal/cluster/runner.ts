@@ -1,0 +1,215 @@
+/**
+ * A cluster runner: serves the `effect-parallel/Task` entity and runs every task it is sent on its own
+ * local pool of worker threads, never on its main thread (CPU work there would block the shard-lock
+ * refresh; the runner would lose its shards and the tasks would run again elsewhere, again and again).
+ *
+ * @internal
+ */
+import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
+import * as MachineId from "effect/cluster/MachineId"
+import * as RunnerAddress from "effect/cluster/RunnerAddress"
+import * as Snowflake from "effect/cluster/Snowflake"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import { SqlClient } from "effect/sql/SqlClient"
+import { CodecFailed, InvalidOption, TaskNotFound, WorkerError } from "../../WorkerError.ts"
+import type { PoolOptions } from "../options.ts"
+import { makePool } from "../parent/pool.ts"
+import { threads } from "../parent/threads.ts"
+import type { ChunkOutcome, PoolService } from "../service.ts"
+import { makeTaskLoader } from "../taskLoader.ts"
+import {
+  type ClusterTimingsOption,
+  type PostgresOption,
+  mapLayerError,
+  postgresLayer,
+  shardingConfigOf,
+  unavailable
+} from "./options.ts"
+import {
+  encodeExit,
+  encodeWorkerError,
+  type ItemExit,
+  jsonCodecOf,
+  type Reply,
+  type RunRequest,
+  TaskEntity
+} from "./protocol.ts"
+
+/**
+ * @category models
+ * @since 0.2.0
+ */
+export interface RunnerOptions {
+  /** Postgres shared by the runners and their clients: a URL or `@effect/sql-pg` pool options. */
+  readonly postgres: PostgresOption
+  /** Address other runners and clients reach this runner at. Default `localhost`. */
+  readonly host?: string | undefined
+  /** Port of this runner's socket server. Default 34431. */
+  readonly port?: number | undefined
+  /** Address to listen on, when it differs from `host` (e.g. `0.0.0.0` behind NAT). */
+  readonly listenHost?: string | undefined
+  /** The runner's local pool of worker threads (size, resourceLimits, interruptGrace ...). Default size "cores". */
+  readonly pool?: PoolOptions | undefined
+  /** Cluster timings; use the same on every runner and client. */
+  readonly timings?: ClusterTimingsOption | undefined
+  /** Delete processed messages and their replies older than this (checked every tenth of it, at most hourly). Default 1 day; `"never"` keeps them. */
+  readonly retention?: Duration.Input | "never" | undefined
+}
+
+const wholeRequestError = (error: WorkerError): Reply => ({ error: encodeWorkerError(error) })
+
+/** Runs one request on the local pool and encodes its reply. Never fails: every outcome is in the reply. */
+export const handleRun = (
+  pool: PoolService,
+  load: ReturnType<typeof makeTaskLoader>,
+  request: RunRequest
+): Effect.Effect<Reply> =>
+  Effect.gen(function*() {
+    const loaded = yield* Effect.promise(() => load(request.module, request.name))
+    if (loaded._tag === "TaskNotFound") {
+      return wholeRequestError(
+        new WorkerError({
+          reason: new TaskNotFound({ taskName: request.name, module: request.module, message: `(on the cluster runner) ${loaded.message}` })
+        })
+      )
+    }
+    const task = loaded.task
+    const codec = jsonCodecOf(task)
+    const payloads: Array<unknown> = new Array(request.items.length)
+    for (let k = 0; k < request.items.length; k++) {
+      const r = codec.decodePayload(request.items[k])
+      if (!r.ok) {
+        return wholeRequestError(
+          new WorkerError({
+            reason: new CodecFailed({
+              taskName: task.name,
+              side: "worker",
+              direction: "payload",
+              path: `[${request.index + k}]${r.issue.path}`,
+              message: `(on the cluster runner: does it run the same version of the task's module?) ${r.issue.message}`
+            })
+          })
+        )
+      }
+      payloads[k] = r.value
+    }
+    if (request.mode === "single") {
+      const exit = yield* Effect.exit(pool.run(task, payloads[0], {
+        seed: request.seed,
+        index: request.index,
+        timeout: request.timeoutMillis === null ? undefined : request.timeoutMillis
+      }, request.attempt))
+      return { exit: encodeExit(codec, task.name, exit) }
+    }
+    const outcome = yield* Effect.exit(pool.runChunk(task, payloads, request.index, {
+      seed: request.seed,
+      attempt: request.attempt,
+      collect: request.mode === "exits",
+      onProgress: undefined
+    }))
+    if (Exit.isFailure(outcome)) {
+      const e = outcome.cause.reasons.find((r) => r._tag === "Fail")
+      return e !== undefined && e._tag === "Fail" ? wholeRequestError(e.error) : { exits: payloads.map((): ItemExit => ({ i: true })) }
+    }
+    return encodeChunk(codec, task.name, outcome.value)
+  })
+
+const encodeChunk = (codec: ReturnType<typeof jsonCodecOf>, taskName: string, outcome: ChunkOutcome): Reply => {
+  switch (outcome._tag) {
+    case "Exits":
+      return { exits: outcome.exits.map((exit) => encodeExit(codec, taskName, exit)) }
+    case "Crashed":
+      return { crashed: encodeWorkerError(outcome.error), item: outcome.item ?? null }
+    case "Values": {
+      const values: Array<unknown> = []
+      for (const v of outcome.values) {
+        const r = codec.encodeSuccess(v)
+        // a value the JSON codec refuses stops the chunk there, as a failure of that item
+        if (!r.ok) return { values, stop: encodeExit(codec, taskName, Exit.succeed(v)) }
+        values.push(r.value)
+      }
+      return { values, stop: outcome.stop === undefined ? null : encodeExit(codec, taskName, outcome.stop) }
+    }
+  }
+}
+
+/**
+ * Deletes processed messages (and their replies) older than `retention`. Message ids are snowflakes that
+ * begin with their creation time, so "older than" is a comparison of ids.
+ */
+const cleanup = (retentionMillis: number) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient
+    const cutoff = String(Snowflake.make({ timestamp: Date.now() - retentionMillis, machineId: MachineId.make(0), sequence: 0 }))
+    const deleted = yield* sql<{ id: string }>`
+      DELETE FROM cluster_messages WHERE processed = true AND id < ${cutoff} RETURNING id`
+    yield* sql`
+      DELETE FROM cluster_replies r WHERE r.request_id < ${cutoff}
+        AND NOT EXISTS (SELECT 1 FROM cluster_messages m WHERE m.id = r.request_id)`
+    if (deleted.length > 0) yield* Effect.logDebug(`effect-parallel runner: deleted ${deleted.length} processed messages`)
+  })
+
+const resolveRetention = (retention: RunnerOptions["retention"]): number | undefined => {
+  if (retention === "never") return undefined
+  const d = Duration.fromInput(retention ?? "1 day")
+  if (d._tag === "None") {
+    throw unavailableOption("retention", `retention must be a duration or "never", got ${String(retention)}`)
+  }
+  return Duration.toMillis(d.value)
+}
+
+const unavailableOption = (option: string, message: string) =>
+  new WorkerError({ reason: new InvalidOption({ option, message }) })
+
+/** The runner as a layer: serves tasks until the layer's scope closes. */
+export const layer = (options: RunnerOptions): Layer.Layer<never, WorkerError> =>
+  Layer.unwrap(Effect.gen(function*() {
+    const host = options.host ?? "localhost"
+    const port = options.port ?? 34431
+    const config = yield* Effect.try({
+      try: () => ({ sharding: shardingConfigOf(options.timings), retention: resolveRetention(options.retention) }),
+      catch: (e) => e as WorkerError
+    })
+    const address = `${host}:${port}`
+    const load = makeTaskLoader()
+    // One local pool for the runner, made with the layer's scope: the entity's handlers below are built once
+    // per entity id (per slot), so the pool must not be made there.
+    const pool = yield* makePool(threads, { size: "cores", ...options.pool })
+    const entity = TaskEntity.toLayer(
+      TaskEntity.of({
+        Run: (envelope) => handleRun(pool, load, envelope.payload),
+        RunVolatile: (envelope) => handleRun(pool, load, envelope.payload),
+        Ping: () => Effect.succeed(address)
+      }),
+      { concurrency: "unbounded", maxIdleTime: "10 minutes" }
+    )
+    const sharding = NodeClusterSocket.layer({
+      storage: "sql",
+      shardingConfig: {
+        ...config.sharding,
+        runnerAddress: Option.some(RunnerAddress.make(host, port)),
+        ...(options.listenHost === undefined
+          ? {}
+          : { runnerListenAddress: Option.some(RunnerAddress.make(options.listenHost, port)) })
+      }
+    })
+    const retention = config.retention
+    const cleaner = retention === undefined
+      ? Layer.empty
+      : Layer.effectDiscard(
+        cleanup(retention).pipe(
+          Effect.catchCause((cause) => Effect.logWarning("effect-parallel runner: cleanup of old messages failed", cause)),
+          Effect.repeat(Schedule.spaced(Duration.millis(Math.min(retention / 10, 3_600_000)))),
+          Effect.forkScoped
+        )
+      )
+    return mapLayerError(
+      Layer.mergeAll(entity, cleaner).pipe(Layer.provide(sharding), Layer.provide(postgresLayer(options.postgres))),
+      (e) => e instanceof WorkerError ? e : unavailable(`the runner at ${address} could not start: ${String((e as Error)?.message ?? e)}`)
+    )
+  }))

@@ -1,0 +1,54 @@
+/**
+ * Finds a task by (module URL, export name): what a worker and a cluster runner do with a task they are
+ * sent. Imports are cached per URL, lookups per (URL, name); a module that fails to import is reported,
+ * never thrown.
+ *
+ * @internal
+ */
+import { type Task, isTask } from "../Task.ts"
+
+export type LoadedTask = { readonly _tag: "Found"; readonly task: Task.Any } | {
+  readonly _tag: "TaskNotFound"
+  readonly message: string
+}
+
+export const makeTaskLoader = (): (module: string, name: string) => Promise<LoadedTask> => {
+  const modules = new Map<string, Promise<Record<string, unknown>>>()
+  const resolved = new Map<string, LoadedTask>()
+  const importModule = (url: string): Promise<Record<string, unknown>> => {
+    let p = modules.get(url)
+    if (p === undefined) {
+      p = import(url) as Promise<Record<string, unknown>>
+      modules.set(url, p)
+    }
+    return p
+  }
+  return async (module, name) => {
+    const key = `${name}\u0000${module}`
+    const hit = resolved.get(key)
+    if (hit !== undefined) return hit
+    let loaded: LoadedTask
+    try {
+      const mod = await importModule(module)
+      const found = Object.values(mod).find((v) => isTask(v) && v.name === name) as Task.Any | undefined
+      if (found === undefined) {
+        const names = Object.values(mod).filter(isTask).map((t) => t.name)
+        loaded = {
+          _tag: "TaskNotFound",
+          message: `the module exports no task named ${JSON.stringify(name)}${
+            names.length === 0 ? " (it exports no task at all)" : ` (it exports: ${names.join(", ")})`
+          }`
+        }
+      } else {
+        loaded = { _tag: "Found", task: found }
+      }
+    } catch (e) {
+      loaded = {
+        _tag: "TaskNotFound",
+        message: `the module failed to import: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`
+      }
+    }
+    resolved.set(key, loaded)
+    return loaded
+  }
+}

@@ -89,7 +89,12 @@ const cli = new URL("../../src/cli.ts", import.meta.url).pathname
  */
 export const startRunner = (
   postgres: string,
-  options: { readonly size?: number; readonly timings?: "default" | "fast-failover"; readonly interruptGrace?: string } = {}
+  options: {
+    readonly size?: number
+    readonly timings?: "default" | "fast-failover"
+    readonly interruptGrace?: string
+    readonly retention?: string
+  } = {}
 ): Effect.Effect<RunnerProcess, Error, Scope.Scope> =>
   Effect.gen(function*() {
     const port = yield* freePort
@@ -107,7 +112,8 @@ export const startRunner = (
       "--timings",
       options.timings ?? "fast-failover",
       "--interrupt-grace",
-      options.interruptGrace ?? "300 millis"
+      options.interruptGrace ?? "300 millis",
+      ...(options.retention === undefined ? [] : ["--retention", options.retention])
     ]
     return yield* Effect.acquireRelease(
       Effect.callback<RunnerProcess, Error>((resume) => {

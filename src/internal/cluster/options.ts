@@ -9,7 +9,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import type { SqlClient } from "effect/sql/SqlClient"
+import { SqlClient } from "effect/sql/SqlClient"
 import { ClusterUnavailable, InvalidOption, WorkerError } from "../../WorkerError.ts"
 
 /**
@@ -80,10 +80,26 @@ export const postgresLayer = (postgres: PostgresOption | undefined): Layer.Layer
     return Layer.effectContext(Effect.fail(invalid("postgres", `postgres must be a connection URL or @effect/sql-pg pool options, got ${String(postgres)}`)))
   }
   const config: PgClient.PgPoolConfig = typeof postgres === "string" ? { url: Redacted.make(postgres) } : postgres
-  return mapLayerError(
-    PgClient.layer({ connectTimeout: "5 seconds", ...config }),
-    (e) => unavailable(`cannot connect to Postgres (${describe(postgres)}): ${e.message}`)
+  // The client connects lazily and the cluster's storage layers turn a failed first query into a defect:
+  // one query here makes an unreachable Postgres a typed error that names it.
+  return Layer.effectContext(
+    Effect.gen(function*() {
+      const context = yield* Layer.build(PgClient.layer({ connectTimeout: "5 seconds", ...config }))
+      yield* Effect.flatMap(SqlClient, (sql) => sql`SELECT 1`).pipe(Effect.provideContext(context))
+      return context
+    }).pipe(Effect.mapError((e) => unavailable(`cannot connect to Postgres (${describe(postgres)}): ${e.message}${rootCause(e)}`)))
   )
+}
+
+/** The innermost cause's message (`connect ECONNREFUSED 127.0.0.1:5432`), in parentheses. */
+const rootCause = (e: unknown): string => {
+  let c = (e as { cause?: unknown }).cause
+  let message = ""
+  while (c instanceof Error) {
+    message = c.message
+    c = (c as { cause?: unknown }).cause
+  }
+  return message === "" ? "" : ` (${message})`
 }
 
 /** A layer whose build failure is mapped by `f` (Layer has no `mapError`). */

@@ -152,7 +152,8 @@ export const encodeExit = (codec: JsonCodec, taskName: string, exit: Exit.Exit<u
     return r.ok ? { f: r.value } : { w: encodeWorkerError(codecFailed(taskName, "error", r)) }
   }
   const die = cause.reasons.find(Cause.isDieReason)
-  if (die !== undefined) return { d: toWireDefect(die.defect) }
+  // JSON has no undefined (a defect without a stack or cause): storage would refuse the reply
+  if (die !== undefined) return { d: JSON.parse(JSON.stringify(toWireDefect(die.defect))) as WireDefect }
   return { i: true }
 }
 

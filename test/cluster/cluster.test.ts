@@ -4,7 +4,7 @@
  * recycling and the like are the runner's own thread pool, covered by the conformance suite on threads.)
  */
 import { assert, describe, it, layer } from "@effect/vitest"
-import { Cause, Context, Effect, Exit, Fiber, Layer, Schedule, Schema, Stream } from "effect"
+import { Cause, Context, Effect, Exit, Fiber, Layer, Schedule, Schema, Scope, Stream } from "effect"
 import { PgClient } from "@effect/sql-pg"
 import { Redacted } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
@@ -171,6 +171,26 @@ describe.skipIf(!postgresAvailable)(needsPostgres("WorkerPool on cluster"), () =
         assert.isAtLeast(Number(rows[0]!.n), 1)
       }))
   })
+})
+
+describe.skipIf(!postgresAvailable)(needsPostgres("closing a cluster client"), () => {
+  it.live("fails its calls in flight with PoolClosed, interrupts their tasks on the runners, and refuses later calls (R3)", () =>
+    Effect.gen(function*() {
+      const postgres = yield* freshDatabase
+      yield* startRunner(postgres, { size: 2 })
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(WorkerPool.layerCluster({ postgres, timings: "fast-failover" }), scope)
+      const ledger = ledgerFile()
+      const running = yield* Effect.forkChild(Effect.provide(Square({ n: 3, ms: 60_000, ledger }), context), { startImmediately: true })
+      yield* ledgerHas(ledger, "start 3 ")
+      yield* Scope.close(scope, Exit.void)
+      const exit = yield* Fiber.await(running)
+      assert.isTrue(Exit.isFailure(exit))
+      assert.strictEqual(reasonOf(Cause.squash((exit as Exit.Failure<unknown, unknown>).cause))._tag, "PoolClosed")
+      yield* ledgerHas(ledger, "interrupted 3 ")
+      const after = yield* Effect.flip(Effect.provide(Double(1), context))
+      assert.strictEqual(reasonOf(after)._tag, "PoolClosed")
+    }).pipe(Effect.scoped), 60_000)
 })
 
 describe.skipIf(!postgresAvailable)(needsPostgres("cluster unavailable"), () => {

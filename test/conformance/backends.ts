@@ -8,12 +8,17 @@ import { WorkerPool } from "../../src/index.ts"
 import type { WorkerError } from "../../src/WorkerError.ts"
 
 export interface BackendCase {
-  readonly name: "threads" | "processes" | "in-process"
+  readonly name: "threads" | "processes" | "in-process" | "cluster"
   readonly layer: (options?: WorkerPool.PoolOptions) => Layer.Layer<WorkerPool.WorkerPool, WorkerError>
   /** Workers are separate threads or processes: crashes and synchronous loops can be contained. */
   readonly isolated: boolean
   /** Workers share the parent's memory (SharedArrayBuffer reaches them). */
   readonly sharedMemory: boolean
+  /**
+   * Workers live on cluster runners, configured when the runners start: a test's pool options (size,
+   * initializer, maxQueued, resourceLimits ...) do not reach them, and values cross as JSON.
+   */
+  readonly remote?: boolean
 }
 
 export const backends: ReadonlyArray<BackendCase> = [

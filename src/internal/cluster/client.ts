@@ -10,14 +10,16 @@
  * @internal
  */
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
+import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { randomUUID } from "node:crypto"
-import { CodecFailed, InvalidOption, WorkerError } from "../../WorkerError.ts"
+import { CodecFailed, InvalidOption, PoolClosed, WorkerError } from "../../WorkerError.ts"
 import { resolveRetry } from "../parent/retry.ts"
 import { randomSeed } from "../parent/pool.ts"
 import type { ChunkOutcome, PoolService, PoolStats, RunOptions, TaskRef } from "../service.ts"
@@ -88,6 +90,7 @@ export const makeClusterPool = (options: ClusterOptions): Effect.Effect<PoolServ
       failed: 0,
       retried: 0,
       running: 0,
+      crashed: 0,
       runners: new Set<string>()
     }
 
@@ -118,17 +121,36 @@ export const makeClusterPool = (options: ClusterOptions): Effect.Effect<PoolServ
     let sequence = 0
     let nextSlot = Math.floor(Math.random() * SLOTS)
 
+    // Closing the client (R3): calls in flight fail with PoolClosed, and their interruption reaches the
+    // runners (the task is interrupted there) before the cluster client itself shuts down. This finalizer is
+    // added after the cluster layer was built, so it runs first.
+    const closed = yield* Deferred.make<void>()
+    const poolClosed = (task: TaskRef) => new WorkerError({ reason: new PoolClosed({ taskName: task.name }) })
+    yield* Effect.addFinalizer(() =>
+      Deferred.succeed(closed, undefined).pipe(
+        Effect.andThen(Effect.sync(() => stats.running).pipe(
+          Effect.repeat({ until: (n) => n === 0, schedule: Schedule.spaced("5 millis") }),
+          Effect.timeout("5 seconds"),
+          Effect.ignore
+        ))
+      )
+    )
+
     /** Sends one request and waits for its reply; cluster failures become `ClusterUnavailable`. */
     const send = (task: TaskRef, request: Omit<RunRequest, "id" | "module" | "name">): Effect.Effect<Reply, WorkerError> =>
-      Effect.andThen(awaitReady, () => {
-        const client = makeClient(slotId(nextSlot++))
-        const full: RunRequest = { ...request, id: `${clientId}/${++sequence}`, module: task.module, name: task.name }
-        stats.running++
-        const call = delivery === "persisted" ? client.Run(full) : client.RunVolatile(full)
-        return (call as Effect.Effect<unknown, unknown>).pipe(
-          Effect.mapError((e) => unavailable(`${errorTag(e)}: ${String((e as Error).message ?? e)}`, task.name)),
-          Effect.ensuring(Effect.sync(() => stats.running--))
-        ) as Effect.Effect<Reply, WorkerError>
+      Effect.suspend(() => {
+        if (Deferred.isDoneUnsafe(closed)) return Effect.fail(poolClosed(task))
+        const call = Effect.andThen(awaitReady, () => {
+          const client = makeClient(slotId(nextSlot++))
+          const full: RunRequest = { ...request, id: `${clientId}/${++sequence}`, module: task.module, name: task.name }
+          stats.running++
+          const call = delivery === "persisted" ? client.Run(full) : client.RunVolatile(full)
+          return (call as Effect.Effect<unknown, unknown>).pipe(
+            Effect.mapError((e) => unavailable(`${errorTag(e)}: ${String((e as Error).message ?? e)}`, task.name)),
+            Effect.ensuring(Effect.sync(() => stats.running--))
+          ) as Effect.Effect<Reply, WorkerError>
+        })
+        return Effect.raceFirst(call, Effect.andThen(Deferred.await(closed), Effect.fail(poolClosed(task))))
       })
 
     const failedRequest = (reply: Reply): WorkerError | undefined =>
@@ -136,8 +158,11 @@ export const makeClusterPool = (options: ClusterOptions): Effect.Effect<PoolServ
 
     const count = (exit: Exit.Exit<unknown, unknown>, attempt: number): void => {
       stats.completed++
-      if (Exit.isFailure(exit)) stats.failed++
       if (attempt > 1) stats.retried++
+      if (Exit.isSuccess(exit)) return
+      stats.failed++
+      const error = Cause.squash(exit.cause)
+      if (error instanceof WorkerError && error.reason._tag === "WorkerCrashed") stats.crashed++
     }
 
     const runOnce = (task: TaskRef, payload: unknown, options: RunOptions | undefined, attempt: number) =>
@@ -251,6 +276,7 @@ export const makeClusterPool = (options: ClusterOptions): Effect.Effect<PoolServ
           if ("crashed" in reply) {
             stats.completed++
             stats.failed++
+            stats.crashed++
             return Effect.succeed({ _tag: "Crashed", error: decodeWorkerError(reply.crashed), item: reply.item ?? undefined })
           }
           if ("exits" in reply) {
@@ -294,7 +320,7 @@ export const makeClusterPool = (options: ClusterOptions): Effect.Effect<PoolServ
         completed: stats.completed,
         failed: stats.failed,
         retried: stats.retried,
-        crashed: 0,
+        crashed: stats.crashed,
         killed: 0,
         recycled: 0,
         spawned: 0,

@@ -15,5 +15,23 @@ for name in "${examples[@]}"; do
   echo "=== examples/$name.ts --small ==="
   node "examples/$name.ts" --small
 done
+
+# The cluster example needs a Postgres server (bash scripts/postgres.sh start; CI starts one): the one of
+# EFFECT_PARALLEL_PG_URL, else the script's default. Without one it is skipped, and says so.
 echo
-echo "All ${#examples[@]} examples passed."
+echo "=== examples/cluster/mandelbrot.ts --small ==="
+pg_url="${EFFECT_PARALLEL_PG_URL:-postgres://postgres@127.0.0.1:54329/postgres}"
+if node -e '
+  const u = new URL(process.argv[1])
+  const s = require("node:net").connect({ host: u.hostname, port: Number(u.port || 5432), timeout: 2000 })
+  s.once("connect", () => process.exit(0)).once("error", () => process.exit(1)).once("timeout", () => process.exit(1))
+' "$pg_url"; then
+  node examples/cluster/mandelbrot.ts --small --postgres="$pg_url"
+  ran=$(( ${#examples[@]} + 1 ))
+  echo
+  echo "All $ran examples passed."
+else
+  echo "skipped: no Postgres at $pg_url (start one with: bash scripts/postgres.sh start)"
+  echo
+  echo "All ${#examples[@]} examples passed (cluster/mandelbrot skipped: no Postgres)."
+fi

@@ -3,7 +3,7 @@
  * The `effect-parallel` command. One subcommand today:
  *
  *   effect-parallel runner --postgres URL [--host HOST] [--port PORT] [--listen-host HOST]
- *                          [--size N|cores] [--interrupt-grace DURATION] [--timings default|fast-failover]
+ *                          [--size N|cores] [--weight N] [--interrupt-grace DURATION] [--timings default|fast-failover]
  *                          [--retention DURATION|never]
  *
  * starts a cluster runner (see `ClusterRunner`). `DATABASE_URL` is used when `--postgres` is absent.
@@ -16,7 +16,7 @@ import { parseArgs } from "node:util"
 import * as ClusterRunner from "./ClusterRunner.ts"
 
 const usage = `usage: effect-parallel runner --postgres URL [--host HOST] [--port PORT] [--listen-host HOST]
-                              [--size N|cores] [--interrupt-grace DURATION]
+                              [--size N|cores] [--weight N] [--interrupt-grace DURATION]
                               [--timings default|fast-failover] [--retention DURATION|never]`
 
 const fail = (message: string): never => {
@@ -37,6 +37,7 @@ const main = (argv: ReadonlyArray<string>): void => {
         port: { type: "string" },
         "listen-host": { type: "string" },
         size: { type: "string" },
+        weight: { type: "string" },
         "interrupt-grace": { type: "string" },
         timings: { type: "string" },
         retention: { type: "string" }
@@ -61,6 +62,7 @@ const main = (argv: ReadonlyArray<string>): void => {
     host: values.host,
     port,
     listenHost: values["listen-host"],
+    weight: values.weight === undefined ? undefined : Number(values.weight),
     pool: { size, interruptGrace: values["interrupt-grace"] as never },
     timings: timings as "default" | "fast-failover" | undefined,
     retention: values.retention as never
@@ -68,7 +70,8 @@ const main = (argv: ReadonlyArray<string>): void => {
   const address = `${values.host ?? "localhost"}:${port ?? 34431}`
   ClusterRunner.run(options, () => process.stdout.write(`effect-parallel runner ready at ${address} (pid ${process.pid})\n`)).pipe(
     Effect.tapError((e) => Effect.sync(() => process.stderr.write(`effect-parallel runner: ${e.message}\n`))),
-    NodeRuntime.runMain
+    // the error was just printed, in one line
+    NodeRuntime.runMain({ disableErrorReporting: true })
   )
 }
 

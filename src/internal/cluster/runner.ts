@@ -55,6 +55,8 @@ export interface RunnerOptions {
   readonly listenHost?: string | undefined
   /** The runner's local pool of worker threads (size, resourceLimits, interruptGrace ...). Default size "cores". */
   readonly pool?: PoolOptions | undefined
+  /** This runner's share of the shards relative to the others (a runner with weight 2 gets twice as many). Default 1. */
+  readonly weight?: number | undefined
   /** Cluster timings; use the same on every runner and client. */
   readonly timings?: ClusterTimingsOption | undefined
   /** Delete processed messages and their replies older than this (checked every tenth of it, at most hourly). Default 1 day; `"never"` keeps them. */
@@ -171,6 +173,9 @@ export const layer = (options: RunnerOptions): Layer.Layer<never, WorkerError> =
   Layer.unwrap(Effect.gen(function*() {
     const host = options.host ?? "localhost"
     const port = options.port ?? 34431
+    if (options.weight !== undefined && !(Number.isInteger(options.weight) && options.weight > 0)) {
+      return yield* Effect.fail(unavailableOption("weight", `weight must be a positive integer, got ${String(options.weight)}`))
+    }
     const config = yield* Effect.try({
       try: () => ({ sharding: shardingConfigOf(options.timings), retention: resolveRetention(options.retention) }),
       catch: (e) => e as WorkerError
@@ -192,6 +197,7 @@ export const layer = (options: RunnerOptions): Layer.Layer<never, WorkerError> =
       storage: "sql",
       shardingConfig: {
         ...config.sharding,
+        ...(options.weight === undefined ? {} : { runnerShardWeight: options.weight }),
         runnerAddress: Option.some(RunnerAddress.make(host, port)),
         ...(options.listenHost === undefined
           ? {}

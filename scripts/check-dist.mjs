@@ -1,6 +1,9 @@
 // Checks the published build: `dist/` alone (plain JS, no type stripping) runs a task on threads and on
 // processes through the built generic worker entry. Run after `npm run build`.
-import { Effect, Schema } from "effect"
+import { Effect, Redacted, Schema } from "effect"
+import { spawn } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import { createServer } from "node:net"
 import { Task, WorkerPool } from "../dist/index.js"
 
 export const Square = Task.make("Square", {
@@ -20,5 +23,47 @@ if (import.meta.main) {
     const result = await Effect.runPromise(program.pipe(Effect.provide(layer({ size: 2 }))))
     if (JSON.stringify(result) !== "[144,1,4,9,16]") throw new Error(`dist on ${name}: got ${JSON.stringify(result)}`)
     console.log(`dist on ${name}: ok ${JSON.stringify(result)}`)
+  }
+
+  // The cluster: the built `effect-parallel runner` command serves a client of the built package.
+  const admin = process.env.EFFECT_PARALLEL_PG_URL
+  if (admin === undefined) {
+    console.log("dist on cluster: skipped (EFFECT_PARALLEL_PG_URL is not set)")
+  } else {
+    const { PgClient } = await import("@effect/sql-pg")
+    const { SqlClient } = await import("effect/sql/SqlClient")
+    const sql = (statement) =>
+      Effect.runPromise(
+        Effect.flatMap(SqlClient, (c) => c.unsafe(statement)).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(admin) })))
+      )
+    const name = `ep_dist_${randomBytes(6).toString("hex")}`
+    await sql(`CREATE DATABASE ${name}`)
+    const url = new URL(admin)
+    url.pathname = `/${name}`
+    const port = await new Promise((resolve) => {
+      const server = createServer().listen(0, "127.0.0.1", () => {
+        const p = server.address().port
+        server.close(() => resolve(p))
+      })
+    })
+    const cli = new URL("../dist/cli.js", import.meta.url).pathname
+    const runner = spawn(process.execPath, [cli, "runner", "--postgres", url.href, "--host", "127.0.0.1", "--port", String(port), "--size", "1", "--timings", "fast-failover"], { stdio: ["ignore", "pipe", "inherit"] })
+    try {
+      await new Promise((resolve, reject) => {
+        let out = ""
+        runner.stdout.on("data", (d) => {
+          out += d
+          if (out.includes("runner ready at")) resolve()
+        })
+        runner.once("exit", (code) => reject(new Error(`dist runner exited (${code}): ${out}`)))
+      })
+      const result = await Effect.runPromise(program.pipe(Effect.provide(WorkerPool.layerCluster({ postgres: url.href, timings: "fast-failover" }))))
+      if (JSON.stringify(result) !== "[144,1,4,9,16]") throw new Error(`dist on cluster: got ${JSON.stringify(result)}`)
+      console.log(`dist on cluster: ok ${JSON.stringify(result)}`)
+    } finally {
+      runner.kill("SIGTERM")
+      await new Promise((resolve) => runner.exitCode !== null ? resolve() : runner.once("exit", resolve))
+      await sql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    }
   }
 }

@@ -261,14 +261,14 @@ export const makeClusterPool = (options: ClusterOptions): Effect.Effect<PoolServ
       chunkOptions: Parameters<PoolService["runChunk"]>[3]
     ): Effect.Effect<ChunkOutcome, WorkerError> =>
       Effect.flatMap(
-        send(task, {
+        timed(task, items.length, send(task, {
           items,
           index,
           seed: chunkOptions.seed,
           attempt: chunkOptions.attempt,
           timeoutMillis: null,
           mode: chunkOptions.collect ? "exits" : "values"
-        }),
+        })),
         (reply): Effect.Effect<ChunkOutcome, WorkerError> => {
           const whole = failedRequest(reply)
           if (whole !== undefined) return Effect.fail(whole)
@@ -300,15 +300,35 @@ export const makeClusterPool = (options: ClusterOptions): Effect.Effect<PoolServ
         }
       )
 
+    // Chunk sizes: a message costs about a millisecond (volatile) to ten (persisted), so a chunk should hold
+    // about TARGET_CHUNK_MS of work. Until a task's time per item is measured (the client's time per chunk,
+    // message cost included, over its items: an EWMA), chunks spread the known input four per unit of size.
+    const TARGET_CHUNK_MS = 200
+    const perItemMs = new WeakMap<object, number>()
+    const timed = <A, E>(task: TaskRef, items: number, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+      Effect.suspend(() => {
+        const t0 = performance.now()
+        return Effect.tap(effect, () =>
+          Effect.sync(() => {
+            const sample = (performance.now() - t0) / items
+            const previous = perItemMs.get(task)
+            perItemMs.set(task, previous === undefined ? sample : previous * 0.7 + sample * 0.3)
+          }))
+      })
+    const chunkSizeFor = (task: TaskRef, remaining: number | undefined): number => {
+      const spread = remaining === undefined ? 64 : Math.ceil(remaining / (size * 4))
+      const cap = remaining === undefined ? 10_000 : Math.max(1, Math.ceil(remaining / size))
+      const t = perItemMs.get(task)
+      const byTime = t === undefined ? 1 : Math.round(TARGET_CHUNK_MS / Math.max(t, 0.001))
+      return Math.max(1, Math.min(10_000, cap, Math.max(spread, byTime)))
+    }
+
     return {
       size,
       run,
       admit: (task, payload, options) => Effect.succeed(run(task, payload, options)),
       runChunk,
-      // A message costs about a millisecond (volatile) to tens of milliseconds (persisted): chunks are large,
-      // four per unit of `size` over the known input, 64 items when the input's length is unknown.
-      chunkSizeFor: (_task, remaining) =>
-        remaining === undefined ? 64 : Math.max(1, Math.min(10_000, Math.ceil(remaining / (size * 4)))),
+      chunkSizeFor,
       stats: Effect.sync((): PoolStats => ({
         size,
         workers: stats.runners.size,

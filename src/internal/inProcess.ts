@@ -40,7 +40,13 @@ export const inProcess: Backend = {
     return {
       send: (message: ToWorker) => {
         if (message._tag === "Close") return kill()
-        const copy = structuredClone(parentWire.encode(message))
+        let copy: unknown
+        try {
+          copy = structuredClone(parentWire.encode(message))
+        } catch (e) {
+          parentWire.unsent()
+          throw e
+        }
         setImmediate(() => {
           if (alive) runtime.handle(workerWire.decode(copy))
         })

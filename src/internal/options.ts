@@ -51,6 +51,16 @@ export interface ResourceLimits {
   readonly maxOldGenerationSizeMb?: number | undefined
   readonly maxYoungGenerationSizeMb?: number | undefined
   readonly codeRangeSizeMb?: number | undefined
+  /**
+   * The worker's stack (threads: `resourceLimits.stackSizeMb`, default 4; processes: `--stack-size`).
+   *
+   * **Gotchas**: on processes it is capped to the parent's own stack (V8's default, about 1 MB, or the
+   * parent's `--stack-size`). A worker with a deeper stack could serialize a value (an array nested some
+   * thousands deep) that the parent cannot deserialize, and Node's IPC reader would then throw outside any
+   * handler and end the parent; with the cap such a result fails its task with `CodecFailed` (worker,
+   * success). Threads need no cap: a message the parent cannot read fails its task with `CodecFailed`
+   * (parent, success).
+   */
   readonly stackSizeMb?: number | undefined
 }
 

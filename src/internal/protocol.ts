@@ -92,6 +92,11 @@ export type FromWorker =
   | { readonly _tag: "Done"; readonly replies: ReadonlyArray<WireReply> }
   /** An uncaught exception is about to end the worker (processes; threads report it through "error"). */
   | { readonly _tag: "Fatal"; readonly message: string }
+  /**
+   * The worker process is exiting with this code (sent from its "exit" hook): if it has not exited within
+   * `interruptGrace` (Node can deadlock inside `process.exit`), the parent kills it (processes).
+   */
+  | { readonly _tag: "Exiting"; readonly code: number }
   /** A call on a parent-hosted shared object (queues, managers; every shared object on processes). */
   | { readonly _tag: "Call"; readonly id: number; readonly object: number; readonly op: string; readonly args: ReadonlyArray<unknown> }
   /** The caller of a pending call was interrupted: the parent abandons the operation. */

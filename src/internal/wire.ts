@@ -25,6 +25,7 @@ const PROGRESS = 3
 const FATAL = 4
 const CALL = 5
 const CALL_CANCEL = 6
+const EXITING = 7
 
 const CHUNK = 1
 const NOTIFY_START = 2
@@ -44,6 +45,11 @@ const NONE = -1
 export interface ParentWire {
   readonly encode: (message: ToWorker) => unknown
   readonly decode: (wire: unknown) => FromWorker
+  /**
+   * The message last encoded was never delivered (sending it threw): forget the task names it defined,
+   * or the next message would refer to names the worker never learnt.
+   */
+  readonly unsent: () => void
 }
 
 /** Worker side of one connection: the table of tasks the parent defined. */
@@ -54,8 +60,15 @@ export interface WorkerWire {
 
 export const makeParentWire = (): ParentWire => {
   const known = new Map<string, number>()
+  /** Names defined by the message last encoded (new names are rare: no allocation otherwise). */
+  let defined: Array<string> | undefined
   return {
+    unsent: () => {
+      if (defined !== undefined) for (const name of defined) known.delete(name)
+      defined = undefined
+    },
     encode: (message) => {
+      defined = undefined
       switch (message._tag) {
         case "Interrupt":
           return [INTERRUPT, message.id]
@@ -72,6 +85,7 @@ export const makeParentWire = (): ParentWire => {
             if (key === undefined) {
               key = known.size
               known.set(name, key)
+              ;(defined ??= []).push(name)
               if (defs === 0) defs = []
               defs.push(key, job.module, job.name)
             }
@@ -106,6 +120,8 @@ export const makeParentWire = (): ParentWire => {
           return { _tag: "Call", id: w[1], object: w[2], op: w[3], args: w[4] }
         case CALL_CANCEL:
           return { _tag: "CallCancel", id: w[1] }
+        case EXITING:
+          return { _tag: "Exiting", code: w[1] }
         default: {
           const replies: Array<WireReply> = []
           for (let i = 1; i < w.length; i += REPLY_FIELDS) {
@@ -177,6 +193,8 @@ export const makeWorkerWire = (): WorkerWire => {
           return [CALL, message.id, message.object, message.op, message.args]
         case "CallCancel":
           return [CALL_CANCEL, message.id]
+        case "Exiting":
+          return [EXITING, message.code]
         case "Done": {
           const out: Array<unknown> = [DONE]
           for (const r of message.replies) {

@@ -321,7 +321,7 @@ for (const backend of ["threads", "processes"] as const) {
   })
 }
 
-describe("known bugs (each fails today; it.fails keeps the suite green until the fix)", () => {
+describe("known bugs (those marked it.live.fails fail today and keep the suite green until the fix; the others are fixed)", () => {
   const good = { a: 1, b: "", c: true, d: [], e: { f: null } }
   const threads = WorkerPool.layerThreads({ size: 1 })
 
@@ -349,21 +349,26 @@ describe("known bugs (each fails today; it.fails keeps the suite green until the
       for (const r of results) assert.strictEqual(r._tag === "Failure" ? reasonOf(r.error)._tag : r._tag, "TaskNotFound")
     }).pipe(Effect.provide(threads)))
 
-  it.live.fails("threads: a result the worker can serialize but the parent cannot deserialize fails the task instead of hanging it", () =>
+  it.live("threads: a result the worker can serialize but the parent cannot deserialize fails the task instead of hanging it", () =>
     Effect.gen(function*() {
       // 10,000 nested arrays: the worker's 4 MB stack serializes them, the parent's ~1 MB stack cannot read
-      // them; the port's "messageerror" is not handled, so the task never settles (only a timeout or an
-      // interrupt ends it, by killing the worker)
+      // them; the port's "messageerror" was not handled, so the task never settled (only a timeout or an
+      // interrupt ended it, by killing the worker)
       const exit = yield* Effect.exit(Deep(10_000).pipe(Effect.timeout("5 seconds")))
       assert.isTrue(Exit.isFailure(exit))
       const e = Cause.squash((exit as Exit.Failure<unknown, unknown>).cause)
-      // fails today: a TimeoutError from the caller's own timeout, not a WorkerError
+      // was: a TimeoutError from the caller's own timeout, not a WorkerError
       isCodec(reasonOf(e), "parent", "success")
+      yield* stillServes
+      const s = yield* statsUntil(settled)
+      assert.strictEqual(s.killed, 0, "the worker was not killed")
+      assert.strictEqual(s.crashed, 0)
     }).pipe(Effect.provide(WorkerPool.layerThreads({ size: 1, interruptGrace: "100 millis" }))))
 
-  it.live.fails("processes with resourceLimits.stackSizeMb: a result too deep for the parent fails the task instead of killing the parent", () =>
+  it.live("processes with resourceLimits.stackSizeMb: a result too deep for the parent fails the task instead of killing the parent", () =>
     Effect.gen(function*() {
-      // a separate program: today the parent process dies with an uncaught RangeError from Node's IPC reader
+      // a separate program: the parent process used to die with an uncaught RangeError from Node's IPC
+      // reader; the worker's stack is now capped to the parent's, so the worker cannot serialize the value
       const { code, stdout } = yield* Effect.promise(() =>
         new Promise<{ code: number | null; stdout: string }>((resolve) => {
           execFile(process.execPath, [new URL("../fixtures/deep-result-parent.ts", import.meta.url).pathname], { timeout: 60_000 }, (e, stdout) =>

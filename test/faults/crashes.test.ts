@@ -13,7 +13,7 @@ import { Cause, Effect, Exit, Fiber } from "effect"
 import { WorkerError, WorkerPool } from "../../src/index.ts"
 import { DisconnectThenSpin, ExitButHang, type FaultKind, Faulty } from "../fixtures/faults.ts"
 import { Double } from "../fixtures/tasks.ts"
-import { envInt, hungExits, prng, reasonOf, report, withPool } from "./helpers.ts"
+import { envInt, prng, reasonOf, report, settled, statsUntil, withPool } from "./helpers.ts"
 
 const FAULT_TASKS = envInt("FAULT_TASKS", 1_000)
 const FAULT_SINGLES = envInt("FAULT_SINGLES", Math.min(400, FAULT_TASKS))
@@ -59,17 +59,6 @@ const plan = (n: number, seed: number, kinds: ReadonlyArray<FaultKind>, once: bo
 }
 
 /** Why a failure does not match the fault that was injected (undefined when it does). */
-/**
- * Known bug (see "a crash's message names its cause even when the parent wrote to the dying worker"
- * below): on processes, a write to a worker that just died fails with EPIPE, and that error replaces the
- * crash's own message. Exit code and signal stay right; the message is counted here, not failed, so the
- * batch checks stay meaningful until the fix. Once fixed, the count stays 0.
- */
-const EPIPE = "Error: write EPIPE"
-let epipeMessages = 0
-/** Exit / throw items whose worker hung in process.exit and was killed by the watchdog (known bug). */
-let hungAccepted = 0
-
 const mismatch = (backend: string, index: number, f: Fault, error: unknown, loopTimeoutMs: number): string | undefined => {
   if (!(error instanceof WorkerError.WorkerError)) return `item ${index} (${f.fault}): not a WorkerError: ${String(error)}`
   const r = error.reason
@@ -79,19 +68,7 @@ const mismatch = (backend: string, index: number, f: Fault, error: unknown, loop
   }
   if (r._tag !== "WorkerCrashed") return bad("expected WorkerCrashed")
   if (r.taskName !== "Faulty") return bad("wrong task name")
-  // known bug workaround: a worker that hung in process.exit was SIGKILLed by the watchdog (helpers.ts)
-  if ((f.fault === "exit" || f.fault === "throw") && r.signal === "SIGKILL" && hungAccepted < hungExits.killed) {
-    hungAccepted++
-    return undefined
-  }
-  const message = (text: string) => {
-    if (r.message.includes(text)) return true
-    if (backend === "processes" && r.message === EPIPE) {
-      epipeMessages++
-      return true
-    }
-    return false
-  }
+  const message = (text: string) => r.message.includes(text)
   switch (f.fault) {
     case "exit":
       return r.exitCode === f.arg && r.signal === null && message(`code ${f.arg}`) ? undefined : bad(`expected exit code ${f.arg}`)
@@ -149,12 +126,7 @@ for (const backend of ["threads", "processes"] as const) {
   const layer = (backend === "threads" ? WorkerPool.layerThreads : WorkerPool.layerProcesses)({
     size: 2,
     interruptGrace: "100 millis",
-    resourceLimits: { maxOldGenerationSizeMb: 32 },
-    // Workaround, processes only, until the two "dying worker" bugs below are fixed: with jobs sent ahead
-    // (prefetch), a job can be written to a worker that already died and fail with a wrong CodecFailed
-    // (which fails a whole mode "result" batch), or replace the crash's message with EPIPE. With one job
-    // per worker, nothing is ever written to a busy, hence possibly dying, worker. Remove once fixed.
-    ...(backend === "processes" ? { prefetch: 1 } : {})
+    resourceLimits: { maxOldGenerationSizeMb: 32 }
   })
 
   describe(`crashes on ${backend} (R4)`, () => {
@@ -178,7 +150,7 @@ for (const backend of ["threads", "processes"] as const) {
         // faulty item crashes a second time, alone
         if (backend === "threads") assert.strictEqual(stats.crashed, p.faults.size)
         else assert.isAtLeast(stats.crashed, p.faults.size)
-        report(`${backend} map totals`, { tasks: FAULT_TASKS, faults: p.faults.size, lost: 0, wrong: 0, epipeMessagesSoFar: epipeMessages, hungExitsSoFar: hungAccepted })
+        report(`${backend} map totals`, { tasks: FAULT_TASKS, faults: p.faults.size, lost: 0, wrong: 0 })
       }))
 
     it.live(`map with retry, faults on attempt 1 only (${FAULT_TASKS} items): every item succeeds`, () =>
@@ -245,7 +217,7 @@ for (const backend of ["threads", "processes"] as const) {
         const loops = [...p.faults.values()].filter((f) => f.fault === "loop").length
         assert.strictEqual(stats.killed, loops, "each loop's worker was killed after interruptGrace")
         assert.strictEqual(stats.crashed, p.faults.size - loops)
-        report(`${backend} singles totals`, { tasks: FAULT_SINGLES, faults: p.faults.size, loops, lost: 0, epipeMessagesSoFar: epipeMessages })
+        report(`${backend} singles totals`, { tasks: FAULT_SINGLES, faults: p.faults.size, loops, lost: 0 })
       }))
 
     it.live(`single tasks with retry, faults on attempt 1 only (${FAULT_SINGLES} items): every item succeeds`, () =>
@@ -276,21 +248,27 @@ for (const backend of ["threads", "processes"] as const) {
   })
 }
 
-describe("known bugs (each fails today; it.fails keeps the suite green until the fix)", () => {
-  it.live.fails("processes: a worker that never finishes exiting (process.exit hangs) fails its task instead of hanging it forever", () =>
+describe("once known bugs, now fixed (see docs/reliability.md)", () => {
+  it.live("processes: a worker that never finishes exiting (process.exit hangs) fails its task instead of hanging it forever", () =>
     Effect.gen(function*() {
       // The full run hung once in ~1,700 crashes: a worker's process.exit(9) deadlocked inside Node
       // (NodePlatform::Shutdown joining a V8 background compiler thread that waited for a GC; heap limit
-      // 32 MB). The IPC channel stays open and no exit comes, so the task and its batch wait forever. This
-      // fixture hangs in an "exit" listener instead: the same thing, seen from the pool.
+      // 32 MB). The IPC channel stays open and no exit comes, so the task and its batch waited forever. This
+      // fixture hangs in an "exit" listener instead: the same thing, seen from the pool. The worker now
+      // says "Exiting" first, and the parent kills it after interruptGrace.
       const exit = yield* Effect.exit(ExitButHang(9).pipe(Effect.timeout("5 seconds")))
       assert.isTrue(Exit.isFailure(exit))
-      // fails today: the caller's own TimeoutError after 5 s; the worker would wait forever without it
+      // was: the caller's own TimeoutError after 5 s; the worker would wait forever without it
       const r = reasonOf(Cause.squash((exit as Exit.Failure<number, unknown>).cause))
-      assert.isTrue(r._tag === "WorkerCrashed" && r.exitCode === 9, JSON.stringify(r))
+      assert.isTrue(r._tag === "WorkerCrashed" && r.exitCode === 9 && r.signal === null, JSON.stringify(r))
+      assert.include(r.message, "code 9")
+      // the pool heals: a replacement serves the next task
+      assert.strictEqual(yield* Double(21), 42)
+      const s = yield* statsUntil(settled)
+      assert.strictEqual(s.crashed, 1)
     }).pipe(Effect.provide(WorkerPool.layerProcesses({ size: 1, interruptGrace: "200 millis" }))))
 
-  it.live.fails("processes: a job dispatched to a worker whose channel already closed (a dying worker) runs elsewhere, it does not fail with CodecFailed", () =>
+  it.live("processes: a job dispatched to a worker whose channel already closed (a dying worker) runs elsewhere, it does not fail with CodecFailed", () =>
     Effect.gen(function*() {
       // tiny tasks first: the pool then sends jobs ahead to a busy worker (prefetch)
       yield* WorkerPool.map(Faulty, Array.from({ length: 2000 }, (_, n) => ({ n, fault: "", arg: 0, once: false })))
@@ -309,12 +287,16 @@ describe("known bugs (each fails today; it.fails keeps the suite green until the
         const exit = yield* Fiber.join(f)
         if (Exit.isFailure(exit)) failures.push(String((Cause.squash(exit.cause) as Error).message))
       }
-      // fails today: most of them fail with "CodecFailed … the payload cannot be cloned to a worker: the worker
-      // process is not connected" (the backend's "not connected" is taken for a clone failure)
+      // was: most of them failed with "CodecFailed … the payload cannot be cloned to a worker: the worker
+      // process is not connected" (the backend's "not connected" was taken for a clone failure)
       assert.deepStrictEqual(failures.slice(0, 3), [])
+      for (let k = 0; k < doubles.length; k++) {
+        const exit = yield* Fiber.join(doubles[k]!)
+        assert.isTrue(Exit.isSuccess(exit) && exit.value === 2 * k, `Double(${k})`)
+      }
     }).pipe(Effect.provide(WorkerPool.layerProcesses({ size: 1 }))))
 
-  it.live.fails("processes: a crash's message names its cause even when the parent wrote to the dying worker (EPIPE)", () =>
+  it.live("processes: a crash's message names its cause even when the parent wrote to the dying worker (EPIPE)", () =>
     Effect.gen(function*() {
       // A separate program (under vitest the parent's write to the dead worker does not fail at once, so
       // the race cannot be forced here): it makes the worker kill itself, waits synchronously until the
@@ -328,7 +310,7 @@ describe("known bugs (each fails today; it.fails keeps the suite green until the
       const line = out.split("\n").find((l) => l.startsWith("["))
       assert.isDefined(line, out)
       const messages = JSON.parse(line!) as Array<string>
-      // fails today: one message is "Error: write EPIPE" (the parent's failed write), not the crash's cause
+      // was: one message could be "Error: write EPIPE" (the parent's failed write), not the crash's cause
       for (const m of messages) assert.include(m, "SIGKILL")
     }))
 })

@@ -144,51 +144,6 @@ export const report = (label: string, figures: Record<string, unknown>): void =>
 }
 
 /**
- * Known bug workaround (see "a worker that never finishes exiting" in crashes.test.ts): a worker process
- * can deadlock inside `process.exit` (Node's platform shutdown joins a V8 background thread that waits for
- * a GC the exiting main thread never runs). Such a process keeps 3 threads or fewer, its main thread parked
- * on a futex, and never exits; the pool would wait for it forever. This watchdog SIGKILLs a child process
- * seen in that state three times, a second apart, and counts it, so that a long fault run goes on and says how
- * often it happened. The pool itself should do this; remove the watchdog once it does.
- */
-export const hungExits = { killed: 0 }
-
-const stuckInExit = (pid: number): boolean => {
-  try {
-    const threads = fs.readdirSync(`/proc/${pid}/task`).length
-    return threads <= 3 && fs.readFileSync(`/proc/${pid}/task/${pid}/wchan`, "utf8").includes("futex")
-  } catch {
-    return false
-  }
-}
-
-export const exitHangWatchdog = () => {
-  const suspects = new Map<number, number>()
-  const timer = setInterval(() => {
-    for (const pid of childPids()) {
-      if (!stuckInExit(pid)) {
-        suspects.delete(pid)
-        continue
-      }
-      const seen = (suspects.get(pid) ?? 0) + 1
-      if (seen < 3) {
-        suspects.set(pid, seen)
-        continue
-      }
-      suspects.delete(pid)
-      try {
-        process.kill(pid, "SIGKILL")
-        hungExits.killed++
-        console.log(`[figures] watchdog: worker ${pid} hung in process.exit; killed it (${hungExits.killed} so far)`)
-      } catch {
-        // it exited after all
-      }
-    }
-  }, 1000)
-  return { stop: () => clearInterval(timer) }
-}
-
-/**
  * Runs `body` on a fresh pool built from `layer`, waits until the pool has settled (every worker back and
  * idle), closes it, and proves nothing outlived it (threads, child processes). Prints the figures.
  */
@@ -202,7 +157,6 @@ export const withPool = <A, E>(
   Effect.gen(function*() {
     const threadsBefore = osThreads()
     const watcher = childWatcher()
-    const watchdog = exitHangWatchdog()
     const t0 = performance.now()
     const [result, stats] = yield* Effect.gen(function*() {
       const result = yield* body
@@ -217,10 +171,7 @@ export const withPool = <A, E>(
             Effect.die(new Error(`${label}: not done within ${deadlineMs} ms (a hang); stats: ${JSON.stringify(s)}`)))
       }),
       Effect.provide(layer),
-      Effect.ensuring(Effect.sync(() => {
-        watcher.stop()
-        watchdog.stop()
-      }))
+      Effect.ensuring(Effect.sync(() => watcher.stop()))
     )
     const ms = performance.now() - t0
     const leakMs = yield* assertNoLeaks(threadsBefore, watcher.seen)
@@ -234,7 +185,6 @@ export const withPool = <A, E>(
       processesSeen: watcher.seen.size,
       leftAfterClose: 0,
       goneWithinMs: Math.round(leakMs),
-      hungExitsKilledSoFar: hungExits.killed,
       ...extra()
     })
     return { result, stats }

@@ -122,14 +122,16 @@ describe("the parent's death (R3)", () => {
     }))
 })
 
-describe("known bugs (each fails today; it.fails keeps the suite green until the fix)", () => {
-  it.live.fails("SIGKILL of a parent whose process worker is in a synchronous loop: the worker still exits (no orphan)", () =>
+describe("once known bugs, now fixed (see docs/reliability.md)", () => {
+  it.live("SIGKILL of a parent whose process worker is in a synchronous loop: the worker still exits (no orphan)", () =>
     Effect.gen(function*() {
       const s = yield* start("runmain-parent.ts", ["processes", "loop"])
       assert.strictEqual(s.pids.length, 2)
       s.child.kill("SIGKILL")
-      // fails today: a worker learns of its parent's death from the IPC channel's "disconnect" event, which a
-      // synchronous loop never lets it see; the orphans spin until killed (this test's finalizer kills them)
-      yield* allGone(s.pids, 3_000)
+      // was: a worker learnt of its parent's death only from the IPC channel's "disconnect" event, which a
+      // synchronous loop never lets it see; the orphans spun until killed (this test's finalizer kills them).
+      // Now the worker's watchdog thread sees its parent change and SIGKILLs its own process.
+      const goneMs = yield* allGone(s.pids, 3_000)
+      report("SIGKILL parent, processes, loop", { workersGoneWithinMs: Math.round(goneMs) })
     }))
 })

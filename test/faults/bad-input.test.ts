@@ -157,14 +157,12 @@ for (const backend of ["threads", "processes"] as const) {
         report(`${backend} wrong fields`, { runs: RUNS, ms: Math.round(ms) })
       }).pipe(Effect.provide(layer)))
 
-    it.live("in a map batch (mode \"result\", one item per chunk), only the items with wrong payloads fail, each at [index] and its field", () =>
+    it.live("in a map batch (mode \"result\", 1 to 8 items per chunk), only the items with wrong payloads fail, each at [index] and its field", () =>
       Effect.gen(function*() {
-        // chunkSize 1: with bigger chunks, a wrong payload loses the rest of its chunk (see the known bugs
-        // below); widen this to fc.integer({ min: 1, max: 8 }) once they are fixed
         const items = fc.array(fc.oneof(validShape.map((value) => ({ value, paths: [] as Array<string> })), wrongShape), { minLength: 1, maxLength: 40 })
-        const ms = yield* property(items, (items) =>
+        const ms = yield* property(fc.tuple(items, fc.integer({ min: 1, max: 8 })), ([items, chunkSize]) =>
           Effect.gen(function*() {
-            const results = yield* WorkerPool.map(TakesShape, items.map((i) => i.value as never), { mode: "result", chunkSize: 1 })
+            const results = yield* WorkerPool.map(TakesShape, items.map((i) => i.value as never), { mode: "result", chunkSize })
             assert.strictEqual(results.length, items.length, "one result per input")
             items.forEach((item, i) => {
               const res = results[i]!
@@ -321,30 +319,34 @@ for (const backend of ["threads", "processes"] as const) {
   })
 }
 
-describe("known bugs (those marked it.live.fails fail today and keep the suite green until the fix; the others are fixed)", () => {
+describe("once known bugs, now fixed (see docs/reliability.md)", () => {
   const good = { a: 1, b: "", c: true, d: [], e: { f: null } }
   const threads = WorkerPool.layerThreads({ size: 1 })
 
-  it.live.fails("map, mode \"result\": a payload that fails its schema does not lose the rest of its chunk", () =>
+  it.live("map, mode \"result\": a payload that fails its schema does not lose the rest of its chunk", () =>
     Effect.gen(function*() {
       const items = [good, { ...good, a: "x" }, good, good] as Array<never>
       const results = yield* WorkerPool.map(TakesShape, items, { mode: "result", chunkSize: 10 })
-      // fails today: 2 results (0: Success, 1: Failure); items 2 and 3 are silently dropped
+      // was: 2 results (0: Success, 1: Failure); items 2 and 3 were silently dropped
       assert.deepStrictEqual(results.map((r) => `${r.index}:${r._tag}`), ["0:Success", "1:Failure", "2:Success", "3:Success"])
     }).pipe(Effect.provide(threads)))
 
-  it.live.fails("map, mode \"result\": a payload structured clone refuses fails that item, not the whole batch", () =>
+  it.live("map, mode \"result\": a payload structured clone refuses fails that item, not the whole batch", () =>
     Effect.gen(function*() {
-      // fails today: the batch fails with CodecFailed and every result is lost (with chunkSize 1 too)
-      const results = yield* WorkerPool.map(AnyBox, [{ value: 1 }, { value: () => 1 }, { value: 2 }], { mode: "result", chunkSize: 1 })
-      assert.deepStrictEqual(results.map((r) => `${r.index}:${r._tag}`), ["0:Success", "1:Failure", "2:Success"])
+      // was: the batch failed with CodecFailed and every result was lost (with chunkSize 1 too)
+      for (const chunkSize of [1, 10]) {
+        const results = yield* WorkerPool.map(AnyBox, [{ value: 1 }, { value: () => 1 }, { value: 2 }], { mode: "result", chunkSize })
+        assert.deepStrictEqual(results.map((r) => `${r.index}:${r._tag}`), ["0:Success", "1:Failure", "2:Success"], `chunkSize ${chunkSize}`)
+        const r = results[1]!
+        isCodec(reasonOf(r._tag === "Failure" ? r.error : undefined), "parent", "payload")
+      }
     }).pipe(Effect.provide(threads)))
 
-  it.live.fails("map, mode \"result\": a task the worker cannot find fails every item of the chunk, not only the first", () =>
+  it.live("map, mode \"result\": a task the worker cannot find fails every item of the chunk, not only the first", () =>
     Effect.gen(function*() {
       const ghost = Task.make("Ghost", { module: Faulty.module, payload: Schema.Number, success: Schema.Number, run: Effect.succeed })
       const results = yield* WorkerPool.map(ghost, [1, 2, 3, 4, 5], { mode: "result", chunkSize: 10 })
-      // fails today: 1 result; the other four items of the chunk are silently dropped
+      // was: 1 result; the other four items of the chunk were silently dropped
       assert.strictEqual(results.length, 5)
       for (const r of results) assert.strictEqual(r._tag === "Failure" ? reasonOf(r.error)._tag : r._tag, "TaskNotFound")
     }).pipe(Effect.provide(threads)))
@@ -360,6 +362,11 @@ describe("known bugs (those marked it.live.fails fail today and keep the suite g
       // was: a TimeoutError from the caller's own timeout, not a WorkerError
       isCodec(reasonOf(e), "parent", "success")
       yield* stillServes
+      // in a chunk (mode "result"), exactly that item fails
+      const results = yield* WorkerPool.map(Deep, [1, 10_000, 2], { mode: "result", chunkSize: 10 })
+      assert.deepStrictEqual(results.map((r) => `${r.index}:${r._tag}`), ["0:Success", "1:Failure", "2:Success"])
+      const r = results[1]!
+      isCodec(reasonOf(r._tag === "Failure" ? r.error : undefined), "parent", "success")
       const s = yield* statsUntil(settled)
       assert.strictEqual(s.killed, 0, "the worker was not killed")
       assert.strictEqual(s.crashed, 0)

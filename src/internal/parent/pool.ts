@@ -347,19 +347,29 @@ export const makePool = (
         for (let k = 0; k < payloads.length; k++) {
           const r = encodePayload(codec, payloads[k])
           if (!r.ok) {
-            // the bad item fails where it stands; the items before it still run
+            // the bad item fails where it stands; the items before it still run, and so do the items after
+            // it when the chunk collects (mode "result": one exit per item, whatever happens)
             const error = workerError(
               new CodecFailed({ taskName: task.name, side: "parent", direction: "payload", path: `[${index + k}]${r.issue.path}`, message: r.issue.message })
             )
-            if (k === 0) {
-              return Effect.succeed<ChunkOutcome>(
-                options.collect ? { _tag: "Exits", exits: [Exit.fail(error)] } : { _tag: "Values", values: [], stop: Exit.fail(error) }
-              )
-            }
-            return Effect.map(runChunk(task, payloads.slice(0, k), index, options), (head): ChunkOutcome => {
-              if (head._tag === "Exits") return { _tag: "Exits", exits: [...head.exits, Exit.fail(error)] }
-              if (head._tag === "Values" && head.stop === undefined) return { _tag: "Values", values: head.values, stop: Exit.fail(error) }
-              return head
+            const head: Effect.Effect<ChunkOutcome, WorkerError> = k === 0
+              ? Effect.succeed(options.collect ? { _tag: "Exits", exits: [] } : { _tag: "Values", values: [], stop: undefined })
+              : runChunk(task, payloads.slice(0, k), index, options)
+            return Effect.flatMap(head, (head): Effect.Effect<ChunkOutcome, WorkerError> => {
+              if (head._tag === "Exits") {
+                const exits = [...head.exits, Exit.fail(error)]
+                if (k + 1 === payloads.length) return Effect.succeed({ _tag: "Exits", exits })
+                return Effect.map(runChunk(task, payloads.slice(k + 1), index + k + 1, options), (tail): ChunkOutcome => {
+                  if (tail._tag === "Exits") return { _tag: "Exits", exits: [...exits, ...tail.exits] }
+                  // a crash in the tail, told relative to this chunk: the batch re-runs around it, as for any crash
+                  if (tail._tag === "Crashed") return { ...tail, item: tail.item === undefined ? undefined : tail.item + k + 1 }
+                  return tail
+                })
+              }
+              if (head._tag === "Values" && head.stop === undefined) {
+                return Effect.succeed({ _tag: "Values", values: head.values, stop: Exit.fail(error) })
+              }
+              return Effect.succeed(head)
             })
           }
           encoded[k] = r.value
@@ -376,11 +386,45 @@ export const makePool = (
         })
         job.onProgress = options.onProgress
         return Effect.callback<ChunkOutcome, WorkerError>((resume) => {
-          job.onResult = (result) => resume(chunkEffect(task, result))
+          job.onResult = (result) =>
+            resume(
+              result._tag === "Error" && result.reason._tag === "CodecFailed" && result.reason.side === "parent"
+                ? splitChunk(task, payloads, index, options, result.reason)
+                : chunkEffect(task, result)
+            )
           core.submit(job)
           return Effect.callback<void>((resumeCancel) => core.interrupt(job, () => resumeCancel(Effect.void)))
         })
       })
+
+    /**
+     * A chunk whose message could not travel as a whole (structured clone refused a payload, or the parent
+     * could not read the reply): the failure belongs to one item, not to the batch. A single item fails
+     * with it; a longer chunk runs again one item at a time, so that exactly the bad items fail.
+     */
+    const splitChunk = (
+      task: TaskRef,
+      payloads: ReadonlyArray<unknown>,
+      index: number,
+      options: Parameters<PoolService["runChunk"]>[3],
+      reason: CodecFailed
+    ): Effect.Effect<ChunkOutcome, WorkerError> => {
+      if (payloads.length === 1) {
+        const exit = Exit.fail(workerError(reason))
+        return Effect.succeed(options.collect ? { _tag: "Exits", exits: [exit] } : { _tag: "Values", values: [], stop: exit })
+      }
+      return Effect.gen(function*() {
+        const exits: Array<Exit.Exit<unknown, unknown>> = []
+        const values: Array<unknown> = []
+        for (let k = 0; k < payloads.length; k++) {
+          const exit = yield* Effect.exit(runOnce(task, payloads[k], { index: index + k, seed: options.seed }, options.attempt))
+          if (options.collect) exits.push(exit)
+          else if (Exit.isSuccess(exit)) values.push(exit.value)
+          else return { _tag: "Values", values, stop: exit as Exit.Exit<never, unknown> } satisfies ChunkOutcome
+        }
+        return (options.collect ? { _tag: "Exits", exits } : { _tag: "Values", values, stop: undefined }) satisfies ChunkOutcome
+      })
+    }
 
     return {
       size: resolved.size,

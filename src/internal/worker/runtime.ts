@@ -122,34 +122,58 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
   const sendReplies = (replies: Array<WireReply>): void => {
     try {
       transport.send({ _tag: "Done", replies })
-    } catch (e) {
+    } catch {
       // A value that structured clone cannot carry (a function, a symbol, a class with methods in an
-      // unchecked field): never a hang, never a crash: that reply becomes a typed error.
+      // unchecked field): never a hang, never a crash: that value becomes a typed error, and only that one
+      // (a chunk's other items keep their outcomes and values).
       for (const reply of replies) {
         try {
           transport.send({ _tag: "Done", replies: [reply] })
-        } catch (e2) {
-          transport.send({
-            _tag: "Done",
-            replies: [{
-              id: reply.id,
-              elapsed: reply.elapsed,
-              values: undefined,
-              outcome: {
-                _tag: "Problem",
-                problem: {
-                  _tag: "CodecFailed",
-                  direction: reply.outcome?._tag === "Failure" ? "error" : "success",
-                  path: "",
-                  message: `the value cannot be cloned to the parent: ${e2 instanceof Error ? e2.message : String(e2)}`
-                }
-              }
-            }]
-          })
+        } catch (e) {
+          try {
+            transport.send({ _tag: "Done", replies: [clonableReply(reply, e)] })
+          } catch {
+            transport.send({ _tag: "Done", replies: [{ id: reply.id, elapsed: reply.elapsed, values: undefined, outcome: uncloneable(reply.outcome, e) }] })
+          }
         }
       }
-      void e
     }
+  }
+
+  const uncloneable = (o: WireOutcome | undefined, e: unknown): WireOutcome =>
+    problem({
+      _tag: "CodecFailed",
+      direction: o?._tag === "Failure" ? "error" : "success",
+      path: "",
+      message: `the value cannot be cloned to the parent: ${e instanceof Error ? e.message : String(e)}`
+    })
+
+  /** The reply with every value that cannot be cloned replaced by its CodecFailed (the failure path only). */
+  const clonableReply = (reply: WireReply, e: unknown): WireReply => {
+    const cloneError = (v: unknown): unknown => {
+      try {
+        structuredClone(v)
+        return undefined
+      } catch (e2) {
+        return e2 ?? e
+      }
+    }
+    if (reply.outcomes !== undefined) {
+      return {
+        ...reply,
+        outcomes: reply.outcomes.map((o) => {
+          const bad = cloneError(o)
+          return bad === undefined ? o : uncloneable(o, bad)
+        })
+      }
+    }
+    const values = reply.values ?? []
+    for (let k = 0; k < values.length; k++) {
+      const bad = cloneError(values[k])
+      // a fail-fast chunk: the values before the bad one, which stops it
+      if (bad !== undefined) return { ...reply, values: values.slice(0, k), outcome: uncloneable(undefined, bad) }
+    }
+    return { ...reply, outcome: uncloneable(reply.outcome, e) }
   }
 
   const problem = (p: WireProblem): WireOutcome => ({ _tag: "Problem", problem: p })
@@ -243,7 +267,11 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
       outcome,
       values
     })
-    if (!("task" in loaded)) return Effect.succeed(reply(problem(loaded), undefined))
+    if (!("task" in loaded)) {
+      // a collecting chunk owes one outcome per item (mode "result"): every item fails with the problem
+      const o = problem(loaded)
+      return Effect.succeed(job.chunk && job.collect ? { ...reply(undefined, undefined), outcomes: job.payloads.map(() => o) } : reply(o, undefined))
+    }
     if (!job.chunk) return Effect.map(runItem(loaded, job, job.payloads[0], 0), (o) => reply(o, undefined))
     if (job.collect) {
       return Effect.gen(function*() {

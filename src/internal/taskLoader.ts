@@ -12,9 +12,15 @@ export type LoadedTask = { readonly _tag: "Found"; readonly task: Task.Any } | {
   readonly message: string
 }
 
-export const makeTaskLoader = (): (module: string, name: string) => Promise<LoadedTask> => {
+export interface TaskLoader {
+  /** Imports the module (once per URL) and finds the task in it. */
+  readonly load: (module: string, name: string) => Promise<LoadedTask>
+  /** Imports a module ahead of its first task (a pool's `preload`). */
+  readonly importModule: (url: string) => Promise<Record<string, unknown>>
+}
+
+export const makeTaskLoader = (): TaskLoader => {
   const modules = new Map<string, Promise<Record<string, unknown>>>()
-  const resolved = new Map<string, LoadedTask>()
   const importModule = (url: string): Promise<Record<string, unknown>> => {
     let p = modules.get(url)
     if (p === undefined) {
@@ -23,32 +29,24 @@ export const makeTaskLoader = (): (module: string, name: string) => Promise<Load
     }
     return p
   }
-  return async (module, name) => {
-    const key = `${name}\u0000${module}`
-    const hit = resolved.get(key)
-    if (hit !== undefined) return hit
-    let loaded: LoadedTask
+  const load = async (module: string, name: string): Promise<LoadedTask> => {
     try {
       const mod = await importModule(module)
       const found = Object.values(mod).find((v) => isTask(v) && v.name === name) as Task.Any | undefined
-      if (found === undefined) {
-        const names = Object.values(mod).filter(isTask).map((t) => t.name)
-        loaded = {
-          _tag: "TaskNotFound",
-          message: `the module exports no task named ${JSON.stringify(name)}${
-            names.length === 0 ? " (it exports no task at all)" : ` (it exports: ${names.join(", ")})`
-          }`
-        }
-      } else {
-        loaded = { _tag: "Found", task: found }
+      if (found !== undefined) return { _tag: "Found", task: found }
+      const names = Object.values(mod).filter(isTask).map((t) => t.name)
+      return {
+        _tag: "TaskNotFound",
+        message: `the module exports no task named ${JSON.stringify(name)}${
+          names.length === 0 ? " (it exports no task at all)" : ` (it exports: ${names.join(", ")})`
+        }`
       }
     } catch (e) {
-      loaded = {
+      return {
         _tag: "TaskNotFound",
         message: `the module failed to import: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`
       }
     }
-    resolved.set(key, loaded)
-    return loaded
   }
+  return { load, importModule }
 }

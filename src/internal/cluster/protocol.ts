@@ -16,7 +16,7 @@ import * as Cause from "effect/Cause"
 import * as Rpc from "effect/rpc/Rpc"
 import * as Schema from "effect/Schema"
 import { CodecFailed, WorkerError } from "../../WorkerError.ts"
-import { toCodecIssue, type CodecResult, type TaskSchemas } from "../codec.ts"
+import { toCodecIssue, type CodecResult, type TaskCodec, type TaskSchemas } from "../codec.ts"
 import { fromWireDefect, toWireDefect, type WireDefect } from "../protocol.ts"
 
 /** What a runner is asked to run: one task (`single`) or a chunk of a batch (`values` or `exits`). */
@@ -66,14 +66,8 @@ export const slotId = (n: number): string => `slot-${n % SLOTS}`
 // ---------------------------------------------------------------------------------------------------------
 // JSON codecs per task, cached on the task object like the structured-clone codecs
 
-export interface JsonCodec {
-  readonly encodePayload: (u: unknown) => CodecResult
-  readonly decodePayload: (u: unknown) => CodecResult
-  readonly encodeSuccess: (u: unknown) => CodecResult
-  readonly decodeSuccess: (u: unknown) => CodecResult
-  readonly encodeError: (u: unknown) => CodecResult
-  readonly decodeError: (u: unknown) => CodecResult
-}
+/** The same contract as the structured-clone codecs, with JSON encodings. */
+export type JsonCodec = TaskCodec
 
 const codecs = new WeakMap<object, JsonCodec>()
 

@@ -21,7 +21,7 @@ import type { PoolOptions } from "../options.ts"
 import { makePool } from "../parent/pool.ts"
 import { threads } from "../parent/threads.ts"
 import type { ChunkOutcome, PoolService } from "../service.ts"
-import { makeTaskLoader } from "../taskLoader.ts"
+import { makeTaskLoader, type TaskLoader } from "../taskLoader.ts"
 import {
   type ClusterTimingsOption,
   type PostgresOption,
@@ -68,11 +68,11 @@ const wholeRequestError = (error: WorkerError): Reply => ({ error: encodeWorkerE
 /** Runs one request on the local pool and encodes its reply. Never fails: every outcome is in the reply. */
 export const handleRun = (
   pool: PoolService,
-  load: ReturnType<typeof makeTaskLoader>,
+  loader: TaskLoader,
   request: RunRequest
 ): Effect.Effect<Reply> =>
   Effect.gen(function*() {
-    const loaded = yield* Effect.promise(() => load(request.module, request.name))
+    const loaded = yield* Effect.promise(() => loader.load(request.module, request.name))
     if (loaded._tag === "TaskNotFound") {
       return wholeRequestError(
         new WorkerError({
@@ -181,14 +181,14 @@ export const layer = (options: RunnerOptions): Layer.Layer<never, WorkerError> =
       catch: (e) => e as WorkerError
     })
     const address = `${host}:${port}`
-    const load = makeTaskLoader()
+    const loader = makeTaskLoader()
     // One local pool for the runner, made with the layer's scope: the entity's handlers below are built once
     // per entity id (per slot), so the pool must not be made there.
     const pool = yield* makePool(threads, { size: "cores", ...options.pool })
     const entity = TaskEntity.toLayer(
       TaskEntity.of({
-        Run: (envelope) => handleRun(pool, load, envelope.payload),
-        RunVolatile: (envelope) => handleRun(pool, load, envelope.payload),
+        Run: (envelope) => handleRun(pool, loader, envelope.payload),
+        RunVolatile: (envelope) => handleRun(pool, loader, envelope.payload),
         Ping: () => Effect.succeed(address)
       }),
       { concurrency: "unbounded", maxIdleTime: "10 minutes" }

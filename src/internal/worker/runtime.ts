@@ -19,9 +19,10 @@ import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Random from "effect/Random"
 import * as Tracer from "effect/Tracer"
-import { type Task, isTask } from "../../Task.ts"
+import type { Task } from "../../Task.ts"
 import { TaskContext } from "../../TaskContext.ts"
 import { codecOf, type TaskCodec } from "../codec.ts"
+import { makeTaskLoader } from "../taskLoader.ts"
 import type { FromWorker, ToWorker, WireJob, WireOutcome, WireProblem, WireReply } from "../protocol.ts"
 import { toWireDefect } from "../protocol.ts"
 import { makeTaskRandom } from "../random.ts"
@@ -49,7 +50,6 @@ export interface WorkerRuntime {
 }
 
 export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
-  const modules = new Map<string, Promise<Record<string, unknown>>>()
   const resolved = new Map<string, Loaded>()
   const queue: Array<WireJob> = []
   let current: { readonly job: WireJob; fiber: Fiber.Fiber<WireReply> | undefined; interrupted: boolean } | undefined
@@ -81,40 +81,16 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
       })
   }
 
-  const importModule = (url: string): Promise<Record<string, unknown>> => {
-    let p = modules.get(url)
-    if (p === undefined) {
-      p = import(url) as Promise<Record<string, unknown>>
-      modules.set(url, p)
-    }
-    return p
-  }
-
+  const loader = makeTaskLoader()
+  // resolved (task, codec) pairs by (name, module): a hit starts a job without a promise hop
   const load = async (module: string, name: string): Promise<Loaded> => {
     const key = `${name}\u0000${module}`
     const hit = resolved.get(key)
     if (hit !== undefined) return hit
-    let loaded: Loaded
-    try {
-      const mod = await importModule(module)
-      const found = Object.values(mod).find((v) => isTask(v) && v.name === name) as Task.Any | undefined
-      if (found === undefined) {
-        const names = Object.values(mod).filter(isTask).map((t) => t.name)
-        loaded = {
-          _tag: "TaskNotFound",
-          message: `the module exports no task named ${JSON.stringify(name)}${
-            names.length === 0 ? " (it exports no task at all)" : ` (it exports: ${names.join(", ")})`
-          }`
-        }
-      } else {
-        loaded = { task: found, codec: codecOf(found) }
-      }
-    } catch (e) {
-      loaded = {
-        _tag: "TaskNotFound",
-        message: `the module failed to import: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`
-      }
-    }
+    const found = await loader.load(module, name)
+    const loaded: Loaded = found._tag === "Found"
+      ? { task: found.task, codec: codecOf(found.task) }
+      : { _tag: "TaskNotFound", message: found.message }
     resolved.set(key, loaded)
     return loaded
   }
@@ -382,7 +358,7 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
   return {
     handle,
     preload: async (urls) => {
-      await Promise.all(urls.map(importModule))
+      await Promise.all(urls.map(loader.importModule))
     },
     shutdown: () => {
       closed = true

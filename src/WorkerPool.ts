@@ -258,7 +258,8 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<PoolService,
  *   runner that owns them; with no runner within `readyTimeout` it fails with `ClusterUnavailable`.
  * - Task modules are imported by the runners by their URL (`import.meta.url`): deploy the same code at
  *   the same path on every host (a container image does this).
- * - Shared objects (`SharedLock`, `SharedQueue` ...) belong to one machine and cannot be sent to a cluster.
+ * - Shared objects (`SharedLock`, `SharedQueue` ...) belong to one machine: a payload holding one fails
+ *   with `CodecFailed` before it is sent.
  *
  * **Example**
  *

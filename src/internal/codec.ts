@@ -8,6 +8,7 @@
  *
  * @internal
  */
+import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
@@ -64,6 +65,12 @@ const issuePath = (issue: SchemaIssue.Issue): Array<PropertyKey> => {
 export const toCodecIssue = (error: unknown): CodecIssue => {
   if (Schema.isSchemaError(error)) {
     return { path: formatPath(issuePath(error.issue)), message: error.message }
+  }
+  // a throw inside a schema's transformation reaches us wrapped ("Sync adapter can only throw schema
+  // errors", the cause holding the throw as a defect): report the throw's own message
+  if (error instanceof Error && Cause.isCause(error.cause)) {
+    const die = error.cause.reasons.find(Cause.isDieReason)
+    if (die !== undefined && die.defect instanceof Error) return { path: "", message: die.defect.message }
   }
   return { path: "", message: error instanceof Error ? error.message : String(error) }
 }

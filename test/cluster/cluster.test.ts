@@ -11,8 +11,9 @@ import { SqlClient } from "effect/sql/SqlClient"
 import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { AsyncResult, Parallel, Task, WorkerError, WorkerPool } from "../../src/index.ts"
+import { AsyncResult, Parallel, SharedArray, SharedLock, Task, WorkerError, WorkerPool } from "../../src/index.ts"
 import { Pid, Square } from "../fixtures/cluster-tasks.ts"
+import { LockedIncrements } from "../fixtures/shared-tasks.ts"
 import { Add, BadInput, BadResult, Busy, Cell, Checked, Darts, Double, Sleep, Throws } from "../fixtures/tasks.ts"
 import { freePort, freshDatabase, needsPostgres, postgresAvailable, type RunnerProcess, startRunner } from "./setup.ts"
 
@@ -93,6 +94,22 @@ describe.skipIf(!postgresAvailable)(needsPostgres("WorkerPool on cluster"), () =
         assert.include(r3.message, "no task named")
         assert.strictEqual(yield* Double(2), 4, "the cluster goes on")
       }))
+
+    it.effect("a shared object in a payload fails with CodecFailed saying it cannot leave its machine", () =>
+      Effect.gen(function*() {
+        const lock = yield* SharedLock.make
+        const counter = yield* SharedArray.make("Int32", 1)
+        const r = reasonOf(yield* Effect.flip(LockedIncrements({ lock, counter, times: 1 })))
+        assert.strictEqual(r._tag, "CodecFailed")
+        if (r._tag === "CodecFailed") assert.strictEqual(r.side, "parent")
+        assert.include(r.message, "cannot be sent to another machine")
+        // the same objects still go to a local pool
+        assert.strictEqual(
+          yield* LockedIncrements({ lock, counter, times: 3 }).pipe(Effect.provide(WorkerPool.layerThreads({ size: 1 }))),
+          3
+        )
+        assert.strictEqual(yield* Double(4), 8, "the cluster goes on")
+      }).pipe(Effect.scoped))
 
     it.effect("a timeout reaches the runner: an async task and a synchronous loop both end with TaskTimeout", () =>
       Effect.gen(function*() {

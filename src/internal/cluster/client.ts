@@ -21,6 +21,7 @@ import type * as Scope from "effect/Scope"
 import { randomUUID } from "node:crypto"
 import { CodecFailed, InvalidOption, PoolClosed, WorkerError } from "../../WorkerError.ts"
 import { resolveRetry } from "../parent/retry.ts"
+import { encodingForOtherMachine } from "../shared/registry.ts"
 import { randomSeed } from "../parent/pool.ts"
 import type { ChunkOutcome, PoolService, PoolStats, RunOptions, TaskRef } from "../service.ts"
 import {
@@ -167,7 +168,7 @@ export const makeClusterPool = (options: ClusterOptions): Effect.Effect<PoolServ
 
     const runOnce = (task: TaskRef, payload: unknown, options: RunOptions | undefined, attempt: number) =>
       Effect.suspend(() => {
-        const encoded = jsonCodecOf(task).encodePayload(payload)
+        const encoded = encodingForOtherMachine(() => jsonCodecOf(task).encodePayload(payload))
         if (!encoded.ok) {
           return Effect.fail(new WorkerError({ reason: new CodecFailed({ taskName: task.name, side: "parent", direction: "payload", ...encoded.issue }) }))
         }
@@ -222,7 +223,7 @@ export const makeClusterPool = (options: ClusterOptions): Effect.Effect<PoolServ
         const items: Array<unknown> = []
         let bad: WorkerError | undefined
         for (let k = 0; k < payloads.length; k++) {
-          const r = codec.encodePayload(payloads[k])
+          const r = encodingForOtherMachine(() => codec.encodePayload(payloads[k]))
           if (!r.ok) {
             bad = new WorkerError({
               reason: new CodecFailed({ taskName: task.name, side: "parent", direction: "payload", path: `[${index + k}]${r.issue.path}`, message: r.issue.message })

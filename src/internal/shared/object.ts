@@ -87,6 +87,11 @@ export const handleSchema = <A extends HasHandle>(
       SchemaTransformation.transform({
         decode: (e) => fromHandle({ kind: e.kind, id: e.id, buffer: e.buffer, detail: e.detail }),
         encode: (a) => {
+          if (registry.otherMachine === true) {
+            throw new Error(
+              `a shared object (${kind}) cannot be sent to another machine: it lives in the process that made it (use it with threads or processes, not the cluster backend)`
+            )
+          }
           const h = a[HandleKey]
           return {
             kind,

@@ -32,6 +32,9 @@ interface State {
   readonly hosted: Map<number, HostedObject>
   /** Set while the pool encodes a payload: does the receiver share this isolate's memory? */
   sharedMemory: boolean
+  /** Set while the cluster client encodes a payload: the receiver is another machine (optional: states made
+   * by an older copy of this module lack it). */
+  otherMachine?: boolean | undefined
   /** In a worker: sends a call to the parent; `compensate` undoes it if it completes after a cancel. */
   host:
     | ((
@@ -77,6 +80,20 @@ export const encodingFor = <A>(sharedMemory: boolean, f: () => A): A => {
     return f()
   } finally {
     state.sharedMemory = previous
+  }
+}
+
+/**
+ * Runs `f` while encoding for another machine (the cluster backend): a shared object's handle refuses to be
+ * encoded there, since the object lives in this process.
+ */
+export const encodingForOtherMachine = <A>(f: () => A): A => {
+  const previous = state.otherMachine
+  state.otherMachine = true
+  try {
+    return f()
+  } finally {
+    state.otherMachine = previous
   }
 }
 

@@ -72,30 +72,25 @@ export const host = (object: HostedObject): { readonly id: number; readonly remo
   return { id, remove: () => void state.hosted.delete(id) }
 }
 
-/** Runs `f` with the encoding target set (the pool, around payload encoding). */
-export const encodingFor = <A>(sharedMemory: boolean, f: () => A): A => {
-  const previous = state.sharedMemory
-  state.sharedMemory = sharedMemory
+/** Runs `f` with one of the encoding flags set, restoring it afterwards (encodings may nest). */
+const withFlag = <K extends "sharedMemory" | "otherMachine", A>(key: K, value: State[K], f: () => A): A => {
+  const previous = state[key]
+  state[key] = value
   try {
     return f()
   } finally {
-    state.sharedMemory = previous
+    state[key] = previous
   }
 }
+
+/** Runs `f` with the encoding target set (the pool, around payload encoding). */
+export const encodingFor = <A>(sharedMemory: boolean, f: () => A): A => withFlag("sharedMemory", sharedMemory, f)
 
 /**
  * Runs `f` while encoding for another machine (the cluster backend): a shared object's handle refuses to be
  * encoded there, since the object lives in this process.
  */
-export const encodingForOtherMachine = <A>(f: () => A): A => {
-  const previous = state.otherMachine
-  state.otherMachine = true
-  try {
-    return f()
-  } finally {
-    state.otherMachine = previous
-  }
-}
+export const encodingForOtherMachine = <A>(f: () => A): A => withFlag("otherMachine", true, f)
 
 /**
  * Gives a new worker its owner token: the smallest one free, so that a pool which replaced thousands of

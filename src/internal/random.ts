@@ -23,6 +23,9 @@ const fmix32 = (h: number): number => {
 }
 
 /** Normalizes any numeric seed to 32 bits, mixing in the high bits of large integers. */
+/** A fresh seed for a task or batch that was given none. */
+export const randomSeed = (): number => Math.floor(Math.random() * 4294967296)
+
 export const seed32 = (seed: number): number => {
   const lo = seed >>> 0
   const hi = Math.floor(seed / 4294967296) >>> 0

@@ -20,9 +20,10 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { randomUUID } from "node:crypto"
 import { CodecFailed, InvalidOption, PoolClosed, WorkerError } from "../../WorkerError.ts"
-import { resolveRetry } from "../parent/retry.ts"
+import { aroundBadItem } from "../parent/chunk.ts"
+import { withRetry } from "../parent/retry.ts"
 import { encodingForOtherMachine } from "../shared/registry.ts"
-import { randomSeed } from "../parent/pool.ts"
+import { randomSeed } from "../random.ts"
 import type { ChunkOutcome, PoolService, PoolStats, RunOptions, TaskRef } from "../service.ts"
 import {
   type ClusterTimingsOption,
@@ -198,61 +199,23 @@ export const makeClusterPool = (options: ClusterOptions): Effect.Effect<PoolServ
       })
 
     const run: PoolService["run"] = (task, payload, options, firstAttempt = 1) =>
-      Effect.suspend(() => {
-        let policy: ReturnType<typeof resolveRetry>
-        try {
-          policy = resolveRetry(options?.retry)
-        } catch (e) {
-          return Effect.fail(invalid("retry", (e as Error).message))
-        }
-        if (policy === undefined) return runOnce(task, payload, options, firstAttempt)
-        let attempt = firstAttempt - 1
-        const fixed = { ...options, seed: options?.seed ?? randomSeed() }
-        return Effect.suspend(() => runOnce(task, payload, fixed, ++attempt)).pipe(
-          Effect.retry({
-            while: policy.isRetryable,
-            ...(policy.times === undefined ? {} : { times: policy.times }),
-            ...(policy.schedule === undefined ? {} : { schedule: policy.schedule })
-          })
-        )
-      })
+      withRetry(options, firstAttempt, (options, attempt) => runOnce(task, payload, options, attempt))
 
     const runChunk: PoolService["runChunk"] = (task, payloads, index, chunkOptions) =>
       Effect.suspend(() => {
         const codec = jsonCodecOf(task)
         const items: Array<unknown> = []
-        let bad: WorkerError | undefined
         for (let k = 0; k < payloads.length; k++) {
           const r = encodingForOtherMachine(() => codec.encodePayload(payloads[k]))
           if (!r.ok) {
-            bad = new WorkerError({
+            const error = new WorkerError({
               reason: new CodecFailed({ taskName: task.name, side: "parent", direction: "payload", path: `[${index + k}]${r.issue.path}`, message: r.issue.message })
             })
-            break
+            return aroundBadItem(payloads, index, k, chunkOptions.collect, error, (p, i) => runChunk(task, p, i, chunkOptions))
           }
           items.push(r.value)
         }
-        const head = items.length === 0
-          ? Effect.succeed<ChunkOutcome>(chunkOptions.collect ? { _tag: "Exits", exits: [] } : { _tag: "Values", values: [], stop: undefined })
-          : sendChunk(task, items, index, chunkOptions)
-        if (bad === undefined) return head
-        const error = bad
-        // the bad item fails where it stands; in a collecting chunk the items after it still run
-        return Effect.flatMap(head, (outcome): Effect.Effect<ChunkOutcome, WorkerError> => {
-          if (outcome._tag === "Exits") {
-            const cut = index + items.length + 1
-            const rest = payloads.slice(items.length + 1)
-            const tail = rest.length === 0
-              ? Effect.succeed<ChunkOutcome>({ _tag: "Exits", exits: [] })
-              : runChunk(task, rest, cut, chunkOptions)
-            return Effect.map(tail, (t) =>
-              t._tag === "Exits" ? { _tag: "Exits", exits: [...outcome.exits, Exit.fail(error), ...t.exits] } : t)
-          }
-          if (outcome._tag === "Values" && outcome.stop === undefined) {
-            return Effect.succeed({ _tag: "Values", values: outcome.values, stop: Exit.fail(error) })
-          }
-          return Effect.succeed(outcome)
-        })
+        return sendChunk(task, items, index, chunkOptions)
       })
 
     const sendChunk = (

@@ -24,7 +24,7 @@ import type { WorkerError } from "../../WorkerError.ts"
 import { InvalidOption, WorkerError as WorkerErrorClass } from "../../WorkerError.ts"
 import type { ChunkOutcome, PoolService, TaskRef } from "../service.ts"
 import { WorkerPool } from "../service.ts"
-import { randomSeed } from "./pool.ts"
+import { randomSeed } from "../random.ts"
 import type { ResolvedRetry, RetryOption } from "./retry.ts"
 import { resolveRetry } from "./retry.ts"
 

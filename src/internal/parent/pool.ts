@@ -23,11 +23,12 @@ import { fromWireDefect, workerMarker } from "../protocol.ts"
 import type { ChunkOutcome, PoolService, RunOptions, TaskRef } from "../service.ts"
 import type { Backend } from "./backend.ts"
 import type { Job, JobResult } from "./core.ts"
+import { randomSeed } from "../random.ts"
 import { encodingFor } from "../shared/registry.ts"
 import { PoolCore } from "./core.ts"
-import { resolveRetry } from "./retry.ts"
+import { aroundBadItem } from "./chunk.ts"
+import { withRetry } from "./retry.ts"
 
-export const randomSeed = (): number => Math.floor(Math.random() * 4294967296)
 
 const workerError = (reason: WorkerError["reason"]) => new WorkerError({ reason })
 
@@ -293,28 +294,8 @@ export const makePool = (
         })
       })
 
-    const run: PoolService["run"] = (task, payload, options, firstAttempt = 1) => {
-      if (options?.retry === undefined) return runOnce(task, payload, options, firstAttempt)
-      return Effect.suspend(() => {
-        let policy: ReturnType<typeof resolveRetry>
-        try {
-          policy = resolveRetry(options.retry)
-        } catch (e) {
-          return Effect.fail(workerError(new InvalidOption({ option: "retry", message: (e as Error).message })))
-        }
-        if (policy === undefined) return runOnce(task, payload, options, firstAttempt)
-        let attempt = firstAttempt - 1
-        // the seed stays fixed across attempts: a retried task sees the same random stream (R7)
-        const fixed = { ...options, seed: options.seed ?? randomSeed() }
-        return Effect.suspend(() => runOnce(task, payload, fixed, ++attempt)).pipe(
-          Effect.retry({
-            while: policy.isRetryable,
-            ...(policy.times === undefined ? {} : { times: policy.times }),
-            ...(policy.schedule === undefined ? {} : { schedule: policy.schedule })
-          })
-        )
-      })
-    }
+    const run: PoolService["run"] = (task, payload, options, firstAttempt = 1) =>
+      withRetry(options, firstAttempt, (options, attempt) => runOnce(task, payload, options, attempt))
 
     const admit: PoolService["admit"] = (task, payload, options) =>
       Effect.suspend(() => {
@@ -347,30 +328,10 @@ export const makePool = (
         for (let k = 0; k < payloads.length; k++) {
           const r = encodePayload(codec, payloads[k])
           if (!r.ok) {
-            // the bad item fails where it stands; the items before it still run, and so do the items after
-            // it when the chunk collects (mode "result": one exit per item, whatever happens)
             const error = workerError(
               new CodecFailed({ taskName: task.name, side: "parent", direction: "payload", path: `[${index + k}]${r.issue.path}`, message: r.issue.message })
             )
-            const head: Effect.Effect<ChunkOutcome, WorkerError> = k === 0
-              ? Effect.succeed(options.collect ? { _tag: "Exits", exits: [] } : { _tag: "Values", values: [], stop: undefined })
-              : runChunk(task, payloads.slice(0, k), index, options)
-            return Effect.flatMap(head, (head): Effect.Effect<ChunkOutcome, WorkerError> => {
-              if (head._tag === "Exits") {
-                const exits = [...head.exits, Exit.fail(error)]
-                if (k + 1 === payloads.length) return Effect.succeed({ _tag: "Exits", exits })
-                return Effect.map(runChunk(task, payloads.slice(k + 1), index + k + 1, options), (tail): ChunkOutcome => {
-                  if (tail._tag === "Exits") return { _tag: "Exits", exits: [...exits, ...tail.exits] }
-                  // a crash in the tail, told relative to this chunk: the batch re-runs around it, as for any crash
-                  if (tail._tag === "Crashed") return { ...tail, item: tail.item === undefined ? undefined : tail.item + k + 1 }
-                  return tail
-                })
-              }
-              if (head._tag === "Values" && head.stop === undefined) {
-                return Effect.succeed({ _tag: "Values", values: head.values, stop: Exit.fail(error) })
-              }
-              return Effect.succeed(head)
-            })
+            return aroundBadItem(payloads, index, k, options.collect, error, (p, i) => runChunk(task, p, i, options))
           }
           encoded[k] = r.value
         }

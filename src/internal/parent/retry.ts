@@ -4,8 +4,11 @@
  *
  * @internal
  */
+import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
-import { WorkerError } from "../../WorkerError.ts"
+import { InvalidOption, WorkerError } from "../../WorkerError.ts"
+import { randomSeed } from "../random.ts"
+import type { RunOptions } from "../service.ts"
 
 /**
  * How to retry a task: a number of retries, a `Schedule`, or a policy.
@@ -55,4 +58,36 @@ export const resolveRetry = (option: RetryOption<any> | undefined): ResolvedRetr
     schedule: option.schedule,
     isRetryable: retryable === undefined ? isCrash : (e) => isCrash(e) || retryable(e)
   }
+}
+
+/**
+ * Runs a single task with its `retry` option: `runOnce(options, attempt)` is called for attempt
+ * `firstAttempt`, then again while the policy says the failure is retryable. The seed is fixed before the
+ * first attempt, so a retried task sees the same random stream (R7). An invalid `retry` fails with
+ * `InvalidOption`.
+ */
+export const withRetry = <A>(
+  options: RunOptions | undefined,
+  firstAttempt: number,
+  runOnce: (options: RunOptions | undefined, attempt: number) => Effect.Effect<A, unknown>
+): Effect.Effect<A, unknown> => {
+  if (options?.retry === undefined) return runOnce(options, firstAttempt)
+  return Effect.suspend(() => {
+    let policy: ResolvedRetry | undefined
+    try {
+      policy = resolveRetry(options.retry)
+    } catch (e) {
+      return Effect.fail(new WorkerError({ reason: new InvalidOption({ option: "retry", message: (e as Error).message }) }))
+    }
+    if (policy === undefined) return runOnce(options, firstAttempt)
+    let attempt = firstAttempt - 1
+    const fixed = { ...options, seed: options.seed ?? randomSeed() }
+    return Effect.suspend(() => runOnce(fixed, ++attempt)).pipe(
+      Effect.retry({
+        while: policy.isRetryable,
+        ...(policy.times === undefined ? {} : { times: policy.times }),
+        ...(policy.schedule === undefined ? {} : { schedule: policy.schedule })
+      })
+    )
+  })
 }

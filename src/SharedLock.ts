@@ -38,7 +38,7 @@ import {
   lockOwnerGone,
   lockRelease
 } from "./internal/shared/lock.ts"
-import { callHost, type Handle, HandleKey, handleSchema, isKind, makeHosted, unknownOp } from "./internal/shared/object.ts"
+import { callHost, type Handle, HandleKey, handleSchema, holding, isKind, makeHosted, unknownOp } from "./internal/shared/object.ts"
 import { registry } from "./internal/shared/registry.ts"
 import type { SharedError } from "./SharedError.ts"
 
@@ -185,9 +185,4 @@ export const withLock: {
   (self: SharedLock): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SharedError, R>
   <A, E, R>(effect: Effect.Effect<A, E, R>, self: SharedLock): Effect.Effect<A, E | SharedError, R>
 } = dual(2, <A, E, R>(effect: Effect.Effect<A, E, R>, self: SharedLock): Effect.Effect<A, E | SharedError, R> =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.andThen(
-      restore(self.ops.acquire(undefined)),
-      Effect.ensuring(restore(effect), Effect.orDie(self.ops.release))
-    )
-  ))
+  holding(self.ops.acquire(undefined), self.ops.release, effect))

@@ -26,7 +26,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import type * as Scope from "effect/Scope"
-import { callHost, type Handle, HandleKey, handleSchema, isKind, makeHosted, unknownOp } from "./internal/shared/object.ts"
+import { callHost, type Handle, HandleKey, handleSchema, holding, isKind, makeHosted, unknownOp } from "./internal/shared/object.ts"
 import { registry } from "./internal/shared/registry.ts"
 import {
   fiberCell,
@@ -226,10 +226,5 @@ export const withLock: {
 } = dual(2, <A, E, R>(effect: Effect.Effect<A, E, R>, self: SharedRLock): Effect.Effect<A, E | SharedError, R> =>
   Effect.withFiber((current) => {
     const fiber = fiberCell(current.id)
-    return Effect.uninterruptibleMask((restore) =>
-      Effect.andThen(
-        restore(self.ops.acquire(fiber, 1, undefined)),
-        Effect.ensuring(restore(effect), Effect.orDie(self.ops.release(fiber, 1)))
-      )
-    )
+    return holding(self.ops.acquire(fiber, 1, undefined), self.ops.release(fiber, 1), effect)
   }))

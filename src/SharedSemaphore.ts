@@ -26,7 +26,7 @@ import {
   semaphoreOwnerGone,
   semaphoreRelease
 } from "./internal/shared/lock.ts"
-import { callHost, type Handle, HandleKey, handleSchema, isKind, makeHosted, unknownOp } from "./internal/shared/object.ts"
+import { callHost, type Handle, HandleKey, handleSchema, holding, isKind, makeHosted, unknownOp } from "./internal/shared/object.ts"
 import { registry } from "./internal/shared/registry.ts"
 import type { SharedError } from "./SharedError.ts"
 
@@ -194,9 +194,4 @@ export const available = (self: SharedSemaphore): Effect.Effect<number, SharedEr
  */
 export const withPermits = (self: SharedSemaphore, n?: number) =>
 <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SharedError, R> =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.andThen(
-      restore(acquire(self, n)),
-      Effect.ensuring(restore(effect), Effect.orDie(release(self, n)))
-    )
-  )
+  holding(acquire(self, n), release(self, n), effect)

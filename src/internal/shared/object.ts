@@ -142,3 +142,16 @@ export const makeHosted = <A>(options: {
 
 /** An unknown operation name: a bug in this library, never a user error. */
 export const unknownOp = (kind: string, op: string) => Effect.die(new Error(`${kind} has no operation ${op}`))
+
+/**
+ * Runs `effect` holding what `acquire` takes (a lock, permits): waiting to acquire stays interruptible
+ * (R1), and once it is taken the release always runs, whatever `effect` does.
+ */
+export const holding = <A, E, R, E2>(
+  acquire: Effect.Effect<void, E2>,
+  release: Effect.Effect<void, unknown>,
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | E2, R> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.andThen(restore(acquire), Effect.ensuring(restore(effect), Effect.orDie(release)))
+  )

@@ -3,7 +3,7 @@
  *
  * Every failure that is not the task's declared error is a `WorkerError` whose `reason` says what went
  * wrong: a worker crashed, could not start, a value could not cross the boundary, the pool is closed, a
- * task ran past its timeout, and so on. Each reason is a `Schema.TaggedError`, so a `WorkerError` keeps its
+ * task ran past its timeout, the cluster could not be reached, and so on. Each reason is a `Schema.TaggedError`, so a `WorkerError` keeps its
  * class when it crosses a thread, a process or a machine, and `Effect.catchReason` picks one reason out.
  *
  * Interruption is never a `WorkerError`: an interrupted task ends its caller with an interrupt cause.

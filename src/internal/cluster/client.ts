@@ -19,7 +19,7 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { randomUUID } from "node:crypto"
-import { CodecFailed, InvalidOption, PoolClosed, WorkerError } from "../../WorkerError.ts"
+import { CodecFailed, PoolClosed, WorkerError } from "../../WorkerError.ts"
 import { aroundBadItem } from "../parent/chunk.ts"
 import { withRetry } from "../parent/retry.ts"
 import { encodingForOtherMachine } from "../shared/registry.ts"
@@ -27,6 +27,7 @@ import { randomSeed } from "../random.ts"
 import type { ChunkOutcome, PoolService, PoolStats, RunOptions, TaskRef } from "../service.ts"
 import {
   type ClusterTimingsOption,
+  invalid,
   mapLayerError,
   type PostgresOption,
   postgresLayer,
@@ -58,8 +59,6 @@ export interface ClusterOptions {
   /** How long the first task waits for runners to answer before failing with `ClusterUnavailable`. Default 60 seconds. */
   readonly readyTimeout?: Duration.Input | undefined
 }
-
-const invalid = (option: string, message: string) => new WorkerError({ reason: new InvalidOption({ option, message }) })
 
 const errorTag = (e: unknown): string =>
   typeof e === "object" && e !== null && "_tag" in e ? String((e as { _tag: unknown })._tag) : "Error"

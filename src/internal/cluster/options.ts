@@ -54,7 +54,7 @@ export const fastFailover: ClusterTimings = {
 /** The Postgres connection: a URL (`postgres://user@host:5432/db`) or `@effect/sql-pg`'s pool options. */
 export type PostgresOption = string | PgClient.PgPoolConfig
 
-const invalid = (option: string, message: string) => new WorkerError({ reason: new InvalidOption({ option, message }) })
+export const invalid = (option: string, message: string): WorkerError => new WorkerError({ reason: new InvalidOption({ option, message }) })
 
 export const unavailable = (message: string, taskName = ""): WorkerError =>
   new WorkerError({ reason: new ClusterUnavailable({ taskName, message }) })

@@ -9,6 +9,7 @@ import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import * as MachineId from "effect/cluster/MachineId"
 import * as RunnerAddress from "effect/cluster/RunnerAddress"
 import * as Snowflake from "effect/cluster/Snowflake"
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -16,7 +17,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import { SqlClient } from "effect/sql/SqlClient"
-import { CodecFailed, InvalidOption, TaskNotFound, WorkerError } from "../../WorkerError.ts"
+import { CodecFailed, TaskNotFound, WorkerError } from "../../WorkerError.ts"
 import type { PoolOptions } from "../options.ts"
 import { makePool } from "../parent/pool.ts"
 import { threads } from "../parent/threads.ts"
@@ -24,6 +25,7 @@ import type { ChunkOutcome, PoolService } from "../service.ts"
 import { makeTaskLoader, type TaskLoader } from "../taskLoader.ts"
 import {
   type ClusterTimingsOption,
+  invalid,
   type PostgresOption,
   mapLayerError,
   postgresLayer,
@@ -33,7 +35,6 @@ import {
 import {
   encodeExit,
   encodeWorkerError,
-  type ItemExit,
   jsonCodecOf,
   type Reply,
   type RunRequest,
@@ -115,8 +116,10 @@ export const handleRun = (
       onProgress: undefined
     }))
     if (Exit.isFailure(outcome)) {
-      const e = outcome.cause.reasons.find((r) => r._tag === "Fail")
-      return e !== undefined && e._tag === "Fail" ? wholeRequestError(e.error) : { exits: payloads.map((): ItemExit => ({ i: true })) }
+      const fail = outcome.cause.reasons.find(Cause.isFailReason)
+      if (fail !== undefined) return wholeRequestError(fail.error)
+      // not a failure: an interruption or a defect of the runner's pool, for the entity to report as such
+      return yield* Effect.orDie(Effect.failCause(outcome.cause))
     }
     return encodeChunk(codec, task.name, outcome.value)
   })
@@ -160,13 +163,10 @@ const resolveRetention = (retention: RunnerOptions["retention"]): number | undef
   if (retention === "never") return undefined
   const d = Duration.fromInput(retention ?? "1 day")
   if (d._tag === "None") {
-    throw unavailableOption("retention", `retention must be a duration or "never", got ${String(retention)}`)
+    throw invalid("retention", `retention must be a duration or "never", got ${String(retention)}`)
   }
   return Duration.toMillis(d.value)
 }
-
-const unavailableOption = (option: string, message: string) =>
-  new WorkerError({ reason: new InvalidOption({ option, message }) })
 
 /** The runner as a layer: serves tasks until the layer's scope closes. */
 export const layer = (options: RunnerOptions): Layer.Layer<never, WorkerError> =>
@@ -174,7 +174,7 @@ export const layer = (options: RunnerOptions): Layer.Layer<never, WorkerError> =
     const host = options.host ?? "localhost"
     const port = options.port ?? 34431
     if (options.weight !== undefined && !(Number.isInteger(options.weight) && options.weight > 0)) {
-      return yield* Effect.fail(unavailableOption("weight", `weight must be a positive integer, got ${String(options.weight)}`))
+      return yield* Effect.fail(invalid("weight", `weight must be a positive integer, got ${String(options.weight)}`))
     }
     const config = yield* Effect.try({
       try: () => ({ sharding: shardingConfigOf(options.timings), retention: resolveRetention(options.retention) }),

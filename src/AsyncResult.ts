@@ -13,7 +13,9 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
-import { GetTimeout, InvalidOption, WorkerError } from "./WorkerError.ts"
+import * as Result from "effect/Result"
+import { durationMillis } from "./internal/options.ts"
+import { GetTimeout, WorkerError } from "./WorkerError.ts"
 
 const TypeId = "~effect-parallel/AsyncResult" as const
 
@@ -45,13 +47,6 @@ export const makeAsyncResult = <A, E>(taskName: string, fiber: Fiber.Fiber<A, E>
 export const isAsyncResult = (u: unknown): u is AsyncResult<unknown, unknown> =>
   typeof u === "object" && u !== null && (u as Record<string, unknown>)[TypeId] === TypeId
 
-const toMillis = (timeout: Duration.Input): number | InvalidOption => {
-  const d = Duration.fromInput(timeout)
-  return d._tag === "None"
-    ? new InvalidOption({ option: "timeout", message: `timeout must be a duration, got ${String(timeout)}` })
-    : Duration.toMillis(d.value)
-}
-
 /**
  * Waits for the task's result (Python's `AsyncResult.get(timeout)`).
  *
@@ -76,8 +71,9 @@ export const get = <A, E>(
   options?: { readonly timeout?: Duration.Input | undefined }
 ): Effect.Effect<A, E | WorkerError> => {
   if (options?.timeout === undefined) return Fiber.join(self.fiber)
-  const millis = toMillis(options.timeout)
-  if (typeof millis !== "number") return Effect.fail(new WorkerError({ reason: millis }))
+  const checked = durationMillis("timeout", options.timeout)
+  if (Result.isFailure(checked)) return Effect.fail(new WorkerError({ reason: checked.failure }))
+  const millis = checked.success
   return Effect.flatMap(
     Effect.timeoutOption(Fiber.await(self.fiber), millis),
     (exit): Effect.Effect<A, E | WorkerError> =>

@@ -10,10 +10,12 @@
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Result from "effect/Result"
 import { cores as usableCores } from "./internal/cores.ts"
+import { type Checked, invalid, isPositiveInt, orFail } from "./internal/options.ts"
 import * as Progress from "./Progress.ts"
 import type { Task } from "./Task.ts"
-import { InvalidOption, WorkerError } from "./WorkerError.ts"
+import type { WorkerError } from "./WorkerError.ts"
 import * as WorkerPool from "./WorkerPool.ts"
 
 /**
@@ -33,14 +35,10 @@ export type Concurrency = number | "unbounded" | "cores"
  */
 export const cores: Effect.Effect<number> = Effect.sync(usableCores)
 
-const resolve = (concurrency: Concurrency | undefined): number | "unbounded" | InvalidOption => {
-  if (concurrency === undefined || concurrency === "cores") return usableCores()
-  if (concurrency === "unbounded") return "unbounded"
-  if (typeof concurrency === "number" && Number.isInteger(concurrency) && concurrency > 0) return concurrency
-  return new InvalidOption({
-    option: "concurrency",
-    message: `concurrency must be a positive integer, "unbounded" or "cores", got ${String(concurrency)}`
-  })
+const resolve = (concurrency: Concurrency | undefined): Checked<number | "unbounded"> => {
+  if (concurrency === undefined || concurrency === "cores") return Result.succeed(usableCores())
+  if (concurrency === "unbounded" || isPositiveInt(concurrency)) return Result.succeed(concurrency)
+  return invalid("concurrency", `concurrency must be a positive integer, "unbounded" or "cores", got ${String(concurrency)}`)
 }
 
 /**
@@ -83,9 +81,7 @@ export const forEach: {
   f: (item: A, index: number) => Effect.Effect<B, E, R>,
   options?: ForEachOptions & { readonly discard?: boolean | undefined }
 ): Effect.Effect<any, E | WorkerError, R> =>
-  Effect.suspend((): Effect.Effect<any, E | WorkerError, R> => {
-    const concurrency = resolve(options?.concurrency)
-    if (concurrency instanceof InvalidOption) return Effect.fail(new WorkerError({ reason: concurrency }))
+  Effect.flatMap(orFail(resolve(options?.concurrency)), (concurrency): Effect.Effect<any, E | WorkerError, R> => {
     const progress = options?.progress
     if (progress === undefined || progress === false) {
       return options?.discard === true

@@ -13,10 +13,11 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Schema from "effect/Schema"
-import type { RunOptions, TaskRef } from "./internal/service.ts"
+import type { TaskRef } from "./internal/service.ts"
 import { WorkerPool } from "./internal/service.ts"
 import type { TaskContext } from "./TaskContext.ts"
 import type { WorkerError } from "./WorkerError.ts"
+import type { RunOptions } from "./WorkerPool.ts"
 
 const TypeId = "~effect-parallel/Task" as const
 

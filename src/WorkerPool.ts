@@ -33,25 +33,22 @@
  *
  * @since 0.1.0
  */
+import type * as PgClient from "@effect/sql-pg/PgClient"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { AsyncResult } from "./AsyncResult.ts"
 import { makeAsyncResult } from "./AsyncResult.ts"
+import { makeFront } from "./internal/front.ts"
 import { inProcess } from "./internal/inProcess.ts"
-import type { ClusterOptions as Cluster } from "./internal/cluster/client.ts"
-import type { PoolOptions as Options } from "./internal/options.ts"
-import type {
-  BatchOptions as Batch,
-  BatchResult as Result,
-  BatchSummary as Summary
-} from "./internal/parent/batch.ts"
 import * as batch from "./internal/parent/batch.ts"
-import { makePool } from "./internal/parent/pool.ts"
+import { makeLocal } from "./internal/parent/pool.ts"
 import { processes } from "./internal/parent/processes.ts"
 import { threads } from "./internal/parent/threads.ts"
-import type { PoolService, PoolStats as Stats, RunOptions as Run } from "./internal/service.ts"
+import type { PoolService } from "./internal/service.ts"
 import { WorkerPool as Service } from "./internal/service.ts"
 import type { Task } from "./Task.ts"
 import type { WorkerError } from "./WorkerError.ts"
@@ -80,7 +77,56 @@ export type WorkerPool = Service
  * @category models
  * @since 0.1.0
  */
-export type PoolOptions = Options
+export interface PoolOptions {
+  /** Number of workers: a positive integer or `"cores"` (usable cores, cgroup quota honoured). Default `"cores"`. */
+  readonly size?: number | "cores" | undefined
+  /** Retire a worker after it ran this many tasks (Python's `maxtasksperchild`; counts items, not chunks). */
+  readonly maxTasksPerWorker?: number | undefined
+  /** Tasks allowed to wait for a worker; further submitters wait for room (backpressure). Default unbounded. */
+  readonly maxQueued?: number | undefined
+  /** How long an interrupted task may take to stop before its worker is killed and replaced. Default 1 second. */
+  readonly interruptGrace?: Duration.Input | undefined
+  /** V8 heap limits per worker (threads: `resourceLimits`; processes: `--max-old-space-size`). */
+  readonly resourceLimits?: ResourceLimits | undefined
+  /** A task run once in every new worker before it takes work; if it fails, the pool fails. */
+  readonly initializer?: Task.Any | { readonly task: Task.Any; readonly payload: unknown } | undefined
+  /** Stop workers idle for this long; they are started again on demand. Default: never. */
+  readonly idleTimeout?: Duration.Input | undefined
+  /** Node flags for each worker. */
+  readonly execArgv?: ReadonlyArray<string> | undefined
+  /** Environment of each worker (default: the parent's). */
+  readonly env?: Readonly<Record<string, string>> | undefined
+  /** Task module URLs every worker imports at start, before the first task needs them. */
+  readonly preload?: ReadonlyArray<string> | undefined
+  /** Allow creating this pool inside a worker (a deliberate nested pool). Default false: see the main guard. */
+  readonly allowInWorker?: boolean | undefined
+  /** Most jobs inside one worker (one running, the rest queued ahead). Default 64, used only while tasks are
+   * measured to be shorter than about a millisecond; 1 disables sending ahead. */
+  readonly prefetch?: number | undefined
+}
+
+/**
+ * V8 limits of each worker, in megabytes (the `resourceLimits` pool option).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ResourceLimits {
+  readonly maxOldGenerationSizeMb?: number | undefined
+  readonly maxYoungGenerationSizeMb?: number | undefined
+  readonly codeRangeSizeMb?: number | undefined
+  /**
+   * The worker's stack (threads: `resourceLimits.stackSizeMb`, default 4; processes: `--stack-size`).
+   *
+   * **Gotchas**: on processes it is capped to the parent's own stack (V8's default, about 1 MB, or the
+   * parent's `--stack-size`). A worker with a deeper stack could serialize a value (an array nested some
+   * thousands deep) that the parent cannot deserialize, and Node's IPC reader would then throw outside any
+   * handler and end the parent; with the cap such a result fails its task with `CodecFailed` (worker,
+   * success). Threads need no cap: a message the parent cannot read fails its task with `CodecFailed`
+   * (parent, success).
+   */
+  readonly stackSizeMb?: number | undefined
+}
 
 /**
  * Options of a single run: `timeout` (from the task's start), `seed`, `index`, `transfer`, `retry`
@@ -89,7 +135,21 @@ export type PoolOptions = Options
  * @category models
  * @since 0.1.0
  */
-export type RunOptions<E = unknown> = Omit<Run, "retry"> & { readonly retry?: RetryOption<E | WorkerError> | undefined }
+export interface RunOptions<E = unknown> {
+  /** Counted from the moment the task starts in a worker; the task is interrupted when it passes. */
+  readonly timeout?: Duration.Input | undefined
+  /** Seed of the task's random stream (default: a fresh random seed). */
+  readonly seed?: number | undefined
+  /** `TaskContext.index` (default 0). */
+  readonly index?: number | undefined
+  /** Buffers to move to the worker instead of copying (the caller's copies become detached). */
+  readonly transfer?: ReadonlyArray<Transferable> | undefined
+  /**
+   * Retries: a number, a `Schedule`, or `{ times, schedule, retryable }`. Worker crashes are retried;
+   * declared errors only when `retryable` says so; interruptions never. `TaskContext.attempt` counts.
+   */
+  readonly retry?: RetryOption<E> | undefined
+}
 
 /**
  * Options of a batch: `chunkSize` (`"auto"` or a number), `seed`, `window`, `retry` (whose `retryable`
@@ -98,7 +158,25 @@ export type RunOptions<E = unknown> = Omit<Run, "retry"> & { readonly retry?: Re
  * @category models
  * @since 0.1.0
  */
-export type BatchOptions<E = unknown> = Omit<Batch, "retry"> & { readonly retry?: RetryOption<E | WorkerError> | undefined }
+export interface BatchOptions<E = unknown> {
+  /** Items per message to a worker: `"auto"` (default) adapts to measured task durations. */
+  readonly chunkSize?: number | "auto" | undefined
+  /** Seed of the batch: task k's random stream depends on (seed, k) only (R7). Default: random. */
+  readonly seed?: number | undefined
+  /** Chunks in flight at once (default: twice the pool size). Bounds memory on endless inputs. */
+  readonly window?: number | undefined
+  /** Retries per item: a number, a `Schedule`, or `{ times, schedule, retryable }`. */
+  readonly retry?: RetryOption<E> | undefined
+  /** Show progress (a bar on a TTY, plain lines otherwise) or send it to `Progress.Reporter`. */
+  readonly progress?: boolean | { readonly label?: string | undefined } | undefined
+  /** `"fail-fast"` (default): the first failure fails the batch. `"result"`: one `BatchResult` per item. */
+  readonly mode?: "fail-fast" | "result" | undefined
+  /**
+   * Per item, counted from the item's start (joblib's `timeout`): an item past it is interrupted and fails
+   * with reason `TaskTimeout`. Items then travel one per message (a timeout needs its own clock).
+   */
+  readonly timeout?: Duration.Input | undefined
+}
 
 /**
  * One input's outcome in a `mode: "result"` batch: its `index`, and its `value`, typed `error` or `defect`,
@@ -107,7 +185,10 @@ export type BatchOptions<E = unknown> = Omit<Batch, "retry"> & { readonly retry?
  * @category models
  * @since 0.1.0
  */
-export type BatchResult<A, E> = Result<A, E>
+export type BatchResult<A, E> =
+  | { readonly _tag: "Success"; readonly index: number; readonly value: A; readonly attempts: number }
+  | { readonly _tag: "Failure"; readonly index: number; readonly error: E; readonly attempts: number }
+  | { readonly _tag: "Defect"; readonly index: number; readonly defect: unknown; readonly attempts: number }
 
 /**
  * Counts of a `mode: "result"` batch: succeeded, failed by error tag, retried.
@@ -115,7 +196,14 @@ export type BatchResult<A, E> = Result<A, E>
  * @category models
  * @since 0.1.0
  */
-export type BatchSummary = Summary
+export interface BatchSummary {
+  readonly total: number
+  readonly succeeded: number
+  /** Failures by error tag (`WorkerError` reasons as `WorkerError.<reason>`), and `Defect`. */
+  readonly failed: Readonly<Record<string, number>>
+  /** Items that needed more than one attempt. */
+  readonly retried: number
+}
 
 /**
  * Retry options: a number of retries, a `Schedule`, or `{ times, schedule, retryable }`.
@@ -123,8 +211,25 @@ export type BatchSummary = Summary
  * @category models
  * @since 0.1.0
  */
-export type { RetryOption, RetryPolicy } from "./internal/parent/retry.ts"
-import type { RetryOption } from "./internal/parent/retry.ts"
+export type RetryOption<E = unknown> = number | Schedule.Schedule<any, any, never, never> | RetryPolicy<E>
+
+/**
+ * Retry options: a number of retries, a `Schedule`, or `{ times, schedule, retryable }`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RetryPolicy<E = unknown> {
+  /** Retries at most this many times (not counting the first attempt). */
+  readonly times?: number | undefined
+  /** Spacing between attempts (e.g. `Schedule.exponential("100 millis")`); may also bound the count. */
+  readonly schedule?: Schedule.Schedule<any, any, never, never> | undefined
+  /**
+   * Which errors to retry besides worker crashes (always retried): return true for a declared error worth
+   * another attempt. `WorkerError`s other than crashes (timeouts, codec failures) are passed here too.
+   */
+  readonly retryable?: ((error: E | WorkerError) => boolean) | undefined
+}
 
 /**
  * A snapshot of a pool: workers, queue, counts of completed, failed, crashed, killed and recycled.
@@ -132,7 +237,38 @@ import type { RetryOption } from "./internal/parent/retry.ts"
  * @category models
  * @since 0.1.0
  */
-export type PoolStats = Stats
+export interface PoolStats {
+  /** Configured number of workers. */
+  readonly size: number
+  /** Workers alive now (starting or ready). */
+  readonly workers: number
+  /** Workers ready to take tasks. */
+  readonly ready: number
+  /** Workers running at least one job. */
+  readonly busy: number
+  /** Jobs admitted to the queue, waiting for a worker (at most `maxQueued`). */
+  readonly queued: number
+  /** Submitters waiting for room in the queue (backpressure). */
+  readonly waiting: number
+  /** Jobs sent to a worker and not yet finished. */
+  readonly running: number
+  /** Tasks (items) finished, whatever their outcome. */
+  readonly completed: number
+  /** Tasks that ended with a failure, a defect or a WorkerError. */
+  readonly failed: number
+  /** Task runs that were retries (attempt 2 or later). */
+  readonly retried: number
+  /** Workers that crashed (exit, uncaught throw, out of memory, signal). */
+  readonly crashed: number
+  /** Workers killed because a task did not stop within `interruptGrace`. */
+  readonly killed: number
+  /** Workers retired after `maxTasksPerWorker` tasks. */
+  readonly recycled: number
+  /** Workers started since the pool was created. */
+  readonly spawned: number
+  /** Backend name. */
+  readonly backend: "threads" | "processes" | "in-process" | "cluster"
+}
 
 /**
  * Builds a pool on worker threads in the current scope (the constructor behind {@link layerThreads}).
@@ -141,7 +277,7 @@ export type PoolStats = Stats
  * @since 0.1.0
  */
 export const makeThreads = (options?: PoolOptions): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
-  makePool(threads, options)
+  makeFront(makeLocal(threads, options))
 
 /**
  * Builds a pool on child processes in the current scope (the constructor behind {@link layerProcesses}).
@@ -150,7 +286,7 @@ export const makeThreads = (options?: PoolOptions): Effect.Effect<PoolService, W
  * @since 0.1.0
  */
 export const makeProcesses = (options?: PoolOptions): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
-  makePool(processes, options)
+  makeFront(makeLocal(processes, options))
 
 /**
  * Builds an in-process pool in the current scope (the constructor behind {@link layerInProcess}).
@@ -159,7 +295,7 @@ export const makeProcesses = (options?: PoolOptions): Effect.Effect<PoolService,
  * @since 0.1.0
  */
 export const makeInProcess = (options?: PoolOptions): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
-  makePool(inProcess, options)
+  makeFront(makeLocal(inProcess, options))
 
 /**
  * A pool of worker threads: the default backend.
@@ -222,7 +358,65 @@ export const layerInProcess = (options?: PoolOptions): Layer.Layer<WorkerPool, W
  * @category models
  * @since 0.2.0
  */
-export type ClusterOptions = Cluster
+export interface ClusterOptions {
+  /** Postgres shared with the runners: a URL (`postgres://user@host:5432/db`) or `@effect/sql-pg` pool options. */
+  readonly postgres: PostgresOption
+  /**
+   * Messages (single tasks or chunks) in flight at once, and the parallelism `map` plans for. Set it to about
+   * the number of worker threads across all runners. Default 16.
+   */
+  readonly size?: number | undefined
+  /**
+   * `"persisted"` (default): every message is stored in Postgres before it is delivered; if its runner dies
+   * it is delivered again to the runner that takes over its shard (at-least-once). `"volatile"`: sent
+   * straight to the runner, about 5× cheaper, but a runner's death fails its tasks with `ClusterUnavailable`.
+   */
+  readonly delivery?: "persisted" | "volatile" | undefined
+  /** Cluster timings; use the same as the runners. Default Effect Cluster's. */
+  readonly timings?: ClusterTimingsOption | undefined
+  /** How long the first task waits for runners to answer before failing with `ClusterUnavailable`. Default 60 seconds. */
+  readonly readyTimeout?: Duration.Input | undefined
+}
+
+/**
+ * The Postgres connection of a cluster: a URL (`postgres://user@host:5432/db`) or `@effect/sql-pg`'s pool
+ * options.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type PostgresOption = string | PgClient.PgPoolConfig
+
+/**
+ * Cluster timings. Every runner and every client of one cluster should use the same values.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface ClusterTimings {
+  /** How long a runner's shard locks live without a refresh: bounds the failover after a runner dies. */
+  readonly shardLockExpiration?: Duration.Input | undefined
+  /** How often a runner refreshes its shard locks (at most a third of the expiration). */
+  readonly shardLockRefreshInterval?: Duration.Input | undefined
+  /** How often runners check each other's health. */
+  readonly runnerHealthCheckInterval?: Duration.Input | undefined
+  /** How often runners and clients reload the shard assignments. */
+  readonly refreshAssignmentsInterval?: Duration.Input | undefined
+  /** How often a runner looks in storage for messages it was not told about (redelivery after a failover). */
+  readonly entityMessagePollInterval?: Duration.Input | undefined
+  /** How often a client looks in storage for the replies to its persisted messages. */
+  readonly entityReplyPollInterval?: Duration.Input | undefined
+}
+
+/**
+ * `"fast-failover"`: a dead runner's tasks move to the others in about 5–7 s on loopback (Effect Cluster's
+ * defaults take 30–40 s), at the price of more lock and health-check traffic to Postgres. `"default"`:
+ * Effect Cluster's defaults (lock expiry 35 s, health checks every minute).
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type ClusterTimingsOption = "default" | "fast-failover" | ClusterTimings
 
 /**
  * Builds a cluster client in the current scope (the constructor behind {@link layerCluster}).
@@ -231,8 +425,10 @@ export type ClusterOptions = Cluster
  * @since 0.2.0
  */
 export const makeCluster = (options: ClusterOptions): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
-  // loaded on demand: programs that never use the cluster do not load the cluster client and the Postgres driver
-  Effect.flatMap(Effect.promise(() => import("./internal/cluster/client.ts")), (m) => m.makeClusterPool(options))
+  makeFront(
+    // loaded on demand: programs that never use the cluster do not load the cluster client and the Postgres driver
+    Effect.flatMap(Effect.promise(() => import("./internal/cluster/client.ts")), (m) => m.makeCluster(options))
+  )
 
 /**
  * The same tasks on many machines: a pool whose workers are the worker threads of cluster runners, reached
@@ -309,7 +505,7 @@ export const run = <T extends Task.Any>(
   payload: Task.Payload<T>,
   options?: RunOptions<Task.Error<T>>
 ): Effect.Effect<Task.Success<T>, Task.Error<T> | WorkerError, WorkerPool> =>
-  Service.use((pool) => pool.run(task, payload, options as Run)) as Effect.Effect<
+  Service.use((pool) => pool.run(task, payload, options)) as Effect.Effect<
     Task.Success<T>,
     Task.Error<T> | WorkerError,
     WorkerPool
@@ -342,7 +538,7 @@ export const submit = <T extends Task.Any>(
 ): Effect.Effect<AsyncResult<Task.Success<T>, Task.Error<T> | WorkerError>, WorkerError, WorkerPool | Scope.Scope> =>
   Effect.gen(function*() {
     const pool = yield* Service
-    const awaitResult = yield* pool.admit(task, payload, options as Run)
+    const awaitResult = yield* pool.submit(task, payload, options)
     const fiber = yield* Effect.forkScoped(awaitResult, { startImmediately: true })
     return makeAsyncResult(task.name, fiber as never)
   })
@@ -388,7 +584,7 @@ export const map: {
     items: Iterable<Task.Payload<T>>,
     options?: BatchOptions<Task.Error<T>>
   ): Effect.Effect<Array<Task.Success<T>>, Task.Error<T> | WorkerError, WorkerPool>
-} = (task: Task.Any, items: Iterable<unknown>, options?: BatchOptions) => batch.map(task, items, options as Batch) as never
+} = (task: Task.Any, items: Iterable<unknown>, options?: BatchOptions) => batch.map(task, items, options) as never
 
 /**
  * Runs a task over every item as a stream of results in input order (Python's `Pool.imap`).
@@ -409,7 +605,7 @@ export const imap: {
     items: Iterable<Task.Payload<T>>,
     options?: BatchOptions<Task.Error<T>>
   ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError, WorkerPool>
-} = (task: Task.Any, items: Iterable<unknown>, options?: BatchOptions) => batch.imap(task, items, options as Batch, false) as never
+} = (task: Task.Any, items: Iterable<unknown>, options?: BatchOptions) => batch.imap(task, items, options, false) as never
 
 /**
  * Runs a task over every item as a stream of results in completion order (Python's `imap_unordered`,
@@ -429,7 +625,7 @@ export const imapUnordered: {
     items: Iterable<Task.Payload<T>>,
     options?: BatchOptions<Task.Error<T>>
   ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError, WorkerPool>
-} = (task: Task.Any, items: Iterable<unknown>, options?: BatchOptions) => batch.imap(task, items, options as Batch, true) as never
+} = (task: Task.Any, items: Iterable<unknown>, options?: BatchOptions) => batch.imap(task, items, options, true) as never
 
 /**
  * Like {@link map}, with each item an argument tuple spread over the payload (Python's `starmap`,
@@ -452,7 +648,7 @@ export const starmap = <T extends Task.Any>(
   >,
   options?: BatchOptions<Task.Error<T>>
 ): Effect.Effect<Array<Task.Success<T>>, Task.Error<T> | WorkerError, WorkerPool> =>
-  batch.map(task, batch.spread(task, args as Iterable<ReadonlyArray<unknown>>), options as Batch) as Effect.Effect<
+  batch.map(task, batch.spread(task, args as Iterable<ReadonlyArray<unknown>>), options) as Effect.Effect<
     Array<Task.Success<T>>,
     Task.Error<T> | WorkerError,
     WorkerPool

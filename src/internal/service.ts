@@ -1,16 +1,17 @@
 /**
  * The `WorkerPool` service key and its shape. Kept apart from the pool's machinery so that `Task` (which
- * workers import) can refer to the service without pulling any parent-side code into a worker.
+ * workers import) can refer to the service without pulling any parent-side code into a worker: every
+ * import here but `Context` is a type.
  *
  * @internal
  */
 import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
-import type { WorkerError } from "../WorkerError.ts"
 import type * as Exit from "effect/Exit"
+import type { WorkerError } from "../WorkerError.ts"
+import type { PoolStats, RunOptions } from "../WorkerPool.ts"
 import type { TaskSchemas } from "./codec.ts"
-import type { RetryOption } from "./parent/retry.ts"
+import type { ResolvedRetry } from "./retry.ts"
 
 /** What the pool needs to know of a task (a `Task` is one). */
 export interface TaskRef extends TaskSchemas {
@@ -18,110 +19,57 @@ export interface TaskRef extends TaskSchemas {
   readonly module: string
 }
 
-/** Options of a single run; `E` is the task's error type, seen by `retry.retryable`. */
-export interface RunOptions<E = unknown> {
-  /** Counted from the moment the task starts in a worker; the task is interrupted when it passes. */
-  readonly timeout?: Duration.Input | undefined
-  /** Seed of the task's random stream (default: a fresh random seed). */
-  readonly seed?: number | undefined
-  /** `TaskContext.index` (default 0). */
-  readonly index?: number | undefined
-  /** Buffers to move to the worker instead of copying (the caller's copies become detached). */
-  readonly transfer?: ReadonlyArray<Transferable> | undefined
-  /**
-   * Retries: a number, a `Schedule`, or `{ times, schedule, retryable }`. Worker crashes are retried;
-   * declared errors only when `retryable` says so; interruptions never. `TaskContext.attempt` counts.
-   */
-  readonly retry?: RetryOption<E> | undefined
+/** One item of a batch as it ended: its index, its exit, and the attempts it took. */
+export interface Item {
+  readonly index: number
+  readonly exit: Exit.Exit<unknown, unknown>
+  readonly attempts: number
 }
 
-/** How a chunk ended. */
-export type ChunkOutcome =
-  /** Fail-fast chunk: the values of the items that succeeded, in order, and the exit that stopped it. */
-  | {
-    readonly _tag: "Values"
-    readonly values: ReadonlyArray<unknown>
-    readonly stop: Exit.Exit<never, unknown> | undefined
-  }
-  /** Collecting chunk: every item's exit. */
-  | { readonly _tag: "Exits"; readonly exits: ReadonlyArray<Exit.Exit<unknown, unknown>> }
-  /** The worker died during the chunk; `item` is the one that was running, when the backend can tell. */
-  | { readonly _tag: "Crashed"; readonly error: WorkerError; readonly item: number | undefined }
-
-export interface ChunkOptions {
+/** How the items of a batch run: its options, validated once for the whole batch. */
+export interface ItemsPlan {
   readonly seed: number
-  readonly attempt: number
+  /** Run every item whatever the others do (`mode: "result"`); otherwise stop at the first unrecovered failure. */
   readonly collect: boolean
+  /** The number of each item's first attempt: 1, or the client's for a cluster runner. */
+  readonly attempt: number
+  readonly retry: ResolvedRetry | undefined
+  /** Per item, from its start; items then travel one per message, each with its own clock. */
+  readonly timeoutMillis: number | undefined
   readonly onProgress: ((index: number, fraction: number) => void) | undefined
 }
 
-/**
- * @category models
- * @since 0.1.0
- */
-export interface PoolStats {
-  /** Configured number of workers. */
-  readonly size: number
-  /** Workers alive now (starting or ready). */
-  readonly workers: number
-  /** Workers ready to take tasks. */
-  readonly ready: number
-  /** Workers running at least one job. */
-  readonly busy: number
-  /** Jobs admitted to the queue, waiting for a worker (at most `maxQueued`). */
-  readonly queued: number
-  /** Submitters waiting for room in the queue (backpressure). */
-  readonly waiting: number
-  /** Jobs sent to a worker and not yet finished. */
-  readonly running: number
-  /** Tasks (items) finished, whatever their outcome. */
-  readonly completed: number
-  /** Tasks that ended with a failure, a defect or a WorkerError. */
-  readonly failed: number
-  /** Task runs that were retries (attempt 2 or later). */
-  readonly retried: number
-  /** Workers that crashed (exit, uncaught throw, out of memory, signal). */
-  readonly crashed: number
-  /** Workers killed because a task did not stop within `interruptGrace`. */
-  readonly killed: number
-  /** Workers retired after `maxTasksPerWorker` tasks. */
-  readonly recycled: number
-  /** Workers started since the pool was created. */
-  readonly spawned: number
-  /** Backend name. */
-  readonly backend: "threads" | "processes" | "in-process" | "cluster"
-}
-
-/** @internal the service shape; users reach it through the `WorkerPool` module's functions. */
+/** @internal the service shape (the front, `front.ts`); users reach it through the `WorkerPool` module's functions. */
 export interface PoolService {
   readonly size: number
-  readonly run: (
+  /** One task with its options (`WorkerPool.run`, a task call). */
+  readonly run: (task: TaskRef, payload: unknown, options: RunOptions<any> | undefined) => Effect.Effect<unknown, unknown>
+  /** `WorkerPool.submit`: waits for room in the queue (R1, R6), then returns the effect that waits for the result. */
+  readonly submit: (
     task: TaskRef,
     payload: unknown,
-    options: RunOptions | undefined,
-    attempt?: number
-  ) => Effect.Effect<unknown, unknown>
-  /** Waits for room in the queue (maxQueued), then returns an effect that runs the task (R1, R6). */
-  readonly admit: (
-    task: TaskRef,
-    payload: unknown,
-    options: RunOptions | undefined
+    options: RunOptions<any> | undefined
   ) => Effect.Effect<Effect.Effect<unknown, unknown>, WorkerError>
-  readonly runChunk: (
+  /**
+   * Items of a batch from index `start` on, with their retries: every item (`collect`), or up to the first
+   * unrecovered failure. Fails only when the pool itself cannot run them.
+   */
+  readonly runItems: (
     task: TaskRef,
-    payloads: ReadonlyArray<unknown>,
-    index: number,
-    options: ChunkOptions
-  ) => Effect.Effect<ChunkOutcome, WorkerError>
-  /** Adaptive chunk size for the next chunk of this task. */
-  readonly chunkSizeFor: (task: TaskRef, remaining: number | undefined) => number
+    items: ReadonlyArray<unknown>,
+    start: number,
+    plan: ItemsPlan
+  ) => Effect.Effect<ReadonlyArray<Item>, WorkerError>
+  /** Items for the next chunk of this task (adaptive). */
+  readonly chunkSize: (task: TaskRef, remaining: number | undefined) => number
   readonly stats: Effect.Effect<PoolStats>
   /** Waits until every worker is started (and initialized); fails if the pool failed. */
   readonly awaitReady: Effect.Effect<void, WorkerError>
 }
 
 /**
- * The pool service. Provide it with `WorkerPool.layer`, `layerThreads`, `layerProcesses` or `layerInProcess`.
+ * The pool service. Provide it with `WorkerPool.layer`, `layerThreads`, `layerProcesses`, `layerInProcess`
+ * or `layerCluster`.
  *
  * @category services
  * @since 0.1.0

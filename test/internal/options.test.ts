@@ -1,15 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
+import { Result } from "effect"
 import { coresFrom } from "../../src/internal/cores.ts"
 import { resolveOptions } from "../../src/internal/options.ts"
 import { Deque } from "../../src/internal/parent/deque.ts"
 import { InvalidOption } from "../../src/WorkerError.ts"
 
-const message = (f: () => unknown): string => {
-  try {
-    f()
-  } catch (e) {
-    assert.instanceOf(e, InvalidOption)
-    return (e as InvalidOption).message
+const message = (f: () => Result.Result<unknown, InvalidOption>): string => {
+  const r = f()
+  if (Result.isFailure(r)) {
+    assert.instanceOf(r.failure, InvalidOption)
+    return r.failure.message
   }
   return assert.fail("expected an InvalidOption")
 }
@@ -27,11 +27,11 @@ describe("pool options", () => {
   })
 
   it("default to one worker per usable core and a one-second grace", () => {
-    const o = resolveOptions(undefined)
+    const o = Result.getOrThrow(resolveOptions(undefined))
     assert.isAtLeast(o.size, 1)
     assert.strictEqual(o.interruptGraceMillis, 1000)
     assert.strictEqual(o.maxQueued, Infinity)
-    assert.strictEqual(resolveOptions({ interruptGrace: "250 millis" }).interruptGraceMillis, 250)
+    assert.strictEqual(Result.getOrThrow(resolveOptions({ interruptGrace: "250 millis" })).interruptGraceMillis, 250)
   })
 
   it("bound the core count by the cgroup CPU quota", () => {

@@ -9,39 +9,11 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
 import { SqlClient } from "effect/sql/SqlClient"
-import { ClusterUnavailable, InvalidOption, WorkerError } from "../../WorkerError.ts"
-
-/**
- * Cluster timings. Every runner and every client of one cluster should use the same values.
- *
- * @category models
- * @since 0.2.0
- */
-export interface ClusterTimings {
-  /** How long a runner's shard locks live without a refresh: bounds the failover after a runner dies. */
-  readonly shardLockExpiration?: Duration.Input | undefined
-  /** How often a runner refreshes its shard locks (at most a third of the expiration). */
-  readonly shardLockRefreshInterval?: Duration.Input | undefined
-  /** How often runners check each other's health. */
-  readonly runnerHealthCheckInterval?: Duration.Input | undefined
-  /** How often runners and clients reload the shard assignments. */
-  readonly refreshAssignmentsInterval?: Duration.Input | undefined
-  /** How often a runner looks in storage for messages it was not told about (redelivery after a failover). */
-  readonly entityMessagePollInterval?: Duration.Input | undefined
-  /** How often a client looks in storage for the replies to its persisted messages. */
-  readonly entityReplyPollInterval?: Duration.Input | undefined
-}
-
-/**
- * `"fast-failover"`: a dead runner's tasks move to the others in about 5–7 s on loopback (Effect Cluster's
- * defaults take 30–40 s), at the price of more lock and health-check traffic to Postgres. `"default"`:
- * Effect Cluster's defaults (lock expiry 35 s, health checks every minute).
- *
- * @category models
- * @since 0.2.0
- */
-export type ClusterTimingsOption = "default" | "fast-failover" | ClusterTimings
+import { ClusterUnavailable, WorkerError } from "../../WorkerError.ts"
+import type { ClusterOptions, ClusterTimings, ClusterTimingsOption, PostgresOption } from "../../WorkerPool.ts"
+import { type Checked, durationMillis, invalid, isPositiveInt, orFail } from "../options.ts"
 
 export const fastFailover: ClusterTimings = {
   shardLockExpiration: "6 seconds",
@@ -51,33 +23,48 @@ export const fastFailover: ClusterTimings = {
   entityMessagePollInterval: "1 second"
 }
 
-/** The Postgres connection: a URL (`postgres://user@host:5432/db`) or `@effect/sql-pg`'s pool options. */
-export type PostgresOption = string | PgClient.PgPoolConfig
-
-export const invalid = (option: string, message: string): WorkerError => new WorkerError({ reason: new InvalidOption({ option, message }) })
-
 export const unavailable = (message: string, taskName = ""): WorkerError =>
   new WorkerError({ reason: new ClusterUnavailable({ taskName, message }) })
 
-export const shardingConfigOf = (timings: ClusterTimingsOption | undefined): Partial<ShardingConfig.ShardingConfig["Service"]> => {
-  const t = timings === undefined || timings === "default" ? {} : timings === "fast-failover" ? fastFailover : timings
-  if (typeof t !== "object" || t === null) {
-    throw invalid("timings", `timings must be "default", "fast-failover" or an object of durations, got ${String(timings)}`)
-  }
-  const out: Record<string, Duration.Duration> = {}
-  for (const [key, value] of Object.entries(t)) {
-    if (value === undefined) continue
-    const d = Duration.fromInput(value as Duration.Input)
-    if (d._tag === "None") throw invalid(`timings.${key}`, `timings.${key} must be a duration, got ${String(value)}`)
-    out[key] = d.value
-  }
-  return out
-}
+type Sharding = Partial<ShardingConfig.ShardingConfig["Service"]>
+
+/** The cluster timings as Effect Cluster's sharding configuration. */
+export const shardingConfigOf = (timings: ClusterTimingsOption | undefined): Checked<Sharding> =>
+  Result.gen(function*() {
+    const t = timings === undefined || timings === "default" ? {} : timings === "fast-failover" ? fastFailover : timings
+    if (typeof t !== "object" || t === null) {
+      return yield* invalid("timings", `timings must be "default", "fast-failover" or an object of durations, got ${String(timings)}`)
+    }
+    const out: Record<string, Duration.Duration> = {}
+    for (const [key, value] of Object.entries(t)) {
+      if (value === undefined) continue
+      out[key] = Duration.millis(yield* durationMillis(`timings.${key}`, value))
+    }
+    return out as Sharding
+  })
+
+/** A cluster client's options, validated, with their defaults. */
+export const resolveClusterOptions = (options: ClusterOptions): Checked<{
+  readonly size: number
+  readonly delivery: "persisted" | "volatile"
+  readonly readyTimeout: Duration.Duration
+  readonly sharding: Sharding
+}> =>
+  Result.gen(function*() {
+    const size = options.size ?? 16
+    if (!isPositiveInt(size)) return yield* invalid("size", `size must be a positive integer, got ${String(size)}`)
+    const delivery = options.delivery ?? "persisted"
+    if (delivery !== "persisted" && delivery !== "volatile") {
+      return yield* invalid("delivery", `delivery must be "persisted" or "volatile", got ${String(delivery)}`)
+    }
+    const readyTimeout = yield* durationMillis("readyTimeout", options.readyTimeout ?? "60 seconds", `readyTimeout must be a duration, got ${String(options.readyTimeout)}`)
+    return { size, delivery, readyTimeout: Duration.millis(readyTimeout), sharding: yield* shardingConfigOf(options.timings) }
+  })
 
 /** The SQL client layer for Postgres; a connection failure becomes a `ClusterUnavailable` WorkerError. */
 export const postgresLayer = (postgres: PostgresOption | undefined): Layer.Layer<SqlClient, WorkerError> => {
   if (postgres === undefined || (typeof postgres !== "string" && typeof postgres !== "object")) {
-    return Layer.effectContext(Effect.fail(invalid("postgres", `postgres must be a connection URL or @effect/sql-pg pool options, got ${String(postgres)}`)))
+    return Layer.effectContext(orFail(invalid("postgres", `postgres must be a connection URL or @effect/sql-pg pool options, got ${String(postgres)}`)))
   }
   const config: PgClient.PgPoolConfig = typeof postgres === "string" ? { url: Redacted.make(postgres) } : postgres
   // The client connects lazily and the cluster's storage layers turn a failed first query into a defect:

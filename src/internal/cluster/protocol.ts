@@ -17,7 +17,7 @@ import * as Rpc from "effect/rpc/Rpc"
 import * as Schema from "effect/Schema"
 import { CodecFailed, WorkerError } from "../../WorkerError.ts"
 import { toCodecIssue, type CodecResult, type TaskCodec, type TaskSchemas } from "../codec.ts"
-import { fromWireDefect, toWireDefect, type WireDefect } from "../protocol.ts"
+import { toWireDefect, type WireDefect } from "../protocol.ts"
 
 /** What a runner is asked to run: one task (`single`) or a chunk of a batch (`values` or `exits`). */
 export const RunFields = {
@@ -124,11 +124,14 @@ export type ItemExit =
   | { readonly d: WireDefect } // defect
   | { readonly i: true } // interrupted
 
+/**
+ * A runner's reply. A worker that crashes on the runner is handled there as on any local pool (the item
+ * that was running fails with `WorkerCrashed`, the others run again), so a crash arrives as an item's exit.
+ */
 export type Reply =
   | { readonly exit: ItemExit }
   | { readonly values: ReadonlyArray<unknown>; readonly stop: ItemExit | null }
   | { readonly exits: ReadonlyArray<ItemExit> }
-  | { readonly crashed: unknown; readonly item: number | null }
   | { readonly error: unknown } // the whole request failed (a WorkerError)
 
 /** Encodes an exit of a task run by the runner's local pool. */
@@ -160,24 +163,4 @@ const codecFailed = (taskName: string, direction: "success" | "error", r: CodecR
       path: r.ok ? "" : r.issue.path,
       message: `(on the cluster runner) ${r.ok ? "" : r.issue.message}`
     })
-  })
-
-/** Decodes one item's exit in the client. */
-export const decodeExit = (codec: JsonCodec, taskName: string, e: ItemExit): Exit.Exit<unknown, unknown> => {
-  if ("s" in e) {
-    const r = codec.decodeSuccess(e.s)
-    return r.ok ? Exit.succeed(r.value) : Exit.fail(parentCodecFailed(taskName, "success", r))
-  }
-  if ("f" in e) {
-    const r = codec.decodeError(e.f)
-    return r.ok ? Exit.fail(r.value) : Exit.fail(parentCodecFailed(taskName, "error", r))
-  }
-  if ("w" in e) return Exit.fail(decodeWorkerError(e.w))
-  if ("d" in e) return Exit.die(fromWireDefect(e.d))
-  return Exit.interrupt()
-}
-
-const parentCodecFailed = (taskName: string, direction: "success" | "error", r: CodecResult): WorkerError =>
-  new WorkerError({
-    reason: new CodecFailed({ taskName, side: "parent", direction, path: r.ok ? "" : r.issue.path, message: r.ok ? "" : r.issue.message })
   })

@@ -15,31 +15,19 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
 import { SqlClient } from "effect/sql/SqlClient"
 import { CodecFailed, TaskNotFound, WorkerError } from "../../WorkerError.ts"
-import type { PoolOptions } from "../options.ts"
-import { makePool } from "../parent/pool.ts"
+import type { ClusterTimingsOption, PoolOptions, PostgresOption } from "../../WorkerPool.ts"
+import { makeFront } from "../front.ts"
+import { type Checked, durationMillis, invalid, isPositiveInt, orFail } from "../options.ts"
+import { makeLocal } from "../parent/pool.ts"
 import { threads } from "../parent/threads.ts"
-import type { ChunkOutcome, PoolService } from "../service.ts"
+import type { Item, PoolService } from "../service.ts"
 import { makeTaskLoader, type TaskLoader } from "../taskLoader.ts"
-import {
-  type ClusterTimingsOption,
-  invalid,
-  type PostgresOption,
-  mapLayerError,
-  postgresLayer,
-  shardingConfigOf,
-  unavailable
-} from "./options.ts"
-import {
-  encodeExit,
-  encodeWorkerError,
-  jsonCodecOf,
-  type Reply,
-  type RunRequest,
-  TaskEntity
-} from "./protocol.ts"
+import { mapLayerError, postgresLayer, shardingConfigOf, unavailable } from "./options.ts"
+import { encodeExit, encodeWorkerError, jsonCodecOf, type Reply, type RunRequest, TaskEntity } from "./protocol.ts"
 
 /**
  * @category models
@@ -101,46 +89,40 @@ export const handleRun = (
       }
       payloads[k] = r.value
     }
-    if (request.mode === "single") {
-      const exit = yield* Effect.exit(pool.run(task, payloads[0], {
-        seed: request.seed,
-        index: request.index,
-        timeout: request.timeoutMillis === null ? undefined : request.timeoutMillis
-      }, request.attempt))
-      return { exit: encodeExit(codec, task.name, exit) }
-    }
-    const outcome = yield* Effect.exit(pool.runChunk(task, payloads, request.index, {
+    // Items run as on any local pool (a crash fails the item that was running, the others run again), with
+    // the client's attempt number and without retries: the client retries, as for every backend.
+    const single = request.mode === "single"
+    const items = yield* Effect.exit(pool.runItems(task, payloads, request.index, {
       seed: request.seed,
+      collect: single || request.mode === "exits",
       attempt: request.attempt,
-      collect: request.mode === "exits",
+      retry: undefined,
+      timeoutMillis: request.timeoutMillis ?? undefined,
       onProgress: undefined
     }))
-    if (Exit.isFailure(outcome)) {
-      const fail = outcome.cause.reasons.find(Cause.isFailReason)
+    if (Exit.isFailure(items)) {
+      const fail = items.cause.reasons.find(Cause.isFailReason)
       if (fail !== undefined) return wholeRequestError(fail.error)
       // not a failure: an interruption or a defect of the runner's pool, for the entity to report as such
-      return yield* Effect.orDie(Effect.failCause(outcome.cause))
+      return yield* Effect.orDie(Effect.failCause(items.cause))
     }
-    return encodeChunk(codec, task.name, outcome.value)
+    if (single) return { exit: encodeExit(codec, task.name, items.value[0]!.exit) }
+    return request.mode === "exits"
+      ? { exits: items.value.map((item) => encodeExit(codec, task.name, item.exit)) }
+      : encodeValues(codec, task.name, items.value)
   })
 
-const encodeChunk = (codec: ReturnType<typeof jsonCodecOf>, taskName: string, outcome: ChunkOutcome): Reply => {
-  switch (outcome._tag) {
-    case "Exits":
-      return { exits: outcome.exits.map((exit) => encodeExit(codec, taskName, exit)) }
-    case "Crashed":
-      return { crashed: encodeWorkerError(outcome.error), item: outcome.item ?? null }
-    case "Values": {
-      const values: Array<unknown> = []
-      for (const v of outcome.values) {
-        const r = codec.encodeSuccess(v)
-        // a value the JSON codec refuses stops the chunk there, as a failure of that item
-        if (!r.ok) return { values, stop: encodeExit(codec, taskName, Exit.succeed(v)) }
-        values.push(r.value)
-      }
-      return { values, stop: outcome.stop === undefined ? null : encodeExit(codec, taskName, outcome.stop) }
-    }
+/** A fail-fast chunk's items: the values up to the first failure, which stops it. */
+const encodeValues = (codec: ReturnType<typeof jsonCodecOf>, taskName: string, items: ReadonlyArray<Item>): Reply => {
+  const values: Array<unknown> = []
+  for (const { exit } of items) {
+    if (Exit.isFailure(exit)) return { values, stop: encodeExit(codec, taskName, exit) }
+    const r = codec.encodeSuccess(exit.value)
+    // a value the JSON codec refuses stops the chunk there, as a failure of that item
+    if (!r.ok) return { values, stop: encodeExit(codec, taskName, exit) }
+    values.push(r.value)
   }
+  return { values, stop: null }
 }
 
 /**
@@ -159,32 +141,30 @@ const cleanup = (retentionMillis: number) =>
     if (deleted.length > 0) yield* Effect.logDebug(`effect-parallel runner: deleted ${deleted.length} processed messages`)
   })
 
-const resolveRetention = (retention: RunnerOptions["retention"]): number | undefined => {
-  if (retention === "never") return undefined
-  const d = Duration.fromInput(retention ?? "1 day")
-  if (d._tag === "None") {
-    throw invalid("retention", `retention must be a duration or "never", got ${String(retention)}`)
-  }
-  return Duration.toMillis(d.value)
-}
+/** A runner's options, validated: the timings as sharding configuration, the retention in milliseconds. */
+const resolveRunnerOptions = (options: RunnerOptions) =>
+  Result.gen(function*() {
+    if (options.weight !== undefined && !isPositiveInt(options.weight)) {
+      return yield* invalid("weight", `weight must be a positive integer, got ${String(options.weight)}`)
+    }
+    const sharding = yield* shardingConfigOf(options.timings)
+    const retention: Checked<number | undefined> = options.retention === "never"
+      ? Result.succeed(undefined)
+      : durationMillis("retention", options.retention ?? "1 day", `retention must be a duration or "never", got ${String(options.retention)}`)
+    return { sharding, retention: yield* retention }
+  })
 
 /** The runner as a layer: serves tasks until the layer's scope closes. */
 export const layer = (options: RunnerOptions): Layer.Layer<never, WorkerError> =>
   Layer.unwrap(Effect.gen(function*() {
     const host = options.host ?? "localhost"
     const port = options.port ?? 34431
-    if (options.weight !== undefined && !(Number.isInteger(options.weight) && options.weight > 0)) {
-      return yield* Effect.fail(invalid("weight", `weight must be a positive integer, got ${String(options.weight)}`))
-    }
-    const config = yield* Effect.try({
-      try: () => ({ sharding: shardingConfigOf(options.timings), retention: resolveRetention(options.retention) }),
-      catch: (e) => e as WorkerError
-    })
+    const config = yield* orFail(resolveRunnerOptions(options))
     const address = `${host}:${port}`
     const loader = makeTaskLoader()
     // One local pool for the runner, made with the layer's scope: the entity's handlers below are built once
     // per entity id (per slot), so the pool must not be made there.
-    const pool = yield* makePool(threads, { size: "cores", ...options.pool })
+    const pool = yield* makeFront(makeLocal(threads, { size: "cores", ...options.pool }))
     const entity = TaskEntity.toLayer(
       TaskEntity.of({
         Run: (envelope) => handleRun(pool, loader, envelope.payload),

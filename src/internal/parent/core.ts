@@ -3,7 +3,7 @@
  *
  * Written as plain callbacks rather than fibers, queues and semaphores: it runs for every task on the hot
  * path, and an Effect-level queue plus a fiber per dispatch cost several microseconds per task where this
- * costs a fraction of one. The Effect API (`pool.ts`) wraps it: each task is an `Effect.callback` whose
+ * costs a fraction of one. The local executor (`pool.ts`) wraps it: each job is an `Effect.callback` whose
  * canceller calls `interrupt` and waits until the worker has really stopped (R1, R2).
  *
  * Invariants:
@@ -11,7 +11,8 @@
  *   worker (`inflight[0]`) is the one running. A crash fails only that job; the others had not started
  *   and go back to the front of the queue (R4).
  * - A job counts against its worker until the worker replied for it or exited, never less (R2).
- * - Every job is settled exactly once, or resolved as interrupted when its caller interrupted it.
+ * - Every job is settled exactly once, or resolved as interrupted when its caller interrupted it; a sent
+ *   job ends in one place, `finish`.
  * - A job is never given to a worker whose channel closed or that said it is exiting (`gone`); a job
  *   whose message found the channel closed was never delivered and goes back to the queue.
  *
@@ -21,15 +22,16 @@
  */
 import type { WorkerErrorReason } from "../../WorkerError.ts"
 import { CodecFailed, InitializerFailed, PoolClosed, SpawnFailed, TaskTimeout, WorkerCrashed } from "../../WorkerError.ts"
+import type { ExecutorStats } from "../executor.ts"
 import type { ResolvedOptions } from "../options.ts"
 import type { FromWorker, WireJob, WireReply, WireTrace } from "../protocol.ts"
-import type { PoolStats, TaskRef } from "../service.ts"
+import type { TaskRef } from "../service.ts"
+import { allocateOwner } from "../shared/registry.ts"
 import type { Backend, WorkerExit, WorkerHandle } from "./backend.ts"
 import { ChannelClosed } from "./backend.ts"
 import { Deque } from "./deque.ts"
-import { allocateOwner } from "../shared/registry.ts"
 import { HostCalls } from "./hostCalls.ts"
-import { Policy } from "./policy.ts"
+import { localChunks, Policy } from "./policy.ts"
 
 export type JobResult =
   | { readonly _tag: "Reply"; readonly reply: WireReply }
@@ -85,6 +87,16 @@ interface Slot {
   closeTimer: ReturnType<typeof setTimeout> | undefined
 }
 
+/**
+ * How a sent job ended on its worker's side. `Replied`: the worker replied. `Died`: its worker died while
+ * running it (the pool is open). `Lost`: no outcome will come: the reply could not be read, or the pool
+ * closed or failed before the worker could reply.
+ */
+type Ending =
+  | { readonly _tag: "Replied"; readonly reply: WireReply }
+  | { readonly _tag: "Died"; readonly reason: WorkerCrashed; readonly item: number | undefined }
+  | { readonly _tag: "Lost"; readonly reason: WorkerErrorReason }
+
 const MAX_START_FAILURES = 3
 const BACKOFF_MILLIS = [0, 250, 1000]
 
@@ -104,15 +116,35 @@ export class PoolCore {
   private closeWaiters: Array<() => void> = []
   private readyWaiters: Array<() => void> = []
   private readonly hostCalls = new HostCalls()
-  private counters = { completed: 0, failed: 0, retried: 0, crashed: 0, killed: 0, recycled: 0, spawned: 0 }
+  private counters = { crashed: 0, killed: 0, recycled: 0, spawned: 0 }
 
   readonly backend: Backend
   readonly options: ResolvedOptions
+  /** A task every new worker runs before it takes work, its payload already encoded. */
+  private readonly initializer: { readonly task: TaskRef; readonly payload: unknown } | undefined
+  /**
+   * How long a worker asked to close (retired, idle, or closed with the pool while it had no job) may take
+   * to exit before it is killed. Never under a second: it has no task to stop, but it may still be loading
+   * modules, and a short `interruptGrace` (for tasks) should not kill a worker that is merely slow to exit.
+   */
+  private readonly retireGraceMillis: number
+  /**
+   * At close, the grace timers of a worker's jobs kill the worker if its running job does not stop; this
+   * backstop, just after them, kills it if it is still there (a job queued behind it, a reply lost).
+   */
+  private readonly closeBackstopMillis: number
 
-  constructor(backend: Backend, options: ResolvedOptions) {
+  constructor(
+    backend: Backend,
+    options: ResolvedOptions,
+    initializer?: { readonly task: TaskRef; readonly payload: unknown } | undefined
+  ) {
     this.backend = backend
     this.options = options
-    this.policy = new Policy(options)
+    this.initializer = initializer
+    this.policy = new Policy(localChunks, options)
+    this.retireGraceMillis = Math.max(options.interruptGraceMillis, 1000)
+    this.closeBackstopMillis = options.interruptGraceMillis + 50
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -169,7 +201,6 @@ export class PoolCore {
 
   /** Admits a job to the queue, or makes it wait for room when `maxQueued` is reached (backpressure). */
   submit(job: Job): void {
-    if (job.wire.attempt > 1) this.counters.retried += job.items
     if (this.closed) return this.settle(job, { _tag: "Error", reason: new PoolClosed({ taskName: job.task.name }) })
     if (this.broken !== undefined) return this.settle(job, { _tag: "Error", reason: this.broken })
     if (this.queue.length >= this.options.maxQueued) {
@@ -194,11 +225,6 @@ export class PoolCore {
     job.state = "done"
     job.result = result
     this.clearTimers(job)
-    if (result._tag === "Error") {
-      // a crash, a timeout, a closed pool: the task ended, in failure (a chunk's other items are re-run)
-      this.counters.completed++
-      this.counters.failed++
-    }
     const onAdmit = job.onAdmit
     job.onAdmit = undefined
     onAdmit?.()
@@ -272,6 +298,47 @@ export class PoolCore {
     const callbacks = job.interrupting
     job.interrupting = undefined
     if (callbacks !== undefined) for (const cb of callbacks) cb()
+  }
+
+  /**
+   * Whether nobody waits for the job's result any more, and if so ends it: an abandoned job (its caller
+   * gave up while it was queued behind another in its worker) is dropped; a job its caller interrupted
+   * resolves the caller's wait, now that it has stopped.
+   */
+  private unwanted(job: Job): boolean {
+    if (job.abandoned) {
+      job.state = "done"
+      return true
+    }
+    if (job.interrupting !== undefined) {
+      job.state = "done"
+      this.resolveInterrupting(job)
+      return true
+    }
+    return false
+  }
+
+  /**
+   * Ends a sent job, the one place where one ends: dropped or resolved if nobody waits for it; when it
+   * stopped because the parent stopped it (an `Interrupted` reply, or a worker that died), a timeout it
+   * passed fails it with `TaskTimeout`, a close with `PoolClosed`; otherwise it is settled with what came.
+   */
+  private finish(job: Job, ending: Ending): void {
+    this.clearTimers(job)
+    if (this.unwanted(job)) return
+    const stopped = ending._tag === "Died" || (ending._tag === "Replied" && ending.reply.outcome?._tag === "Interrupted")
+    if (stopped && job.timedOut) {
+      return this.settle(job, { _tag: "Error", reason: new TaskTimeout({ taskName: job.task.name, timeoutMillis: job.timeoutMillis! }) })
+    }
+    if (stopped && job.closing) return this.settle(job, { _tag: "Error", reason: new PoolClosed({ taskName: job.task.name }) })
+    switch (ending._tag) {
+      case "Replied":
+        return this.settle(job, { _tag: "Reply", reply: ending.reply })
+      case "Died":
+        return this.settle(job, { _tag: "Error", reason: ending.reason, crashedItem: ending.item })
+      case "Lost":
+        return this.settle(job, { _tag: "Error", reason: ending.reason })
+    }
   }
 
   private kill(slot: Slot): void {
@@ -416,18 +483,10 @@ export class PoolCore {
   private onUnreadable(slot: Slot, message: string): void {
     const job = slot.inflight.shift()
     if (job === undefined) return
-    this.clearTimers(job)
-    if (job.abandoned) {
-      job.state = "done"
-    } else if (job.interrupting !== undefined) {
-      job.state = "done"
-      this.resolveInterrupting(job)
-    } else {
-      this.settle(job, {
-        _tag: "Error",
-        reason: new CodecFailed({ taskName: job.task.name, side: "parent", direction: "success", path: "", message })
-      })
-    }
+    this.finish(job, {
+      _tag: "Lost",
+      reason: new CodecFailed({ taskName: job.task.name, side: "parent", direction: "success", path: "", message })
+    })
     this.afterProgress(slot)
   }
 
@@ -573,7 +632,7 @@ export class PoolCore {
             if (i < 0) continue
             job = slot.inflight.splice(i, 1)[0]
           }
-          this.onReply(slot, job!, reply)
+          this.onReply(job!, reply)
         }
         // the new head may be a job someone is waiting to stop: its grace clock applies from now on
         const head = slot.inflight[0]
@@ -586,19 +645,20 @@ export class PoolCore {
     }
   }
 
-  private initializerJob: (() => Job) | undefined
-
-  /** Set by pool.ts: builds the initializer's job for a new worker (its payload is encoded there). */
-  setInitializer(make: () => Job): void {
-    this.initializerJob = make
-  }
-
   private onReady(slot: Slot): void {
     if (slot.state !== "starting") return
     if (this.closed) return this.retire(slot)
-    if (this.initializerJob !== undefined) {
+    const init = this.initializer
+    if (init !== undefined) {
       slot.state = "initializing"
-      const job = this.initializerJob()
+      const job = this.makeJob(init.task, [init.payload], {
+        index: 0,
+        attempt: 1,
+        seed: 0,
+        chunk: false,
+        timeoutMillis: undefined,
+        transfer: undefined
+      })
       job.state = "sent"
       job.slot = slot
       job.onResult = (result) => this.onInitialized(slot, job, result)
@@ -653,41 +713,9 @@ export class PoolCore {
     return this.broken
   }
 
-  private onReply(slot: Slot, job: Job, reply: WireReply): void {
-    this.clearTimers(job)
-    this.count(reply)
-    this.policy.observe(job.task, reply.elapsed, job.items, job.wire.chunk)
-    if (job.abandoned) {
-      job.state = "done"
-      return
-    }
-    if (job.interrupting !== undefined) {
-      job.state = "done"
-      return this.resolveInterrupting(job)
-    }
-    if (job.timedOut && reply.outcome?._tag === "Interrupted") {
-      return this.settle(job, { _tag: "Error", reason: new TaskTimeout({ taskName: job.task.name, timeoutMillis: job.timeoutMillis! }) })
-    }
-    if (job.closing && reply.outcome?._tag === "Interrupted") {
-      return this.settle(job, { _tag: "Error", reason: new PoolClosed({ taskName: job.task.name }) })
-    }
-    this.settle(job, { _tag: "Reply", reply })
-    void slot
-  }
-
-  /** Counts the items a reply says finished, and those that failed; interrupted items count as neither. */
-  private count(reply: WireReply): void {
-    const tally = (o: WireReply["outcome"]) => {
-      if (o === undefined || o._tag === "Interrupted") return
-      this.counters.completed++
-      if (o._tag !== "Success") this.counters.failed++
-    }
-    if (reply.outcomes !== undefined) {
-      for (const o of reply.outcomes) tally(o)
-      return
-    }
-    this.counters.completed += reply.values?.length ?? 0
-    tally(reply.outcome)
+  private onReply(job: Job, reply: WireReply): void {
+    this.policy.observe(job.task, reply.elapsed, job.items)
+    this.finish(job, { _tag: "Replied", reply })
   }
 
   private onTimeout(job: Job): void {
@@ -725,7 +753,7 @@ export class PoolCore {
       // already gone
     }
     if (slot.closeTimer !== undefined) clearTimeout(slot.closeTimer)
-    slot.closeTimer = setTimeout(() => slot.handle?.kill(), Math.max(this.options.interruptGraceMillis, 1000))
+    slot.closeTimer = setTimeout(() => slot.handle?.kill(), this.retireGraceMillis)
   }
 
   private onExit(slot: Slot, reported: WorkerExit): void {
@@ -762,14 +790,9 @@ export class PoolCore {
       }
       this.scheduleDispatch()
     } else {
-      const closing = this.broken ?? new PoolClosed({ taskName: "" })
+      const broken = this.broken
       for (const job of jobs) {
-        if (job.interrupting !== undefined) {
-          job.state = "done"
-          this.resolveInterrupting(job)
-        } else if (!job.abandoned) {
-          this.settle(job, { _tag: "Error", reason: closing._tag === "PoolClosed" ? new PoolClosed({ taskName: job.task.name }) : closing })
-        }
+        this.finish(job, { _tag: "Lost", reason: broken ?? new PoolClosed({ taskName: job.task.name }) })
       }
     }
     if (this.slots.length === 0 && this.closeWaiters.length > 0) {
@@ -779,22 +802,11 @@ export class PoolCore {
     }
   }
 
+  /** The job its worker was running when it died: the one a crash fails (R4). */
   private failHead(slot: Slot, job: Job, exit: WorkerExit, reason: string): void {
-    if (job.interrupting !== undefined) {
-      job.state = "done"
-      return this.resolveInterrupting(job)
-    }
-    if (job.abandoned) {
-      job.state = "done"
-      return
-    }
-    if (job.timedOut) {
-      return this.settle(job, { _tag: "Error", reason: new TaskTimeout({ taskName: job.task.name, timeoutMillis: job.timeoutMillis! }) })
-    }
-    const crashedItem = exit.cursor !== undefined && exit.cursor.job === job.id ? exit.cursor.item : undefined
-    this.settle(job, {
-      _tag: "Error",
-      crashedItem,
+    this.finish(job, {
+      _tag: "Died",
+      item: exit.cursor !== undefined && exit.cursor.job === job.id ? exit.cursor.item : undefined,
       reason: new WorkerCrashed({
         taskName: job.task.name,
         workerId: slot.id,
@@ -805,17 +817,13 @@ export class PoolCore {
     })
   }
 
+  /** Jobs that had not started: back to the front of the queue, in order, unless nobody waits for them. */
   private requeueFront(jobs: ReadonlyArray<Job>): void {
     for (let i = jobs.length - 1; i >= 0; i--) {
       const job = jobs[i]!
       job.slot = undefined
       this.clearTimers(job)
-      if (job.interrupting !== undefined) {
-        job.state = "done"
-        this.resolveInterrupting(job)
-        continue
-      }
-      if (job.abandoned || job.state === "done") continue
+      if (this.unwanted(job) || job.state === "done") continue
       job.state = "queued"
       this.queue.unshift(job)
     }
@@ -880,14 +888,14 @@ export class PoolCore {
         }
         // whatever still runs after the grace period is killed
         if (slot.closeTimer !== undefined) clearTimeout(slot.closeTimer)
-        slot.closeTimer = setTimeout(() => slot.handle?.kill(), this.options.interruptGraceMillis + 50)
+        slot.closeTimer = setTimeout(() => slot.handle?.kill(), this.closeBackstopMillis)
       }
     }
     if (this.slots.length === 0) return done()
     this.closeWaiters.push(done)
   }
 
-  stats(): PoolStats {
+  stats(): ExecutorStats {
     let busy = 0
     let running = 0
     let queued = 0

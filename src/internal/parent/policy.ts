@@ -6,18 +6,49 @@
  *   lose a third of a core), but queued-ahead work cannot move to an idle worker. So a worker gets ahead
  *   only about 1 ms of measured work: many tiny tasks, none behind tasks of a millisecond or more, and
  *   none before anything is measured.
- * - A chunk aims at about 10 ms of work (joblib's batch_size="auto" idea at a finer grain): large enough
- *   that per-message costs vanish, small enough for balancing and prompt interruption. With a known
- *   input length, chunks are also capped so every worker gets several.
+ * - A chunk aims at a target duration of work (joblib's batch_size="auto" idea), bounded by how the
+ *   known input spreads over the workers. The constants are the executor's: a local pool aims at about
+ *   10 ms (large enough that per-message costs vanish, small enough for balancing and prompt interruption),
+ *   with every worker getting several chunks; the cluster at about 200 ms, because a message costs
+ *   milliseconds, with few messages per unit of size.
  *
  * @internal
  */
-import type { ResolvedOptions } from "../options.ts"
 import type { TaskRef } from "../service.ts"
 
+/** How an executor sizes chunks. */
+export interface ChunkTuning {
+  /** Milliseconds of work a chunk aims at, once a task's time per item is measured. */
+  readonly targetMillis: number
+  /** The largest chunk. */
+  readonly maxItems: number
+  /** With a known input: chunks at most this small a share of it, remaining / (workers × n), so that every worker gets n. */
+  readonly atMostShare: number | undefined
+  /** With a known input: chunks at least remaining / (workers × n), so that messages stay few. */
+  readonly atLeastShare: number | undefined
+  /** With an input of unknown length: chunks of at least this many items. */
+  readonly atLeastUnknown: number
+}
+
+/** The local pool (threads, processes, in-process). */
+export const localChunks: ChunkTuning = {
+  targetMillis: 10,
+  maxItems: 16_384,
+  atMostShare: 4,
+  atLeastShare: undefined,
+  atLeastUnknown: 1
+}
+
+/** The cluster: a message costs about a millisecond (volatile) to ten (persisted). */
+export const clusterChunks: ChunkTuning = {
+  targetMillis: 200,
+  maxItems: 10_000,
+  atMostShare: 1,
+  atLeastShare: 4,
+  atLeastUnknown: 64
+}
+
 const AHEAD_MILLIS = 1
-const CHUNK_TARGET_MILLIS = 10
-const MAX_CHUNK = 16_384
 const ALPHA_UP = 0.3
 const ALPHA_DOWN = 0.6
 
@@ -34,13 +65,16 @@ export class Policy {
   /** EWMA of milliseconds per item, per task. */
   private readonly itemMillis = new WeakMap<TaskRef, number>()
 
-  private readonly options: ResolvedOptions
+  private readonly tuning: ChunkTuning
+  private readonly limits: { readonly prefetch: number; readonly maxTasksPerWorker: number }
 
-  constructor(options: ResolvedOptions) {
-    this.options = options
+  constructor(tuning: ChunkTuning, limits: { readonly prefetch: number; readonly maxTasksPerWorker: number }) {
+    this.tuning = tuning
+    this.limits = limits
   }
 
-  observe(task: TaskRef, elapsed: number, items: number, _chunk: boolean): void {
+  /** A job of `items` items of `task` took `elapsed` milliseconds. */
+  observe(task: TaskRef, elapsed: number, items: number): void {
     this.jobMillis = blend(this.jobMillis, Math.max(elapsed, 0.001))
     if (items > 0) this.itemMillis.set(task, blend(this.itemMillis.get(task), Math.max(elapsed / items, 0.0001)))
   }
@@ -49,15 +83,23 @@ export class Policy {
   inflightLimit(): number {
     // Nothing measured yet: send nothing ahead, a long task could hold a queued one hostage.
     if (this.jobMillis === undefined) return 1
-    return Math.max(1, Math.min(this.options.prefetch, 1 + Math.floor(AHEAD_MILLIS / this.jobMillis)))
+    return Math.max(1, Math.min(this.limits.prefetch, 1 + Math.floor(AHEAD_MILLIS / this.jobMillis)))
   }
 
   /** Items for the next chunk of `task`; `remaining` is the number of items left when known. */
   chunkSize(task: TaskRef, remaining: number | undefined, workers: number): number {
+    const t = this.tuning
     const perItem = this.itemMillis.get(task)
-    let size = perItem === undefined ? 1 : Math.floor(CHUNK_TARGET_MILLIS / perItem)
-    if (remaining !== undefined) size = Math.min(size, Math.ceil(remaining / (workers * 4)))
-    size = Math.min(size, MAX_CHUNK, this.options.maxTasksPerWorker)
-    return Math.max(1, size)
+    const byTime = perItem === undefined ? 1 : Math.floor(t.targetMillis / perItem)
+    const atLeast = remaining === undefined
+      ? t.atLeastUnknown
+      : t.atLeastShare === undefined
+      ? 1
+      : Math.ceil(remaining / (workers * t.atLeastShare))
+    let atMost = Math.min(t.maxItems, this.limits.maxTasksPerWorker)
+    if (remaining !== undefined && t.atMostShare !== undefined) {
+      atMost = Math.min(atMost, Math.ceil(remaining / (workers * t.atMostShare)))
+    }
+    return Math.max(1, Math.min(atMost, Math.max(atLeast, byTime)))
   }
 }

@@ -1,0 +1,79 @@
+/**
+ * The executor contract: what a backend must do for the front (`front.ts`, the one Effect face of every
+ * pool), and nothing else. An executor runs payloads that are already encoded, one task or a chunk of a
+ * batch, and answers with each item's outcome, still encoded; it does not parse options, retry, trace,
+ * decode or count. Two executors meet it: the local pool over `PoolCore` (`parent/pool.ts`: threads,
+ * processes, in-process) and the cluster client (`cluster/client.ts`: messages to runners).
+ *
+ * @internal
+ */
+import type * as Effect from "effect/Effect"
+import type { WorkerError } from "../WorkerError.ts"
+import type { PoolStats } from "../WorkerPool.ts"
+import type { TaskCodec } from "./codec.ts"
+import type { WireOutcome, WireTrace } from "./protocol.ts"
+import type { TaskRef } from "./service.ts"
+
+/** One task, or a chunk of items of one task, to run. */
+export interface Execution {
+  readonly task: TaskRef
+  /** Payloads encoded with the executor's codec: one for a single task, several for a chunk. */
+  readonly items: ReadonlyArray<unknown>
+  /** `TaskContext.index` of the first item (item k has `index + k`). */
+  readonly index: number
+  readonly seed: number
+  /** `TaskContext.attempt` (1 for a first attempt). */
+  readonly attempt: number
+  /**
+   * `"single"`: one task, which may have a timeout; `"values"`: a fail-fast chunk (it stops at its first
+   * failure); `"exits"`: a chunk that runs every item and reports each one's outcome (`mode: "result"`).
+   */
+  readonly mode: "single" | "values" | "exits"
+  /** Counted from the task's start in its worker (single tasks only). */
+  readonly timeoutMillis: number | undefined
+  /** The caller's span, to continue where the task runs (only when the caller is traced). */
+  readonly trace: WireTrace | undefined
+  /** Buffers to move instead of copying, where the transport can. */
+  readonly transfer: ReadonlyArray<Transferable> | undefined
+  /** A task's own progress reports (`TaskContext.progress`), where the transport carries them. */
+  readonly onProgress: ((index: number, fraction: number) => void) | undefined
+}
+
+/** How one item ended, still encoded: the worker protocol's outcomes, or a `WorkerError` made on the way. */
+export type ItemOutcome = WireOutcome | { readonly _tag: "WorkerError"; readonly error: WorkerError }
+
+/** How an execution ended. A single task is a chunk of one: `Exits` with one outcome, or `Crashed`. */
+export type ChunkOutcome =
+  /** Fail-fast chunk: the encoded values of the items that succeeded, in order, and the outcome that stopped it. */
+  | { readonly _tag: "Values"; readonly values: ReadonlyArray<unknown>; readonly stop: ItemOutcome | undefined }
+  /** Every item's outcome, in order (a collecting chunk, or a single task). */
+  | { readonly _tag: "Exits"; readonly exits: ReadonlyArray<ItemOutcome> }
+  /** The worker died during the execution; `item` is the one that was running, when the executor can tell. */
+  | { readonly _tag: "Crashed"; readonly error: WorkerError; readonly item: number | undefined }
+
+/** What the executor knows of its workers; the front adds the task counts (completed, failed, retried). */
+export type ExecutorStats = Omit<PoolStats, "completed" | "failed" | "retried">
+
+export interface Executor {
+  readonly backend: PoolStats["backend"]
+  /** Parallelism to plan for (workers, or messages in flight). */
+  readonly size: number
+  /** The task's codecs for this executor's transport (structured clone, or JSON for messages that are stored). */
+  readonly codec: (task: TaskRef) => TaskCodec
+  /**
+   * Runs an execution; interrupting the effect interrupts it where it runs and returns once it has stopped
+   * (R1, R2). Fails with a `WorkerError` when the execution as a whole could not run (the pool closed or
+   * failed, a timeout, a payload the transport refused).
+   */
+  readonly execute: (execution: Execution) => Effect.Effect<ChunkOutcome, WorkerError>
+  /**
+   * Admission, for executors with a bounded queue (`maxQueued`): waits for room (interruptibly, R1, R6),
+   * then returns the effect that waits for the outcome. Without it, the front admits at once.
+   */
+  readonly admit?: ((execution: Execution) => Effect.Effect<Effect.Effect<ChunkOutcome, WorkerError>, WorkerError>) | undefined
+  /** Items for the next chunk of this task (adaptive, `policy.ts`); `remaining` is known for arrays. */
+  readonly chunkSize: (task: TaskRef, remaining: number | undefined) => number
+  readonly stats: () => ExecutorStats
+  /** Waits until every worker (or runner) is ready; fails if the executor cannot run tasks. */
+  readonly awaitReady: Effect.Effect<void, WorkerError>
+}

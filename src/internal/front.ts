@@ -1,0 +1,478 @@
+/**
+ * The front: the one Effect face of every pool, over any executor (`executor.ts`). `WorkerPool.make*` is
+ * a front over the local pool's executor (threads, processes, in-process) or the cluster client's.
+ *
+ * What the front does, once for every backend:
+ * - parses a run's options (retry, timeout, seed, index) once; a bad one fails with `InvalidOption`;
+ * - encodes payloads and decodes outcomes with the executor's codecs (R5);
+ * - opens a client span per task or chunk for a traced caller; its ids travel with the execution;
+ * - retries, in one loop (`retry.ts`), every attempt with the same seed (R7);
+ * - runs a batch's items: around an item that cannot be encoded (the items before it still run, and the
+ *   items after it when the batch collects), charging a crash inside a chunk to the item that was running
+ *   (the others run again), and one item at a time where a chunk cannot tell which item failed;
+ * - counts completed, failed and retried tasks, and publishes the pool's metrics.
+ *
+ * The executor runs what it is given and nothing else.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Result from "effect/Result"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
+import { CodecFailed, TaskNotFound, WorkerError } from "../WorkerError.ts"
+import type { PoolStats, RunOptions } from "../WorkerPool.ts"
+import type { CodecIssue, TaskCodec } from "./codec.ts"
+import type { ChunkOutcome, Execution, Executor, ItemOutcome } from "./executor.ts"
+import { type Checked, timeoutMillis } from "./options.ts"
+import { fromWireDefect } from "./protocol.ts"
+import { randomSeed } from "./random.ts"
+import { type ResolvedRetry, resolveRetry, retrying } from "./retry.ts"
+import type { Item, ItemsPlan, PoolService, TaskRef } from "./service.ts"
+
+const workerError = (reason: WorkerError["reason"]) => new WorkerError({ reason })
+
+const codecFailed = (task: TaskRef, side: "parent" | "worker", direction: "payload" | "success" | "error", issue: CodecIssue) =>
+  workerError(new CodecFailed({ taskName: task.name, side, direction, path: issue.path, message: issue.message }))
+
+/** A run's options, parsed once for all its attempts. */
+interface Parsed {
+  readonly seed: number
+  readonly index: number
+  readonly timeoutMillis: number | undefined
+  readonly transfer: ReadonlyArray<Transferable> | undefined
+  readonly retry: ResolvedRetry | undefined
+}
+
+const parseRun = (options: RunOptions<any> | undefined): Checked<Parsed> => {
+  if (options === undefined) {
+    return Result.succeed({ seed: randomSeed(), index: 0, timeoutMillis: undefined, transfer: undefined, retry: undefined })
+  }
+  const retry = resolveRetry(options.retry)
+  if (Result.isFailure(retry)) return Result.fail(retry.failure)
+  const timeout = timeoutMillis(options.timeout)
+  if (Result.isFailure(timeout)) return Result.fail(timeout.failure)
+  return Result.succeed({
+    seed: options.seed ?? randomSeed(),
+    index: options.index ?? 0,
+    timeoutMillis: timeout.success,
+    transfer: options.transfer,
+    retry: retry.success
+  })
+}
+
+/** What an execution's fields other than its items are, for one attempt. */
+interface Fields {
+  readonly seed: number
+  readonly attempt: number
+  readonly timeoutMillis: number | undefined
+  readonly transfer: ReadonlyArray<Transferable> | undefined
+  readonly onProgress: ((index: number, fraction: number) => void) | undefined
+}
+
+/** One item's outcome, decoded in the parent. */
+const decode = (task: TaskRef, codec: TaskCodec, o: ItemOutcome): Exit.Exit<unknown, unknown> => {
+  switch (o._tag) {
+    case "Success": {
+      const r = codec.decodeSuccess(o.value)
+      return r.ok ? Exit.succeed(r.value) : Exit.fail(codecFailed(task, "parent", "success", r.issue))
+    }
+    case "Failure": {
+      const r = codec.decodeError(o.error)
+      return r.ok ? Exit.fail(r.value) : Exit.fail(codecFailed(task, "parent", "error", r.issue))
+    }
+    case "Defect":
+      return Exit.die(fromWireDefect(o.defect))
+    case "Interrupted":
+      return Exit.interrupt()
+    case "Problem": {
+      const p = o.problem
+      return Exit.fail(
+        p._tag === "TaskNotFound"
+          ? workerError(new TaskNotFound({ taskName: task.name, module: task.module, message: p.message }))
+          : codecFailed(task, "worker", p.direction, p)
+      )
+    }
+    case "WorkerError":
+      return Exit.fail(o.error)
+  }
+}
+
+/** What one attempt at some items came to. */
+type Tried =
+  /**
+   * The items' exits, from the first on. Fewer exits than items: the chunk `stopped` at its last exit (a
+   * failure), or it ran only the items before one that could not be encoded (whose failure is the last exit).
+   */
+  | { readonly _tag: "Ran"; readonly exits: ReadonlyArray<Exit.Exit<unknown, unknown>>; readonly stopped: boolean }
+  /** The worker died while running item `item` (relative to this attempt's items). */
+  | { readonly _tag: "Crashed"; readonly error: WorkerError; readonly item: number }
+  /** Run the items one at a time: a crash that cannot be placed, or a chunk that could not travel whole. */
+  | { readonly _tag: "OneByOne" }
+
+const ran = (exits: ReadonlyArray<Exit.Exit<unknown, unknown>>, stopped: boolean): Tried => ({ _tag: "Ran", exits, stopped })
+const oneByOne: Tried = { _tag: "OneByOne" }
+
+/** A single task's exit, as an effect (an `Exit` is one). */
+const exitOfSingle = (tried: Tried): Effect.Effect<unknown, unknown> =>
+  tried._tag === "Ran" ? tried.exits[0]! : Effect.die(new Error(`a single task's attempt came back as ${tried._tag}`))
+
+const isInterruptOnly = (exit: Exit.Exit<unknown, unknown>): boolean =>
+  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
+
+/**
+ * An execution, prepared: its payloads encoded up to the first one that cannot be, whose failure is `bad`
+ * (the execution holds the payloads before it; there is none when even the first cannot be encoded).
+ */
+type Prepared =
+  | { readonly execution: undefined; readonly bad: Exit.Exit<never, WorkerError> }
+  | Ready
+
+interface Ready {
+  readonly execution: Execution
+  readonly codec: TaskCodec
+  readonly bad: Exit.Exit<never, WorkerError> | undefined
+}
+
+let poolIds = 0
+
+/**
+ * Effect metrics of a pool, labelled with its backend and a pool number: gauges for workers, busy
+ * workers, utilization, queued and running tasks; counters for completed, failed, retried tasks and
+ * worker crashes. The effect returned samples the stats once (deltas for counters).
+ */
+const sampler = (stats: () => PoolStats, backend: string): Effect.Effect<void> => {
+  const attributes = { backend, pool: String(++poolIds) }
+  const gauge = (name: string, description: string) => Metric.gauge(`effect_parallel_${name}`, { description, attributes })
+  const counter = (name: string, description: string) =>
+    Metric.counter(`effect_parallel_${name}`, { description, attributes, incremental: true })
+  const workers = gauge("workers", "workers alive")
+  const busy = gauge("workers_busy", "workers running at least one task")
+  const utilization = gauge("worker_utilization", "busy workers / pool size")
+  const queued = gauge("tasks_queued", "tasks waiting for a worker, and submitters waiting for room")
+  const running = gauge("tasks_running", "tasks sent to a worker and not finished")
+  const completed = counter("tasks_completed_total", "tasks finished, whatever their outcome")
+  const failed = counter("tasks_failed_total", "tasks that ended with an error or a defect")
+  const retried = counter("tasks_retried_total", "task runs that were retries")
+  const crashed = counter("worker_crashes_total", "workers that crashed")
+  let last = { completed: 0, failed: 0, retried: 0, crashed: 0 }
+  return Effect.suspend(() => {
+    const s = stats()
+    const delta = {
+      completed: s.completed - last.completed,
+      failed: s.failed - last.failed,
+      retried: s.retried - last.retried,
+      crashed: s.crashed - last.crashed
+    }
+    last = s
+    return Effect.all([
+      Metric.update(workers, s.workers),
+      Metric.update(busy, s.busy),
+      Metric.update(utilization, s.size === 0 ? 0 : s.busy / s.size),
+      Metric.update(queued, s.queued + s.waiting),
+      Metric.update(running, s.running),
+      Metric.update(completed, delta.completed),
+      Metric.update(failed, delta.failed),
+      Metric.update(retried, delta.retried),
+      Metric.update(crashed, delta.crashed)
+    ], { discard: true })
+  })
+}
+
+/**
+ * Runs `f` with the execution inside a client span when the caller is traced (has a parent span), its ids
+ * in the execution to continue where the task runs; untraced callers pay one context lookup and nothing else.
+ */
+const traced = <A, E>(execution: Execution, f: (execution: Execution) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  Effect.withFiber((fiber) => {
+    if (Option.isNone(Context.getOption(fiber.context, Tracer.ParentSpan))) return f(execution)
+    const { task, index, mode } = execution
+    const [name, attributes] = mode === "single"
+      ? [`effect-parallel.task ${task.name}`, { "task.name": task.name, "task.index": index, "task.attempt": execution.attempt }]
+      : [`effect-parallel.chunk ${task.name}`, { "task.name": task.name, "chunk.index": index, "chunk.items": execution.items.length }]
+    return Effect.withSpan(
+      Effect.flatMap(Effect.orDie(Effect.currentSpan), (span) =>
+        f({ ...execution, trace: { traceId: span.traceId, spanId: span.spanId, sampled: span.sampled } })),
+      name,
+      { kind: "client", attributes }
+    )
+  })
+
+/**
+ * Builds the front over the executor that `acquire` builds in the current scope. The pool's metrics are
+ * sampled once a second, off the hot path, and a last time after the executor has closed.
+ */
+export const makeFront = (
+  acquire: Effect.Effect<Executor, WorkerError, Scope.Scope>
+): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const counts = { completed: 0, failed: 0, retried: 0 }
+    let sample: Effect.Effect<void> = Effect.void
+    // added before the executor's finalizers, so it runs after them: the last sample sees the pool closed
+    yield* Effect.addFinalizer(() => Effect.suspend(() => sample))
+    const executor = yield* acquire
+    const stats = (): PoolStats => ({ ...executor.stats(), ...counts })
+    sample = sampler(stats, executor.backend)
+    yield* sample.pipe(Effect.repeat(Schedule.spaced("1 second")), Effect.forkScoped)
+
+    /** Counts a finished item; an interrupted one counts as neither completed nor failed. */
+    const count = (exit: Exit.Exit<unknown, unknown>): void => {
+      if (Exit.isSuccess(exit)) {
+        counts.completed++
+      } else if (!isInterruptOnly(exit)) {
+        counts.completed++
+        counts.failed++
+      }
+    }
+
+    const prepare = (task: TaskRef, payloads: ReadonlyArray<unknown>, index: number, mode: Execution["mode"], fields: Fields): Prepared => {
+      const codec = executor.codec(task)
+      const items: Array<unknown> = new Array(payloads.length)
+      let bad: Exit.Exit<never, WorkerError> | undefined
+      for (let k = 0; k < payloads.length; k++) {
+        const r = codec.encodePayload(payloads[k])
+        if (!r.ok) {
+          // a batch's item is named by its index in the batch
+          const issue = mode === "single" ? r.issue : { path: `[${index + k}]${r.issue.path}`, message: r.issue.message }
+          bad = Exit.fail(codecFailed(task, "parent", "payload", issue))
+          items.length = k
+          break
+        }
+        items[k] = r.value
+      }
+      if (bad !== undefined && items.length === 0) return { execution: undefined, bad }
+      if (fields.attempt > 1) counts.retried += items.length
+      const execution: Execution = {
+        task,
+        items,
+        index,
+        seed: fields.seed,
+        attempt: fields.attempt,
+        mode,
+        timeoutMillis: fields.timeoutMillis,
+        trace: undefined,
+        transfer: fields.transfer,
+        onProgress: fields.onProgress
+      }
+      return { execution, codec, bad }
+    }
+
+    /** Decodes and counts an execution's outcome. */
+    const interpret = (codec: TaskCodec, execution: Execution, outcome: ChunkOutcome): Tried => {
+      const task = execution.task
+      switch (outcome._tag) {
+        case "Crashed": {
+          counts.completed++
+          counts.failed++
+          if (execution.mode === "single") return ran([Exit.fail(outcome.error)], true)
+          const k = outcome.item
+          return k !== undefined && k < execution.items.length ? { _tag: "Crashed", error: outcome.error, item: k } : oneByOne
+        }
+        case "Exits": {
+          const exits = outcome.exits.map((o) => {
+            const exit = decode(task, codec, o)
+            count(exit)
+            return exit
+          })
+          return ran(exits, false)
+        }
+        case "Values": {
+          const raw = outcome.values
+          const exits: Array<Exit.Exit<unknown, unknown>> = new Array(raw.length)
+          for (let i = 0; i < raw.length; i++) {
+            const r = codec.decodeSuccess(raw[i])
+            if (!r.ok) {
+              exits.length = i
+              const exit = Exit.fail(codecFailed(task, "parent", "success", r.issue))
+              count(exit)
+              exits.push(exit)
+              return ran(exits, true)
+            }
+            counts.completed++
+            exits[i] = Exit.succeed(r.value)
+          }
+          if (outcome.stop === undefined) return ran(exits, false)
+          const stop = decode(task, codec, outcome.stop)
+          count(stop)
+          exits.push(stop)
+          return ran(exits, true)
+        }
+      }
+    }
+
+    /** An execution that failed as a whole. */
+    const failed = (execution: Execution, error: WorkerError): Effect.Effect<Tried, WorkerError> => {
+      counts.completed++
+      counts.failed++
+      if (error.reason._tag === "CodecFailed" && error.reason.side === "parent") {
+        // the execution could not travel whole (the transport refused a payload, or the parent could not read
+        // the reply): the failure belongs to one item, not to the batch
+        return Effect.succeed(execution.items.length === 1 ? ran([Exit.fail(error)], true) : oneByOne)
+      }
+      return Effect.fail(error)
+    }
+
+    /** Waits for a prepared execution's outcome; an item that could not be encoded ends what ran before it. */
+    const conclude = (
+      { bad, codec, execution }: Ready,
+      outcome: Effect.Effect<ChunkOutcome, WorkerError>
+    ): Effect.Effect<Tried, WorkerError> => {
+      const tried = Effect.matchEffect(outcome, {
+        onFailure: (e) => failed(execution, e),
+        onSuccess: (o) => Effect.succeed(interpret(codec, execution, o))
+      })
+      if (bad === undefined) return tried
+      return Effect.map(tried, (t) => t._tag === "Ran" && !t.stopped ? ran([...t.exits, bad], execution.mode !== "exits") : t)
+    }
+
+    /** One attempt at some items: a single task, or a chunk. */
+    const attempt = (
+      task: TaskRef,
+      payloads: ReadonlyArray<unknown>,
+      index: number,
+      mode: Execution["mode"],
+      fields: Fields
+    ): Effect.Effect<Tried, WorkerError> =>
+      Effect.suspend(() => {
+        const prepared = prepare(task, payloads, index, mode, fields)
+        if (prepared.execution === undefined) return Effect.succeed(ran([prepared.bad], mode !== "exits"))
+        return conclude(prepared, traced(prepared.execution, executor.execute))
+      })
+
+    const single = (task: TaskRef, payload: unknown, index: number, fields: Fields): Effect.Effect<unknown, unknown> =>
+      Effect.flatMap(attempt(task, [payload], index, "single", fields), exitOfSingle)
+
+    /**
+     * One item of a batch as a single task, with its retries; `made` is an attempt already made (by a
+     * chunk). Never fails: the item's exit says how it ended.
+     */
+    const runItem = (
+      task: TaskRef,
+      payload: unknown,
+      index: number,
+      plan: ItemsPlan,
+      made?: Exit.Exit<unknown, unknown> | undefined
+    ): Effect.Effect<Item> => {
+      const once = (attempt: number) =>
+        single(task, payload, index, { seed: plan.seed, attempt, timeoutMillis: plan.timeoutMillis, transfer: undefined, onProgress: plan.onProgress })
+      if (plan.retry === undefined) {
+        if (made !== undefined) return Effect.succeed({ index, exit: made, attempts: plan.attempt })
+        return Effect.map(Effect.exit(once(plan.attempt)), (exit) => ({ index, exit, attempts: plan.attempt }))
+      }
+      return Effect.map(retrying(plan.retry, plan.attempt, once, made), (r) => ({ index, exit: r.exit, attempts: r.attempts }))
+    }
+
+    /** The one loop that runs items one at a time: to the end (collect) or to the first unrecovered failure. */
+    const itemByItem = (task: TaskRef, payloads: ReadonlyArray<unknown>, start: number, plan: ItemsPlan) =>
+      Effect.gen(function*() {
+        const out: Array<Item> = []
+        for (let k = 0; k < payloads.length; k++) {
+          const item = yield* runItem(task, payloads[k], start + k, plan)
+          out.push(item)
+          if (!plan.collect && Exit.isFailure(item.exit)) break
+        }
+        return out
+      })
+
+    const runItems = (
+      task: TaskRef,
+      payloads: ReadonlyArray<unknown>,
+      start: number,
+      plan: ItemsPlan
+    ): Effect.Effect<Array<Item>, WorkerError> =>
+      // each item with its own clock: one per message
+      plan.timeoutMillis !== undefined ? itemByItem(task, payloads, start, plan) : Effect.gen(function*() {
+        const out: Array<Item> = []
+        const mode = plan.collect ? "exits" : "values"
+        const fields: Fields = { seed: plan.seed, attempt: plan.attempt, timeoutMillis: undefined, transfer: undefined, onProgress: plan.onProgress }
+        let offset = 0
+        while (offset < payloads.length) {
+          const rest = offset === 0 ? payloads : payloads.slice(offset)
+          const base = start + offset
+          const tried = yield* attempt(task, rest, base, mode, fields)
+          if (tried._tag === "OneByOne") {
+            out.push(...yield* itemByItem(task, rest, base, plan))
+            return out
+          }
+          if (tried._tag === "Crashed") {
+            // the item that was running is charged with the crash (or retried); the items before it had
+            // finished, but their results died with the worker: they run again
+            const k = tried.item
+            if (k > 0) {
+              const again = yield* runItems(task, rest.slice(0, k), base, plan)
+              out.push(...again)
+              if (!plan.collect && again.some((i) => Exit.isFailure(i.exit))) return out
+            }
+            const crashed = yield* runItem(task, rest[k], base + k, plan, Exit.fail(tried.error))
+            out.push(crashed)
+            if (!plan.collect && Exit.isFailure(crashed.exit)) return out
+            offset += k + 1
+            continue
+          }
+          if (tried.exits.length === 0) return yield* Effect.die(new Error(`a chunk of ${task.name} came back with no outcome`))
+          for (let k = 0; k < tried.exits.length; k++) {
+            const exit = tried.exits[k]!
+            const item = Exit.isSuccess(exit)
+              ? { index: base + k, exit, attempts: plan.attempt }
+              : yield* runItem(task, rest[k], base + k, plan, exit)
+            out.push(item)
+            // a failure that its retries did not recover ends a fail-fast batch's chunk, and a chunk that stopped
+            if (Exit.isFailure(item.exit) && (!plan.collect || tried.stopped)) return out
+          }
+          // the chunk stopped at a failure that its retry recovered, or ran only the items before one that could
+          // not be encoded: the rest runs now
+          offset += tried.exits.length
+        }
+        return out
+      })
+
+    const run: PoolService["run"] = (task, payload, options) =>
+      Effect.suspend(() => {
+        const parsed = parseRun(options)
+        if (Result.isFailure(parsed)) return Effect.fail(workerError(parsed.failure))
+        const p = parsed.success
+        const once = (attempt: number) =>
+          single(task, payload, p.index, { seed: p.seed, attempt, timeoutMillis: p.timeoutMillis, transfer: p.transfer, onProgress: undefined })
+        return p.retry === undefined ? once(1) : Effect.flatMap(retrying(p.retry, 1, once), (r) => r.exit)
+      })
+
+    const admit = executor.admit ?? ((execution: Execution) => Effect.succeed(executor.execute(execution)))
+
+    const submit: PoolService["submit"] = (task, payload, options) =>
+      Effect.suspend(() => {
+        const parsed = parseRun(options)
+        if (Result.isFailure(parsed)) return Effect.fail(workerError(parsed.failure))
+        const p = parsed.success
+        const fields = (attempt: number): Fields => ({
+          seed: p.seed,
+          attempt,
+          timeoutMillis: p.timeoutMillis,
+          transfer: p.transfer,
+          onProgress: undefined
+        })
+        const prepared = prepare(task, [payload], p.index, "single", fields(1))
+        if (prepared.execution === undefined) return prepared.bad
+        return Effect.map(admit(prepared.execution), (outcome) => {
+          const first = Effect.flatMap(conclude(prepared, outcome), exitOfSingle)
+          if (p.retry === undefined) return first
+          const once = (attempt: number) => single(task, payload, p.index, fields(attempt))
+          return Effect.flatMap(retrying(p.retry, 1, once, first), (r) => r.exit)
+        })
+      })
+
+    return {
+      size: executor.size,
+      run,
+      submit,
+      runItems,
+      chunkSize: executor.chunkSize,
+      stats: Effect.sync(stats),
+      awaitReady: executor.awaitReady
+    } satisfies PoolService
+  })

@@ -108,7 +108,7 @@ const decode = (task: TaskRef, codec: TaskCodec, o: ItemOutcome): Exit.Exit<unkn
 type Tried =
   /**
    * The items' exits, from the first on. Fewer exits than items: the chunk `stopped` at its last exit (a
-   * failure), or it ran only the items before one that could not be encoded (whose failure is the last exit).
+   * failure), or it ran only the items before one that could not be encoded (the next attempt starts there).
    */
   | { readonly _tag: "Ran"; readonly exits: ReadonlyArray<Exit.Exit<unknown, unknown>>; readonly stopped: boolean }
   /** The worker died while running item `item` (relative to this attempt's items). */
@@ -127,18 +127,13 @@ const isInterruptOnly = (exit: Exit.Exit<unknown, unknown>): boolean =>
   Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
 
 /**
- * An execution, prepared: its payloads encoded up to the first one that cannot be, whose failure is `bad`
- * (the execution holds the payloads before it; there is none when even the first cannot be encoded).
+ * An execution, prepared: its payloads encoded up to the first one that cannot be (the execution holds
+ * the payloads before it, and runs first; the next attempt then starts at the bad one), or, when the first
+ * cannot be encoded, its failure.
  */
 type Prepared =
   | { readonly execution: undefined; readonly bad: Exit.Exit<never, WorkerError> }
-  | Ready
-
-interface Ready {
-  readonly execution: Execution
-  readonly codec: TaskCodec
-  readonly bad: Exit.Exit<never, WorkerError> | undefined
-}
+  | { readonly execution: Execution; readonly codec: TaskCodec }
 
 let poolIds = 0
 
@@ -234,19 +229,19 @@ export const makeFront = (
     const prepare = (task: TaskRef, payloads: ReadonlyArray<unknown>, index: number, mode: Execution["mode"], fields: Fields): Prepared => {
       const codec = executor.codec(task)
       const items: Array<unknown> = new Array(payloads.length)
-      let bad: Exit.Exit<never, WorkerError> | undefined
       for (let k = 0; k < payloads.length; k++) {
         const r = codec.encodePayload(payloads[k])
         if (!r.ok) {
+          if (k > 0) {
+            items.length = k
+            break
+          }
           // a batch's item is named by its index in the batch
-          const issue = mode === "single" ? r.issue : { path: `[${index + k}]${r.issue.path}`, message: r.issue.message }
-          bad = Exit.fail(codecFailed(task, "parent", "payload", issue))
-          items.length = k
-          break
+          const issue = mode === "single" ? r.issue : { path: `[${index}]${r.issue.path}`, message: r.issue.message }
+          return { execution: undefined, bad: Exit.fail(codecFailed(task, "parent", "payload", issue)) }
         }
         items[k] = r.value
       }
-      if (bad !== undefined && items.length === 0) return { execution: undefined, bad }
       if (fields.attempt > 1) counts.retried += items.length
       const execution: Execution = {
         task,
@@ -260,7 +255,7 @@ export const makeFront = (
         transfer: fields.transfer,
         onProgress: fields.onProgress
       }
-      return { execution, codec, bad }
+      return { execution, codec }
     }
 
     /** Decodes and counts an execution's outcome. */
@@ -318,18 +313,15 @@ export const makeFront = (
       return Effect.fail(error)
     }
 
-    /** Waits for a prepared execution's outcome; an item that could not be encoded ends what ran before it. */
+    /** A prepared execution's outcome, decoded and counted. */
     const conclude = (
-      { bad, codec, execution }: Ready,
+      { codec, execution }: Extract<Prepared, { readonly codec: TaskCodec }>,
       outcome: Effect.Effect<ChunkOutcome, WorkerError>
-    ): Effect.Effect<Tried, WorkerError> => {
-      const tried = Effect.matchEffect(outcome, {
+    ): Effect.Effect<Tried, WorkerError> =>
+      Effect.matchEffect(outcome, {
         onFailure: (e) => failed(execution, e),
         onSuccess: (o) => Effect.succeed(interpret(codec, execution, o))
       })
-      if (bad === undefined) return tried
-      return Effect.map(tried, (t) => t._tag === "Ran" && !t.stopped ? ran([...t.exits, bad], execution.mode !== "exits") : t)
-    }
 
     /** One attempt at some items: a single task, or a chunk. */
     const attempt = (

@@ -54,6 +54,27 @@ export type ChunkOutcome =
 /** What the executor knows of its workers; the front adds the task counts (completed, failed, retried). */
 export type ExecutorStats = Omit<PoolStats, "completed" | "failed" | "retried">
 
+/**
+ * A transport's codecs, cached per task, whose payload encoding runs inside `context`: how the transport
+ * tells a shared object's schema what it may carry (its memory, a reference to the parent, or nothing when
+ * it leaves the machine).
+ */
+export const codecsWithin = (
+  codecOf: (task: TaskRef) => TaskCodec,
+  context: <A>(encode: () => A) => A
+): (task: TaskRef) => TaskCodec => {
+  const cache = new WeakMap<TaskRef, TaskCodec>()
+  return (task) => {
+    let codec = cache.get(task)
+    if (codec === undefined) {
+      const own = codecOf(task)
+      codec = { ...own, encodePayload: (payload) => context(() => own.encodePayload(payload)) }
+      cache.set(task, codec)
+    }
+    return codec
+  }
+}
+
 export interface Executor {
   readonly backend: PoolStats["backend"]
   /** Parallelism to plan for (workers, or messages in flight). */

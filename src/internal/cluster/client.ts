@@ -20,8 +20,7 @@ import type * as Scope from "effect/Scope"
 import { randomUUID } from "node:crypto"
 import { PoolClosed, WorkerError } from "../../WorkerError.ts"
 import type { ClusterOptions } from "../../WorkerPool.ts"
-import type { TaskCodec } from "../codec.ts"
-import type { ChunkOutcome, Execution, Executor, ItemOutcome } from "../executor.ts"
+import { type ChunkOutcome, codecsWithin, type Execution, type Executor, type ItemOutcome } from "../executor.ts"
 import { orFail } from "../options.ts"
 import { clusterChunks, Policy } from "../parent/policy.ts"
 import type { TaskRef } from "../service.ts"
@@ -36,16 +35,7 @@ const errorTag = (e: unknown): string =>
  * The tasks' JSON codecs; a shared object in a payload cannot leave its machine, and its schema says so
  * (`CodecFailed`) instead of encoding a handle the runner could not use.
  */
-const codecs = new WeakMap<TaskRef, TaskCodec>()
-const codecOf = (task: TaskRef): TaskCodec => {
-  let codec = codecs.get(task)
-  if (codec === undefined) {
-    const json = jsonCodecOf(task)
-    codec = { ...json, encodePayload: (payload) => encodingForOtherMachine(() => json.encodePayload(payload)) }
-    codecs.set(task, codec)
-  }
-  return codec
-}
+const codecOf = codecsWithin(jsonCodecOf, encodingForOtherMachine)
 
 /** One item's exit in a reply, as an outcome for the front to decode. */
 const outcomeOf = (e: ItemExit): ItemOutcome => {

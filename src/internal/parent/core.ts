@@ -23,7 +23,7 @@
 import type { WorkerErrorReason } from "../../WorkerError.ts"
 import { CodecFailed, InitializerFailed, PoolClosed, SpawnFailed, TaskTimeout, WorkerCrashed } from "../../WorkerError.ts"
 import type { ExecutorStats } from "../executor.ts"
-import type { ResolvedOptions } from "../options.ts"
+import { type ResolvedOptions, show } from "../options.ts"
 import type { FromWorker, WireJob, WireReply, WireTrace } from "../protocol.ts"
 import type { TaskRef } from "../service.ts"
 import { allocateOwner } from "../shared/registry.ts"
@@ -934,20 +934,12 @@ const describeOutcome = (reply: WireReply): string => {
     case "Success":
       return "succeeded"
     case "Failure":
-      return `failed with ${safeString(o.error)}`
+      return `failed with ${show(o.error)}`
     case "Defect":
       return `died: ${o.defect.name}: ${o.defect.message}`
     case "Interrupted":
       return "was interrupted"
     case "Problem":
       return o.problem.message
-  }
-}
-
-const safeString = (u: unknown): string => {
-  try {
-    return JSON.stringify(u) ?? String(u)
-  } catch {
-    return String(u)
   }
 }

@@ -9,9 +9,8 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { InvalidOption, SpawnFailed, WorkerError } from "../../WorkerError.ts"
 import type { PoolOptions } from "../../WorkerPool.ts"
-import type { TaskCodec } from "../codec.ts"
 import { codecOf } from "../codec.ts"
-import type { ChunkOutcome, Execution, Executor } from "../executor.ts"
+import { type ChunkOutcome, codecsWithin, type Execution, type Executor } from "../executor.ts"
 import { orFail, resolveOptions } from "../options.ts"
 import { workerMarker } from "../protocol.ts"
 import type { TaskRef } from "../service.ts"
@@ -40,21 +39,6 @@ const outcomeOf = (job: Job, result: JobResult): Effect.Effect<ChunkOutcome, Wor
 }
 
 /**
- * Codecs for processes: a shared object in a payload travels as a reference to the parent, not with its
- * memory (threads and in-process share it).
- */
-const processCodecs = new WeakMap<TaskRef, TaskCodec>()
-const processCodecOf = (task: TaskRef): TaskCodec => {
-  let codec = processCodecs.get(task)
-  if (codec === undefined) {
-    const own = codecOf(task)
-    codec = { ...own, encodePayload: (payload) => encodingFor(false, () => own.encodePayload(payload)) }
-    processCodecs.set(task, codec)
-  }
-  return codec
-}
-
-/**
  * Builds the local executor on a backend within the current scope: workers start at once, in parallel;
  * closing the scope interrupts every task and ends every worker before it finishes closing (R3).
  */
@@ -73,7 +57,8 @@ export const makeLocal = (
         })
       ))
     }
-    const codec = backend.name === "processes" ? processCodecOf : codecOf
+    // a shared object in a payload travels with its memory to threads, as a reference to the parent to processes
+    const codec = backend.name === "processes" ? codecsWithin(codecOf, (encode) => encodingFor(false, encode)) : codecOf
     let initializer: { readonly task: TaskRef; readonly payload: unknown } | undefined
     if (resolved.initializer !== undefined) {
       const { task, payload } = resolved.initializer

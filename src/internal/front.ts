@@ -429,9 +429,15 @@ export const makeFront = (
         const parsed = parseRun(options)
         if (Result.isFailure(parsed)) return Effect.fail(workerError(parsed.failure))
         const p = parsed.success
-        const once = (attempt: number) =>
-          single(task, payload, p.index, { seed: p.seed, attempt, timeoutMillis: p.timeoutMillis, transfer: p.transfer, onProgress: undefined })
-        return p.retry === undefined ? once(1) : Effect.flatMap(retrying(p.retry, 1, once), (r) => r.exit)
+        const fields = (attempt: number): Fields => ({
+          seed: p.seed,
+          attempt,
+          timeoutMillis: p.timeoutMillis,
+          transfer: p.transfer,
+          onProgress: undefined
+        })
+        if (p.retry === undefined) return single(task, payload, p.index, fields(1))
+        return Effect.flatMap(retrying(p.retry, 1, (attempt) => single(task, payload, p.index, fields(attempt))), (r) => r.exit)
       })
 
     const admit = executor.admit ?? ((execution: Execution) => Effect.succeed(executor.execute(execution)))

@@ -81,12 +81,15 @@ const make = (options: PoolOptions) => {
 /** A submitted job and what became of it. */
 const submit = (core: PoolCore, fields: { readonly timeoutMillis?: number; readonly items?: number } = {}) => {
   const items = fields.items ?? 1
-  const job: Job = core.makeJob(task, Array.from({ length: items }, (_, i) => i), {
+  const job: Job = core.makeJob({
+    task,
+    items: Array.from({ length: items }, (_, i) => i),
     index: 0,
     attempt: 1,
     seed: 1,
-    chunk: items > 1,
+    mode: items > 1 ? "values" : "single",
     timeoutMillis: fields.timeoutMillis,
+    trace: undefined,
     transfer: undefined
   })
   const results: Array<JobResult> = []
@@ -191,7 +194,17 @@ describe("PoolCore interruption (R1, R2)", () => {
     await settle()
     const queued = submit(core)
     let admitted = false
-    const waiting = core.makeJob(task, [0], { index: 0, attempt: 1, seed: 1, chunk: false, timeoutMillis: undefined, transfer: undefined })
+    const waiting = core.makeJob({
+      task,
+      items: [0],
+      index: 0,
+      attempt: 1,
+      seed: 1,
+      mode: "single",
+      timeoutMillis: undefined,
+      trace: undefined,
+      transfer: undefined
+    })
     waiting.onAdmit = () => void (admitted = true)
     core.submit(waiting)
     assert.isFalse(admitted, "the queue is full: the submitter waits")

@@ -22,9 +22,9 @@
  */
 import type { WorkerErrorReason } from "../../WorkerError.ts"
 import { CodecFailed, InitializerFailed, PoolClosed, SpawnFailed, TaskTimeout, WorkerCrashed } from "../../WorkerError.ts"
-import type { ExecutorStats } from "../executor.ts"
+import type { Execution, ExecutorStats } from "../executor.ts"
 import { type ResolvedOptions, show } from "../options.ts"
-import type { FromWorker, WireJob, WireReply, WireTrace } from "../protocol.ts"
+import type { FromWorker, WireJob, WireReply } from "../protocol.ts"
 import type { TaskRef } from "../service.ts"
 import { allocateOwner } from "../shared/registry.ts"
 import type { Backend, WorkerExit, WorkerHandle } from "./backend.ts"
@@ -150,21 +150,10 @@ export class PoolCore {
   // ---------------------------------------------------------------------------------------------------------
   // jobs
 
-  makeJob(
-    task: TaskRef,
-    payloads: ReadonlyArray<unknown>,
-    fields: {
-      readonly index: number
-      readonly attempt: number
-      readonly seed: number
-      readonly chunk: boolean
-      readonly collect?: boolean | undefined
-      readonly trace?: WireTrace | undefined
-      readonly timeoutMillis: number | undefined
-      readonly transfer: ReadonlyArray<Transferable> | undefined
-    }
-  ): Job {
+  /** A job for an execution (its payloads already encoded). */
+  makeJob(execution: Omit<Execution, "onProgress"> & Partial<Pick<Execution, "onProgress">>): Job {
     const id = this.nextJobId++
+    const task = execution.task
     return {
       id,
       task,
@@ -172,18 +161,18 @@ export class PoolCore {
         id,
         module: task.module,
         name: task.name,
-        payloads,
-        index: fields.index,
-        attempt: fields.attempt,
-        seed: fields.seed,
-        chunk: fields.chunk,
-        notifyStart: fields.timeoutMillis !== undefined,
-        collect: fields.collect === true,
-        ...(fields.trace === undefined ? {} : { trace: fields.trace })
+        payloads: execution.items,
+        index: execution.index,
+        attempt: execution.attempt,
+        seed: execution.seed,
+        chunk: execution.mode !== "single",
+        notifyStart: execution.timeoutMillis !== undefined,
+        collect: execution.mode === "exits",
+        ...(execution.trace === undefined ? {} : { trace: execution.trace })
       },
-      items: payloads.length,
-      transfer: fields.transfer,
-      timeoutMillis: fields.timeoutMillis,
+      items: execution.items.length,
+      transfer: execution.transfer,
+      timeoutMillis: execution.timeoutMillis,
       state: "new",
       slot: undefined,
       interrupting: undefined,
@@ -194,7 +183,7 @@ export class PoolCore {
       graceTimer: undefined,
       onAdmit: undefined,
       onResult: undefined,
-      onProgress: undefined,
+      onProgress: execution.onProgress,
       result: undefined
     }
   }
@@ -632,7 +621,8 @@ export class PoolCore {
             if (i < 0) continue
             job = slot.inflight.splice(i, 1)[0]
           }
-          this.onReply(job!, reply)
+          this.policy.observe(job!.task, reply.elapsed, job!.items)
+          this.finish(job!, { _tag: "Replied", reply })
         }
         // the new head may be a job someone is waiting to stop: its grace clock applies from now on
         const head = slot.inflight[0]
@@ -651,12 +641,15 @@ export class PoolCore {
     const init = this.initializer
     if (init !== undefined) {
       slot.state = "initializing"
-      const job = this.makeJob(init.task, [init.payload], {
+      const job = this.makeJob({
+        task: init.task,
+        items: [init.payload],
         index: 0,
         attempt: 1,
         seed: 0,
-        chunk: false,
+        mode: "single",
         timeoutMillis: undefined,
+        trace: undefined,
         transfer: undefined
       })
       job.state = "sent"
@@ -713,10 +706,6 @@ export class PoolCore {
     return this.broken
   }
 
-  private onReply(job: Job, reply: WireReply): void {
-    this.policy.observe(job.task, reply.elapsed, job.items)
-    this.finish(job, { _tag: "Replied", reply })
-  }
 
   private onTimeout(job: Job): void {
     job.timer = undefined

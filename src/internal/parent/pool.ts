@@ -10,7 +10,7 @@ import type * as Scope from "effect/Scope"
 import { InvalidOption, SpawnFailed, WorkerError } from "../../WorkerError.ts"
 import type { PoolOptions } from "../../WorkerPool.ts"
 import { codecOf } from "../codec.ts"
-import { type ChunkOutcome, codecsWithin, type Execution, type Executor } from "../executor.ts"
+import { type ChunkOutcome, codecsWithin, type Executor } from "../executor.ts"
 import { orFail, resolveOptions } from "../options.ts"
 import { workerMarker } from "../protocol.ts"
 import type { TaskRef } from "../service.ts"
@@ -76,21 +76,6 @@ export const makeLocal = (
       () => Effect.callback<void>((resume) => core.close(() => resume(Effect.void)))
     )
 
-    const jobOf = (execution: Execution): Job => {
-      const job = core.makeJob(execution.task, execution.items, {
-        index: execution.index,
-        attempt: execution.attempt,
-        seed: execution.seed,
-        chunk: execution.mode !== "single",
-        collect: execution.mode === "exits",
-        trace: execution.trace,
-        timeoutMillis: execution.timeoutMillis,
-        transfer: execution.transfer
-      })
-      job.onProgress = execution.onProgress
-      return job
-    }
-
     /** Interrupting the wait interrupts the job, and returns once it has stopped. */
     const stop = (job: Job) => Effect.callback<void>((resume) => core.interrupt(job, () => resume(Effect.void)))
 
@@ -108,14 +93,14 @@ export const makeLocal = (
       codec,
       execute: (execution) =>
         Effect.callback<ChunkOutcome, WorkerError>((resume) => {
-          const job = jobOf(execution)
+          const job = core.makeJob(execution)
           job.onResult = (result) => resume(outcomeOf(job, result))
           core.submit(job)
           return stop(job)
         }),
       admit: (execution) =>
         Effect.callback<Effect.Effect<ChunkOutcome, WorkerError>, WorkerError>((resume) => {
-          const job = jobOf(execution)
+          const job = core.makeJob(execution)
           job.onAdmit = () => resume(Effect.succeed(awaitJob(job)))
           core.submit(job)
           return stop(job)

@@ -76,8 +76,17 @@ interface Fields {
   readonly onProgress: ((index: number, fraction: number) => void) | undefined
 }
 
+/** The fields of a run's attempt. */
+const attemptOf = (p: Parsed, attempt: number): Fields => ({
+  seed: p.seed,
+  attempt,
+  timeoutMillis: p.timeoutMillis,
+  transfer: p.transfer,
+  onProgress: undefined
+})
+
 /** One item's outcome, decoded in the parent. */
-const decode = (task: TaskRef, codec: TaskCodec, o: ItemOutcome): Exit.Exit<unknown, unknown> => {
+const decoded = (task: TaskRef, codec: TaskCodec, o: ItemOutcome): Exit.Exit<unknown, unknown> => {
   switch (o._tag) {
     case "Success": {
       const r = codec.decodeSuccess(o.value)
@@ -104,7 +113,7 @@ const decode = (task: TaskRef, codec: TaskCodec, o: ItemOutcome): Exit.Exit<unkn
   }
 }
 
-/** What one attempt at some items came to. */
+/** What one attempt at a chunk of items came to. */
 type Tried =
   /**
    * The items' exits, from the first on. Fewer exits than items: the chunk `stopped` at its last exit (a
@@ -118,10 +127,6 @@ type Tried =
 
 const ran = (exits: ReadonlyArray<Exit.Exit<unknown, unknown>>, stopped: boolean): Tried => ({ _tag: "Ran", exits, stopped })
 const oneByOne: Tried = { _tag: "OneByOne" }
-
-/** A single task's exit, as an effect (an `Exit` is one). */
-const exitOfSingle = (tried: Tried): Effect.Effect<unknown, unknown> =>
-  tried._tag === "Ran" ? tried.exits[0]! : Effect.die(new Error(`a single task's attempt came back as ${tried._tag}`))
 
 const isInterruptOnly = (exit: Exit.Exit<unknown, unknown>): boolean =>
   Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
@@ -216,14 +221,22 @@ export const makeFront = (
     sample = sampler(stats, executor.backend)
     yield* sample.pipe(Effect.repeat(Schedule.spaced("1 second")), Effect.forkScoped)
 
-    /** Counts a finished item; an interrupted one counts as neither completed nor failed. */
-    const count = (exit: Exit.Exit<unknown, unknown>): void => {
+    /** Decodes one item's outcome and counts it; an interrupted item counts as neither completed nor failed. */
+    const decode = (task: TaskRef, codec: TaskCodec, o: ItemOutcome): Exit.Exit<unknown, unknown> => {
+      const exit = decoded(task, codec, o)
       if (Exit.isSuccess(exit)) {
         counts.completed++
       } else if (!isInterruptOnly(exit)) {
         counts.completed++
         counts.failed++
       }
+      return exit
+    }
+
+    /** A task, or an execution as a whole, that ended in failure without an item's outcome (a crash, a timeout ...). */
+    const countFailure = (): void => {
+      counts.completed++
+      counts.failed++
     }
 
     const prepare = (task: TaskRef, payloads: ReadonlyArray<unknown>, index: number, mode: Execution["mode"], fields: Fields): Prepared => {
@@ -258,25 +271,45 @@ export const makeFront = (
       return { execution, codec }
     }
 
-    /** Decodes and counts an execution's outcome. */
+    /** A single task's result: its one item's exit, or the failure of its execution. */
+    const concludeSingle = (
+      { codec, execution }: Extract<Prepared, { readonly codec: TaskCodec }>,
+      outcome: Effect.Effect<ChunkOutcome, WorkerError>
+    ): Effect.Effect<unknown, unknown> =>
+      Effect.matchEffect(outcome, {
+        onFailure: (e) => {
+          countFailure()
+          return Effect.fail(e)
+        },
+        onSuccess: (o) => {
+          if (o._tag === "Exits" && o.exits.length === 1) return decode(execution.task, codec, o.exits[0]!)
+          if (o._tag === "Crashed") {
+            countFailure()
+            return Effect.fail(o.error)
+          }
+          return Effect.die(new Error(`a single task of ${execution.task.name} came back as ${o._tag}`))
+        }
+      })
+
+    /** One attempt at a single task. */
+    const single = (task: TaskRef, payload: unknown, index: number, fields: Fields): Effect.Effect<unknown, unknown> =>
+      Effect.suspend(() => {
+        const prepared = prepare(task, [payload], index, "single", fields)
+        if (prepared.execution === undefined) return prepared.bad
+        return concludeSingle(prepared, traced(prepared.execution, executor.execute))
+      })
+
+    /** Decodes and counts a chunk's outcome. */
     const interpret = (codec: TaskCodec, execution: Execution, outcome: ChunkOutcome): Tried => {
       const task = execution.task
       switch (outcome._tag) {
         case "Crashed": {
-          counts.completed++
-          counts.failed++
-          if (execution.mode === "single") return ran([Exit.fail(outcome.error)], true)
+          countFailure()
           const k = outcome.item
           return k !== undefined && k < execution.items.length ? { _tag: "Crashed", error: outcome.error, item: k } : oneByOne
         }
-        case "Exits": {
-          const exits = outcome.exits.map((o) => {
-            const exit = decode(task, codec, o)
-            count(exit)
-            return exit
-          })
-          return ran(exits, false)
-        }
+        case "Exits":
+          return ran(outcome.exits.map((o) => decode(task, codec, o)), false)
         case "Values": {
           const raw = outcome.values
           const exits: Array<Exit.Exit<unknown, unknown>> = new Array(raw.length)
@@ -284,61 +317,48 @@ export const makeFront = (
             const r = codec.decodeSuccess(raw[i])
             if (!r.ok) {
               exits.length = i
-              const exit = Exit.fail(codecFailed(task, "parent", "success", r.issue))
-              count(exit)
-              exits.push(exit)
+              countFailure()
+              exits.push(Exit.fail(codecFailed(task, "parent", "success", r.issue)))
               return ran(exits, true)
             }
             counts.completed++
             exits[i] = Exit.succeed(r.value)
           }
           if (outcome.stop === undefined) return ran(exits, false)
-          const stop = decode(task, codec, outcome.stop)
-          count(stop)
-          exits.push(stop)
+          exits.push(decode(task, codec, outcome.stop))
           return ran(exits, true)
         }
       }
     }
 
-    /** An execution that failed as a whole. */
+    /** A chunk that failed as a whole. */
     const failed = (execution: Execution, error: WorkerError): Effect.Effect<Tried, WorkerError> => {
-      counts.completed++
-      counts.failed++
+      countFailure()
       if (error.reason._tag === "CodecFailed" && error.reason.side === "parent") {
-        // the execution could not travel whole (the transport refused a payload, or the parent could not read
-        // the reply): the failure belongs to one item, not to the batch
+        // the chunk could not travel whole (the transport refused a payload, or the parent could not read the
+        // reply): the failure belongs to one item, not to the batch
         return Effect.succeed(execution.items.length === 1 ? ran([Exit.fail(error)], true) : oneByOne)
       }
       return Effect.fail(error)
     }
 
-    /** A prepared execution's outcome, decoded and counted. */
-    const conclude = (
-      { codec, execution }: Extract<Prepared, { readonly codec: TaskCodec }>,
-      outcome: Effect.Effect<ChunkOutcome, WorkerError>
-    ): Effect.Effect<Tried, WorkerError> =>
-      Effect.matchEffect(outcome, {
-        onFailure: (e) => failed(execution, e),
-        onSuccess: (o) => Effect.succeed(interpret(codec, execution, o))
-      })
-
-    /** One attempt at some items: a single task, or a chunk. */
+    /** One attempt at a chunk of a batch's items. */
     const attempt = (
       task: TaskRef,
       payloads: ReadonlyArray<unknown>,
       index: number,
-      mode: Execution["mode"],
+      mode: "values" | "exits",
       fields: Fields
     ): Effect.Effect<Tried, WorkerError> =>
       Effect.suspend(() => {
         const prepared = prepare(task, payloads, index, mode, fields)
-        if (prepared.execution === undefined) return Effect.succeed(ran([prepared.bad], mode !== "exits"))
-        return conclude(prepared, traced(prepared.execution, executor.execute))
+        if (prepared.execution === undefined) return Effect.succeed(ran([prepared.bad], mode === "values"))
+        const { codec, execution } = prepared
+        return Effect.matchEffect(traced(execution, executor.execute), {
+          onFailure: (e) => failed(execution, e),
+          onSuccess: (o) => Effect.succeed(interpret(codec, execution, o))
+        })
       })
-
-    const single = (task: TaskRef, payload: unknown, index: number, fields: Fields): Effect.Effect<unknown, unknown> =>
-      Effect.flatMap(attempt(task, [payload], index, "single", fields), exitOfSingle)
 
     /**
      * One item of a batch as a single task, with its retries; `made` is an attempt already made (by a
@@ -429,15 +449,8 @@ export const makeFront = (
         const parsed = parseRun(options)
         if (Result.isFailure(parsed)) return Effect.fail(workerError(parsed.failure))
         const p = parsed.success
-        const fields = (attempt: number): Fields => ({
-          seed: p.seed,
-          attempt,
-          timeoutMillis: p.timeoutMillis,
-          transfer: p.transfer,
-          onProgress: undefined
-        })
-        if (p.retry === undefined) return single(task, payload, p.index, fields(1))
-        return Effect.flatMap(retrying(p.retry, 1, (attempt) => single(task, payload, p.index, fields(attempt))), (r) => r.exit)
+        if (p.retry === undefined) return single(task, payload, p.index, attemptOf(p, 1))
+        return Effect.flatMap(retrying(p.retry, 1, (n) => single(task, payload, p.index, attemptOf(p, n))), (r) => r.exit)
       })
 
     const admit = executor.admit ?? ((execution: Execution) => Effect.succeed(executor.execute(execution)))
@@ -447,20 +460,12 @@ export const makeFront = (
         const parsed = parseRun(options)
         if (Result.isFailure(parsed)) return Effect.fail(workerError(parsed.failure))
         const p = parsed.success
-        const fields = (attempt: number): Fields => ({
-          seed: p.seed,
-          attempt,
-          timeoutMillis: p.timeoutMillis,
-          transfer: p.transfer,
-          onProgress: undefined
-        })
-        const prepared = prepare(task, [payload], p.index, "single", fields(1))
+        const prepared = prepare(task, [payload], p.index, "single", attemptOf(p, 1))
         if (prepared.execution === undefined) return prepared.bad
         return Effect.map(admit(prepared.execution), (outcome) => {
-          const first = Effect.flatMap(conclude(prepared, outcome), exitOfSingle)
+          const first = concludeSingle(prepared, outcome)
           if (p.retry === undefined) return first
-          const once = (attempt: number) => single(task, payload, p.index, fields(attempt))
-          return Effect.flatMap(retrying(p.retry, 1, once, first), (r) => r.exit)
+          return Effect.flatMap(retrying(p.retry, 1, (n) => single(task, payload, p.index, attemptOf(p, n)), first), (r) => r.exit)
         })
       })
 

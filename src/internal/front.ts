@@ -16,7 +16,6 @@
  *
  * @internal
  */
-import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -85,34 +84,6 @@ const attemptOf = (p: Parsed, attempt: number): Fields => ({
   onProgress: undefined
 })
 
-/** One item's outcome, decoded in the parent. */
-const decoded = (task: TaskRef, codec: TaskCodec, o: ItemOutcome): Exit.Exit<unknown, unknown> => {
-  switch (o._tag) {
-    case "Success": {
-      const r = codec.decodeSuccess(o.value)
-      return r.ok ? Exit.succeed(r.value) : Exit.fail(codecFailed(task, "parent", "success", r.issue))
-    }
-    case "Failure": {
-      const r = codec.decodeError(o.error)
-      return r.ok ? Exit.fail(r.value) : Exit.fail(codecFailed(task, "parent", "error", r.issue))
-    }
-    case "Defect":
-      return Exit.die(fromWireDefect(o.defect))
-    case "Interrupted":
-      return Exit.interrupt()
-    case "Problem": {
-      const p = o.problem
-      return Exit.fail(
-        p._tag === "TaskNotFound"
-          ? workerError(new TaskNotFound({ taskName: task.name, module: task.module, message: p.message }))
-          : codecFailed(task, "worker", p.direction, p)
-      )
-    }
-    case "WorkerError":
-      return Exit.fail(o.error)
-  }
-}
-
 /** What one attempt at a chunk of items came to. */
 type Tried =
   /**
@@ -127,9 +98,6 @@ type Tried =
 
 const ran = (exits: ReadonlyArray<Exit.Exit<unknown, unknown>>, stopped: boolean): Tried => ({ _tag: "Ran", exits, stopped })
 const oneByOne: Tried = { _tag: "OneByOne" }
-
-const isInterruptOnly = (exit: Exit.Exit<unknown, unknown>): boolean =>
-  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
 
 /**
  * An execution, prepared: its payloads encoded up to the first one that cannot be (the execution holds
@@ -221,22 +189,49 @@ export const makeFront = (
     sample = sampler(stats, executor.backend)
     yield* sample.pipe(Effect.repeat(Schedule.spaced("1 second")), Effect.forkScoped)
 
-    /** Decodes one item's outcome and counts it; an interrupted item counts as neither completed nor failed. */
-    const decode = (task: TaskRef, codec: TaskCodec, o: ItemOutcome): Exit.Exit<unknown, unknown> => {
-      const exit = decoded(task, codec, o)
-      if (Exit.isSuccess(exit)) {
-        counts.completed++
-      } else if (!isInterruptOnly(exit)) {
-        counts.completed++
-        counts.failed++
-      }
-      return exit
-    }
-
     /** A task, or an execution as a whole, that ended in failure without an item's outcome (a crash, a timeout ...). */
     const countFailure = (): void => {
       counts.completed++
       counts.failed++
+    }
+
+    /** Decodes one item's outcome and counts it; an interrupted item counts as neither completed nor failed. */
+    const decode = (task: TaskRef, codec: TaskCodec, o: ItemOutcome): Exit.Exit<unknown, unknown> => {
+      let exit: Exit.Exit<unknown, unknown>
+      switch (o._tag) {
+        case "Success": {
+          const r = codec.decodeSuccess(o.value)
+          if (r.ok) {
+            counts.completed++
+            return Exit.succeed(r.value)
+          }
+          exit = Exit.fail(codecFailed(task, "parent", "success", r.issue))
+          break
+        }
+        case "Failure": {
+          const r = codec.decodeError(o.error)
+          exit = Exit.fail(r.ok ? r.value : codecFailed(task, "parent", "error", r.issue))
+          break
+        }
+        case "Defect":
+          exit = Exit.die(fromWireDefect(o.defect))
+          break
+        case "Interrupted":
+          return Exit.interrupt()
+        case "Problem": {
+          const p = o.problem
+          exit = Exit.fail(
+            p._tag === "TaskNotFound"
+              ? workerError(new TaskNotFound({ taskName: task.name, module: task.module, message: p.message }))
+              : codecFailed(task, "worker", p.direction, p)
+          )
+          break
+        }
+        case "WorkerError":
+          exit = Exit.fail(o.error)
+      }
+      countFailure()
+      return exit
     }
 
     const prepare = (task: TaskRef, payloads: ReadonlyArray<unknown>, index: number, mode: Execution["mode"], fields: Fields): Prepared => {

@@ -78,6 +78,14 @@ const make = (options: PoolOptions) => {
   return { core, workers }
 }
 
+/** A pool whose first worker is ready. */
+const started = (options: PoolOptions) => {
+  const pool = make(options)
+  const w = pool.workers[0]!
+  w.ready()
+  return { ...pool, w }
+}
+
 /** A submitted job and what became of it. */
 const submit = (core: PoolCore, fields: { readonly timeoutMillis?: number; readonly items?: number } = {}) => {
   const items = fields.items ?? 1
@@ -171,9 +179,7 @@ describe("PoolCore dispatch", () => {
 
 describe("PoolCore interruption (R1, R2)", () => {
   it("a queued job interrupted ends at once and is never sent (R1)", async () => {
-    const { core, workers } = make({ size: 1 })
-    const w = workers[0]!
-    w.ready()
+    const { core, w } = started({ size: 1 })
     const running = submit(core)
     const queued = submit(core)
     await settle()
@@ -187,9 +193,7 @@ describe("PoolCore interruption (R1, R2)", () => {
   })
 
   it("a submitter waiting for room (maxQueued) interrupted leaves no job behind (R1)", async () => {
-    const { core, workers } = make({ size: 1, maxQueued: 1 })
-    const w = workers[0]!
-    w.ready()
+    const { core, w } = started({ size: 1, maxQueued: 1 })
     const running = submit(core)
     await settle()
     const queued = submit(core)
@@ -220,9 +224,7 @@ describe("PoolCore interruption (R1, R2)", () => {
   })
 
   it("a running job interrupted is stopped in its worker; the wait ends when the worker confirms, and the worker lives on (R2)", async () => {
-    const { core, workers } = make({ size: 1 })
-    const w = workers[0]!
-    w.ready()
+    const { core, w } = started({ size: 1 })
     const { job, results } = submit(core)
     await settle()
     const stop = interrupt(core, job)
@@ -238,9 +240,7 @@ describe("PoolCore interruption (R1, R2)", () => {
   })
 
   it("a running job that does not stop within interruptGrace gets its worker killed and replaced; the wait ends when it exited (R2)", async () => {
-    const { core, workers } = make({ size: 1, interruptGrace: 100 })
-    const w = workers[0]!
-    w.ready()
+    const { core, workers, w } = started({ size: 1, interruptGrace: 100 })
     const { job } = submit(core)
     await settle()
     const stop = interrupt(core, job)
@@ -261,9 +261,7 @@ describe("PoolCore interruption (R1, R2)", () => {
 
 describe("PoolCore crashes (R4)", () => {
   it("a worker that dies fails the job it was running with WorkerCrashed; the jobs queued behind it run on its replacement", async () => {
-    const { core, workers } = make({ size: 1 })
-    const w = workers[0]!
-    w.ready()
+    const { core, workers, w } = started({ size: 1 })
     await warmUp(core, w)
     const a = submit(core)
     const b = submit(core)
@@ -285,9 +283,7 @@ describe("PoolCore crashes (R4)", () => {
   })
 
   it("a chunk whose worker died tells which item was running (threads' cursor)", async () => {
-    const { core, workers } = make({ size: 1 })
-    const w = workers[0]!
-    w.ready()
+    const { core, w } = started({ size: 1 })
     const { job, results } = submit(core, { items: 5 })
     await settle()
     w.exit(null, "SIGKILL", { job: job.id, item: 3 })
@@ -298,9 +294,7 @@ describe("PoolCore crashes (R4)", () => {
 
 describe("PoolCore timeouts", () => {
   it("a timeout counts from the job's start in its worker, not from the queue, and fails the job with TaskTimeout", async () => {
-    const { core, workers } = make({ size: 1 })
-    const w = workers[0]!
-    w.ready()
+    const { core, w } = started({ size: 1 })
     const { job, results } = submit(core, { timeoutMillis: 100 })
     await settle()
     vi.advanceTimersByTime(500)
@@ -315,9 +309,7 @@ describe("PoolCore timeouts", () => {
   })
 
   it("a timed-out job that does not stop is killed after the grace and still fails with TaskTimeout", async () => {
-    const { core, workers } = make({ size: 1, interruptGrace: 100 })
-    const w = workers[0]!
-    w.ready()
+    const { core, w } = started({ size: 1, interruptGrace: 100 })
     const { job, results } = submit(core, { timeoutMillis: 50 })
     await settle()
     w.started(job.id)
@@ -329,9 +321,7 @@ describe("PoolCore timeouts", () => {
   })
 
   it("a job that finishes just as its timeout passes keeps its result", async () => {
-    const { core, workers } = make({ size: 1 })
-    const w = workers[0]!
-    w.ready()
+    const { core, w } = started({ size: 1 })
     const { job, results } = submit(core, { timeoutMillis: 50 })
     await settle()
     w.started(job.id)
@@ -343,9 +333,7 @@ describe("PoolCore timeouts", () => {
 
 describe("PoolCore recycling and close (R3)", () => {
   it("a worker retires after maxTasksPerWorker items; a replacement takes the next job", async () => {
-    const { core, workers } = make({ size: 1, maxTasksPerWorker: 2 })
-    const w = workers[0]!
-    w.ready()
+    const { core, workers, w } = started({ size: 1, maxTasksPerWorker: 2 })
     const a = submit(core)
     const b = submit(core)
     const c = submit(core)
@@ -364,9 +352,7 @@ describe("PoolCore recycling and close (R3)", () => {
   })
 
   it("close fails queued jobs with PoolClosed, interrupts running ones, and is done when every worker has exited", async () => {
-    const { core, workers } = make({ size: 1 })
-    const w = workers[0]!
-    w.ready()
+    const { core, w } = started({ size: 1 })
     const running = submit(core)
     const queued = submit(core)
     await settle()
@@ -384,9 +370,7 @@ describe("PoolCore recycling and close (R3)", () => {
   })
 
   it("close kills a worker whose running job does not stop within interruptGrace", async () => {
-    const { core, workers } = make({ size: 1, interruptGrace: 100 })
-    const w = workers[0]!
-    w.ready()
+    const { core, w } = started({ size: 1, interruptGrace: 100 })
     const running = submit(core)
     await settle()
     let closed = false

@@ -7,11 +7,11 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { InvalidOption, SpawnFailed, WorkerError } from "../../WorkerError.ts"
+import { SpawnFailed, WorkerError } from "../../WorkerError.ts"
 import type { PoolOptions } from "../../WorkerPool.ts"
 import { codecOf } from "../codec.ts"
 import { type ChunkOutcome, codecsWithin, type Executor } from "../executor.ts"
-import { orFail, resolveOptions } from "../options.ts"
+import { invalid, orFail, resolveOptions } from "../options.ts"
 import { workerMarker } from "../protocol.ts"
 import type { TaskRef } from "../service.ts"
 import { encodingFor } from "../shared/registry.ts"
@@ -64,9 +64,7 @@ export const makeLocal = (
       const { task, payload } = resolved.initializer
       const encoded = codec(task).encodePayload(payload)
       if (!encoded.ok) {
-        return yield* Effect.fail(workerError(
-          new InvalidOption({ option: "initializer", message: `the initializer's payload does not match its schema: ${encoded.issue.message}` })
-        ))
+        return yield* orFail(invalid("initializer", `the initializer's payload does not match its schema: ${encoded.issue.message}`))
       }
       initializer = { task, payload: encoded.value }
     }

@@ -81,7 +81,7 @@ export const forEach: {
   f: (item: A, index: number) => Effect.Effect<B, E, R>,
   options?: ForEachOptions & { readonly discard?: boolean | undefined }
 ): Effect.Effect<any, E | WorkerError, R> =>
-  Effect.flatMap(orFail(resolve(options?.concurrency)), (concurrency): Effect.Effect<any, E | WorkerError, R> => {
+  Effect.flatMap(Effect.suspend(() => orFail(resolve(options?.concurrency))), (concurrency): Effect.Effect<any, E | WorkerError, R> => {
     const progress = options?.progress
     if (progress === undefined || progress === false) {
       return options?.discard === true

@@ -42,7 +42,7 @@ export interface Execution {
 /** How one item ended, still encoded: the worker protocol's outcomes, or a `WorkerError` made on the way. */
 export type ItemOutcome = WireOutcome | { readonly _tag: "WorkerError"; readonly error: WorkerError }
 
-/** How an execution ended. A single task is a chunk of one: `Exits` with one outcome, or `Crashed`. */
+/** How an execution ended. A single task is a chunk of one: `Exits` with one outcome, `Crashed` or `Failed`. */
 export type ChunkOutcome =
   /** Fail-fast chunk: the encoded values of the items that succeeded, in order, and the outcome that stopped it. */
   | { readonly _tag: "Values"; readonly values: ReadonlyArray<unknown>; readonly stop: ItemOutcome | undefined }
@@ -50,6 +50,11 @@ export type ChunkOutcome =
   | { readonly _tag: "Exits"; readonly exits: ReadonlyArray<ItemOutcome> }
   /** The worker died during the execution; `item` is the one that was running, when the executor can tell. */
   | { readonly _tag: "Crashed"; readonly error: WorkerError; readonly item: number | undefined }
+  /**
+   * The execution as a whole could not run or did not end with its items' outcomes: the pool closed or
+   * failed, a single task's timeout, a payload the transport refused, an unreachable cluster.
+   */
+  | { readonly _tag: "Failed"; readonly error: WorkerError }
 
 /** What the executor knows of its workers; the front adds the task counts (completed, failed, retried). */
 export type ExecutorStats = Omit<PoolStats, "completed" | "failed" | "retried">
@@ -82,16 +87,15 @@ export interface Executor {
   /** The task's codecs for this executor's transport (structured clone, or JSON for messages that are stored). */
   readonly codec: (task: TaskRef) => TaskCodec
   /**
-   * Runs an execution; interrupting the effect interrupts it where it runs and returns once it has stopped
-   * (R1, R2). Fails with a `WorkerError` when the execution as a whole could not run (the pool closed or
-   * failed, a timeout, a payload the transport refused).
+   * Runs an execution and answers how it ended (never failing: see `Failed`); interrupting the effect
+   * interrupts the execution where it runs and returns once it has stopped (R1, R2).
    */
-  readonly execute: (execution: Execution) => Effect.Effect<ChunkOutcome, WorkerError>
+  readonly execute: (execution: Execution) => Effect.Effect<ChunkOutcome>
   /**
    * Admission, for executors with a bounded queue (`maxQueued`): waits for room (interruptibly, R1, R6),
    * then returns the effect that waits for the outcome. Without it, the front admits at once.
    */
-  readonly admit?: ((execution: Execution) => Effect.Effect<Effect.Effect<ChunkOutcome, WorkerError>, WorkerError>) | undefined
+  readonly admit?: ((execution: Execution) => Effect.Effect<Effect.Effect<ChunkOutcome>>) | undefined
   /** Items for the next chunk of this task (adaptive, `policy.ts`); `remaining` is known for arrays. */
   readonly chunkSize: (task: TaskRef, remaining: number | undefined) => number
   readonly stats: () => ExecutorStats

@@ -40,19 +40,22 @@ const workerError = (reason: WorkerError["reason"]) => new WorkerError({ reason 
 const codecFailed = (task: TaskRef, side: "parent" | "worker", direction: "payload" | "success" | "error", issue: CodecIssue) =>
   workerError(new CodecFailed({ taskName: task.name, side, direction, path: issue.path, message: issue.message }))
 
-/** A run's options, parsed once for all its attempts. */
-interface Parsed {
+/** What an execution's fields other than its items and attempt are: the same for all attempts of a run. */
+interface Fields {
   readonly seed: number
-  readonly index: number
   readonly timeoutMillis: number | undefined
-  readonly transfer: ReadonlyArray<Transferable> | undefined
+  readonly transfer?: ReadonlyArray<Transferable> | undefined
+  readonly onProgress: ((index: number, fraction: number) => void) | undefined
+}
+
+/** A run's options, parsed once for all its attempts. */
+interface Parsed extends Fields {
+  readonly index: number
   readonly retry: ResolvedRetry | undefined
 }
 
-const parseRun = (options: RunOptions<any> | undefined): Checked<Parsed> => {
-  if (options === undefined) {
-    return Result.succeed({ seed: randomSeed(), index: 0, timeoutMillis: undefined, transfer: undefined, retry: undefined })
-  }
+/** A run's options, parsed once; a bad one fails naming it. */
+const parseRun = (options: RunOptions<any>): Checked<Parsed> => {
   const retry = resolveRetry(options.retry)
   if (Result.isFailure(retry)) return Result.fail(retry.failure)
   const timeout = timeoutMillis(options.timeout)
@@ -62,27 +65,10 @@ const parseRun = (options: RunOptions<any> | undefined): Checked<Parsed> => {
     index: options.index ?? 0,
     timeoutMillis: timeout.success,
     transfer: options.transfer,
+    onProgress: undefined,
     retry: retry.success
   })
 }
-
-/** What an execution's fields other than its items are, for one attempt. */
-interface Fields {
-  readonly seed: number
-  readonly attempt: number
-  readonly timeoutMillis: number | undefined
-  readonly transfer: ReadonlyArray<Transferable> | undefined
-  readonly onProgress: ((index: number, fraction: number) => void) | undefined
-}
-
-/** The fields of a run's attempt. */
-const attemptOf = (p: Parsed, attempt: number): Fields => ({
-  seed: p.seed,
-  attempt,
-  timeoutMillis: p.timeoutMillis,
-  transfer: p.transfer,
-  onProgress: undefined
-})
 
 /** What one attempt at a chunk of items came to. */
 type Tried =
@@ -99,14 +85,6 @@ type Tried =
 const ran = (exits: ReadonlyArray<Exit.Exit<unknown, unknown>>, stopped: boolean): Tried => ({ _tag: "Ran", exits, stopped })
 const oneByOne: Tried = { _tag: "OneByOne" }
 
-/**
- * An execution, prepared: its payloads encoded up to the first one that cannot be (the execution holds
- * the payloads before it, and runs first; the next attempt then starts at the bad one), or, when the first
- * cannot be encoded, its failure.
- */
-type Prepared =
-  | { readonly execution: undefined; readonly bad: Exit.Exit<never, WorkerError> }
-  | { readonly execution: Execution; readonly codec: TaskCodec }
 
 let poolIds = 0
 
@@ -234,7 +212,19 @@ export const makeFront = (
       return exit
     }
 
-    const prepare = (task: TaskRef, payloads: ReadonlyArray<unknown>, index: number, mode: Execution["mode"], fields: Fields): Prepared => {
+    /**
+     * An execution of the payloads, encoded up to the first one that cannot be (the execution holds the
+     * payloads before it, and runs first; the next attempt then starts at the bad one), or, when the first
+     * cannot be encoded, its failure.
+     */
+    const prepare = (
+      task: TaskRef,
+      payloads: ReadonlyArray<unknown>,
+      index: number,
+      mode: Execution["mode"],
+      fields: Fields,
+      attempt: number
+    ): Execution | Exit.Exit<never, WorkerError> => {
       const codec = executor.codec(task)
       const items: Array<unknown> = new Array(payloads.length)
       for (let k = 0; k < payloads.length; k++) {
@@ -246,65 +236,56 @@ export const makeFront = (
           }
           // a batch's item is named by its index in the batch
           const issue = mode === "single" ? r.issue : { path: `[${index}]${r.issue.path}`, message: r.issue.message }
-          return { execution: undefined, bad: Exit.fail(codecFailed(task, "parent", "payload", issue)) }
+          return Exit.fail(codecFailed(task, "parent", "payload", issue))
         }
         items[k] = r.value
       }
-      if (fields.attempt > 1) counts.retried += items.length
-      const execution: Execution = {
+      if (attempt > 1) counts.retried += items.length
+      return {
         task,
         items,
         index,
         seed: fields.seed,
-        attempt: fields.attempt,
+        attempt,
         mode,
         timeoutMillis: fields.timeoutMillis,
         trace: undefined,
         transfer: fields.transfer,
         onProgress: fields.onProgress
       }
-      return { execution, codec }
     }
 
     /** A single task's result: its one item's exit, or the failure of its execution. */
-    const concludeSingle = (
-      { codec, execution }: Extract<Prepared, { readonly codec: TaskCodec }>,
-      outcome: Effect.Effect<ChunkOutcome, WorkerError>
-    ): Effect.Effect<unknown, unknown> =>
-      Effect.matchEffect(outcome, {
-        onFailure: (e) => {
+    const concludeSingle = (execution: Execution, outcome: Effect.Effect<ChunkOutcome>): Effect.Effect<unknown, unknown> =>
+      Effect.flatMap(outcome, (o) => {
+        if (o._tag === "Exits" && o.exits.length === 1) return decode(execution.task, executor.codec(execution.task), o.exits[0]!)
+        if (o._tag === "Crashed" || o._tag === "Failed") {
           countFailure()
-          return Effect.fail(e)
-        },
-        onSuccess: (o) => {
-          if (o._tag === "Exits" && o.exits.length === 1) return decode(execution.task, codec, o.exits[0]!)
-          if (o._tag === "Crashed") {
-            countFailure()
-            return Effect.fail(o.error)
-          }
-          return Effect.die(new Error(`a single task of ${execution.task.name} came back as ${o._tag}`))
+          return Effect.fail(o.error)
         }
+        return Effect.die(new Error(`a single task of ${execution.task.name} came back as ${o._tag}`))
       })
 
-    /** One attempt at a single task. */
-    const single = (task: TaskRef, payload: unknown, index: number, fields: Fields): Effect.Effect<unknown, unknown> =>
-      Effect.suspend(() => {
-        const prepared = prepare(task, [payload], index, "single", fields)
-        if (prepared.execution === undefined) return prepared.bad
-        return concludeSingle(prepared, traced(prepared.execution, executor.execute))
-      })
+    /** One attempt at a single task; called when it is to run (it encodes the payload at once). */
+    const single = (task: TaskRef, payload: unknown, index: number, fields: Fields, attempt: number): Effect.Effect<unknown, unknown> => {
+      const execution = prepare(task, [payload], index, "single", fields, attempt)
+      return Exit.isExit(execution) ? execution : concludeSingle(execution, traced(execution, executor.execute))
+    }
 
     /** Decodes and counts a chunk's outcome. */
-    const interpret = (codec: TaskCodec, execution: Execution, outcome: ChunkOutcome): Tried => {
+    const interpret = (execution: Execution, outcome: ChunkOutcome): Effect.Effect<Tried, WorkerError> => {
       const task = execution.task
+      const codec = executor.codec(task)
       switch (outcome._tag) {
+        case "Failed":
+          return failed(execution, outcome.error)
         case "Crashed": {
           countFailure()
           const k = outcome.item
-          return k !== undefined && k < execution.items.length ? { _tag: "Crashed", error: outcome.error, item: k } : oneByOne
+          return Effect.succeed(k !== undefined && k < execution.items.length ? { _tag: "Crashed", error: outcome.error, item: k } : oneByOne)
         }
         case "Exits":
-          return ran(outcome.exits.map((o) => decode(task, codec, o)), false)
+          return Effect.succeed(ran(outcome.exits.map((o) => decode(task, codec, o)), false))
         case "Values": {
           const raw = outcome.values
           const exits: Array<Exit.Exit<unknown, unknown>> = new Array(raw.length)
@@ -314,14 +295,14 @@ export const makeFront = (
               exits.length = i
               countFailure()
               exits.push(Exit.fail(codecFailed(task, "parent", "success", r.issue)))
-              return ran(exits, true)
+              return Effect.succeed(ran(exits, true))
             }
             counts.completed++
             exits[i] = Exit.succeed(r.value)
           }
-          if (outcome.stop === undefined) return ran(exits, false)
+          if (outcome.stop === undefined) return Effect.succeed(ran(exits, false))
           exits.push(decode(task, codec, outcome.stop))
-          return ran(exits, true)
+          return Effect.succeed(ran(exits, true))
         }
       }
     }
@@ -343,16 +324,12 @@ export const makeFront = (
       payloads: ReadonlyArray<unknown>,
       index: number,
       mode: "values" | "exits",
-      fields: Fields
+      plan: ItemsPlan
     ): Effect.Effect<Tried, WorkerError> =>
       Effect.suspend(() => {
-        const prepared = prepare(task, payloads, index, mode, fields)
-        if (prepared.execution === undefined) return Effect.succeed(ran([prepared.bad], mode === "values"))
-        const { codec, execution } = prepared
-        return Effect.matchEffect(traced(execution, executor.execute), {
-          onFailure: (e) => failed(execution, e),
-          onSuccess: (o) => Effect.succeed(interpret(codec, execution, o))
-        })
+        const execution = prepare(task, payloads, index, mode, plan, plan.attempt)
+        if (Exit.isExit(execution)) return Effect.succeed(ran([execution], mode === "values"))
+        return Effect.flatMap(traced(execution, executor.execute), (o) => interpret(execution, o))
       })
 
     /**
@@ -366,8 +343,7 @@ export const makeFront = (
       plan: ItemsPlan,
       made?: Exit.Exit<unknown, unknown> | undefined
     ): Effect.Effect<Item> => {
-      const once = (attempt: number) =>
-        single(task, payload, index, { seed: plan.seed, attempt, timeoutMillis: plan.timeoutMillis, transfer: undefined, onProgress: plan.onProgress })
+      const once = (attempt: number) => single(task, payload, index, plan, attempt)
       if (plan.retry === undefined) {
         if (made !== undefined) return Effect.succeed({ index, exit: made, attempts: plan.attempt })
         return Effect.map(Effect.exit(once(plan.attempt)), (exit) => ({ index, exit, attempts: plan.attempt }))
@@ -397,12 +373,11 @@ export const makeFront = (
       plan.timeoutMillis !== undefined ? itemByItem(task, payloads, start, plan) : Effect.gen(function*() {
         const out: Array<Item> = []
         const mode = plan.collect ? "exits" : "values"
-        const fields: Fields = { seed: plan.seed, attempt: plan.attempt, timeoutMillis: undefined, transfer: undefined, onProgress: plan.onProgress }
         let offset = 0
         while (offset < payloads.length) {
           const rest = offset === 0 ? payloads : payloads.slice(offset)
           const base = start + offset
-          const tried = yield* attempt(task, rest, base, mode, fields)
+          const tried = yield* attempt(task, rest, base, mode, plan)
           if (tried._tag === "OneByOne") {
             out.push(...yield* itemByItem(task, rest, base, plan))
             return out
@@ -441,26 +416,28 @@ export const makeFront = (
 
     const run: PoolService["run"] = (task, payload, options) =>
       Effect.suspend(() => {
+        // the common case, no options: nothing to parse
+        if (options === undefined) return single(task, payload, 0, { seed: randomSeed(), timeoutMillis: undefined, onProgress: undefined }, 1)
         const parsed = parseRun(options)
         if (Result.isFailure(parsed)) return Effect.fail(workerError(parsed.failure))
         const p = parsed.success
-        if (p.retry === undefined) return single(task, payload, p.index, attemptOf(p, 1))
-        return Effect.flatMap(retrying(p.retry, 1, (n) => single(task, payload, p.index, attemptOf(p, n))), (r) => r.exit)
+        if (p.retry === undefined) return single(task, payload, p.index, p, 1)
+        return Effect.flatMap(retrying(p.retry, 1, (n) => single(task, payload, p.index, p, n)), (r) => r.exit)
       })
 
     const admit = executor.admit ?? ((execution: Execution) => Effect.succeed(executor.execute(execution)))
 
     const submit: PoolService["submit"] = (task, payload, options) =>
       Effect.suspend(() => {
-        const parsed = parseRun(options)
+        const parsed = parseRun(options ?? {})
         if (Result.isFailure(parsed)) return Effect.fail(workerError(parsed.failure))
         const p = parsed.success
-        const prepared = prepare(task, [payload], p.index, "single", attemptOf(p, 1))
-        if (prepared.execution === undefined) return prepared.bad
-        return Effect.map(admit(prepared.execution), (outcome) => {
-          const first = concludeSingle(prepared, outcome)
+        const execution = prepare(task, [payload], p.index, "single", p, 1)
+        if (Exit.isExit(execution)) return execution
+        return Effect.map(admit(execution), (outcome) => {
+          const first = concludeSingle(execution, outcome)
           if (p.retry === undefined) return first
-          return Effect.flatMap(retrying(p.retry, 1, (n) => single(task, payload, p.index, attemptOf(p, n)), first), (r) => r.exit)
+          return Effect.flatMap(retrying(p.retry, 1, (n) => single(task, payload, p.index, p, n), first), (r) => r.exit)
         })
       })
 

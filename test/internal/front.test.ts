@@ -36,7 +36,7 @@ const front = (script: (e: Execution, n: number) => ChunkOutcome | WorkerError) 
         Effect.suspend(() => {
           runs.push(e)
           const r = script(e, runs.length)
-          return r instanceof WorkerError ? Effect.fail(r) : Effect.succeed(r)
+          return Effect.succeed<ChunkOutcome>(r instanceof WorkerError ? { _tag: "Failed", error: r } : r)
         }),
       chunkSize: () => 4,
       stats: () => ({

@@ -135,25 +135,30 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
       })
 
     /** The reply as an outcome; a worker crash on the runner counts as a crash here. */
-    const outcome = (reply: Reply): Effect.Effect<ChunkOutcome, WorkerError> => {
-      if ("error" in reply) return Effect.fail(decodeWorkerError(reply.error))
+    const outcome = (reply: Reply): ChunkOutcome => {
+      if ("error" in reply) return { _tag: "Failed", error: decodeWorkerError(reply.error) }
       let result: ChunkOutcome
       if ("exit" in reply) result = { _tag: "Exits", exits: [outcomeOf(reply.exit)] }
       else if ("exits" in reply) result = { _tag: "Exits", exits: reply.exits.map(outcomeOf) }
       else result = { _tag: "Values", values: reply.values, stop: reply.stop === null ? undefined : outcomeOf(reply.stop) }
       if (result._tag === "Exits") for (const o of result.exits) if (isCrash(o)) stats.crashed++
       if (result._tag === "Values" && isCrash(result.stop)) stats.crashed++
-      return Effect.succeed(result)
+      return result
     }
 
-    const execute = (execution: Execution): Effect.Effect<ChunkOutcome, WorkerError> => {
-      if (execution.mode === "single") return Effect.flatMap(send(execution), outcome)
+    const failed = (error: WorkerError): ChunkOutcome => ({ _tag: "Failed", error })
+
+    const execute = (execution: Execution): Effect.Effect<ChunkOutcome> => {
+      if (execution.mode === "single") return Effect.match(send(execution), { onSuccess: outcome, onFailure: failed })
       // a chunk's time per item, message cost included, sizes the next chunks
       return Effect.suspend(() => {
         const t0 = performance.now()
-        return Effect.flatMap(send(execution), (reply) => {
-          policy.observe(execution.task, performance.now() - t0, execution.items.length)
-          return outcome(reply)
+        return Effect.match(send(execution), {
+          onSuccess: (reply) => {
+            policy.observe(execution.task, performance.now() - t0, execution.items.length)
+            return outcome(reply)
+          },
+          onFailure: failed
         })
       })
     }

@@ -22,11 +22,12 @@ import { PoolCore } from "./core.ts"
 const workerError = (reason: WorkerError["reason"]) => new WorkerError({ reason })
 
 /** An execution's outcome from its job's result. */
-const outcomeOf = (job: Job, result: JobResult): Effect.Effect<ChunkOutcome, WorkerError> => {
+const outcomeOf = (job: Job, result: JobResult): Effect.Effect<ChunkOutcome> => {
   if (result._tag === "Error") {
-    return result.reason._tag === "WorkerCrashed"
-      ? Effect.succeed({ _tag: "Crashed", error: workerError(result.reason), item: result.crashedItem })
-      : Effect.fail(workerError(result.reason))
+    const error = workerError(result.reason)
+    return Effect.succeed(
+      result.reason._tag === "WorkerCrashed" ? { _tag: "Crashed", error, item: result.crashedItem } : { _tag: "Failed", error }
+    )
   }
   const reply = result.reply
   if (reply.outcomes !== undefined) return Effect.succeed({ _tag: "Exits", exits: reply.outcomes })
@@ -78,8 +79,8 @@ export const makeLocal = (
     const stop = (job: Job) => Effect.callback<void>((resume) => core.interrupt(job, () => resume(Effect.void)))
 
     /** Waits for a submitted job's outcome. */
-    const awaitJob = (job: Job): Effect.Effect<ChunkOutcome, WorkerError> =>
-      Effect.callback<ChunkOutcome, WorkerError>((resume) => {
+    const awaitJob = (job: Job): Effect.Effect<ChunkOutcome> =>
+      Effect.callback<ChunkOutcome>((resume) => {
         if (job.result !== undefined) return resume(outcomeOf(job, job.result))
         job.onResult = (result) => resume(outcomeOf(job, result))
         return stop(job)
@@ -90,14 +91,14 @@ export const makeLocal = (
       size: resolved.size,
       codec,
       execute: (execution) =>
-        Effect.callback<ChunkOutcome, WorkerError>((resume) => {
+        Effect.callback<ChunkOutcome>((resume) => {
           const job = core.makeJob(execution)
           job.onResult = (result) => resume(outcomeOf(job, result))
           core.submit(job)
           return stop(job)
         }),
       admit: (execution) =>
-        Effect.callback<Effect.Effect<ChunkOutcome, WorkerError>, WorkerError>((resume) => {
+        Effect.callback<Effect.Effect<ChunkOutcome>>((resume) => {
           const job = core.makeJob(execution)
           job.onAdmit = () => resume(Effect.succeed(awaitJob(job)))
           core.submit(job)

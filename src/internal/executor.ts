@@ -80,6 +80,9 @@ export const codecsWithin = (
   }
 }
 
+/** How the front concludes an execution from its outcome (decoding, counting, what comes next). */
+export type Conclude<A, E> = (outcome: ChunkOutcome, execution: Execution) => Effect.Effect<A, E>
+
 export interface Executor {
   readonly backend: PoolStats["backend"]
   /** Parallelism to plan for (workers, or messages in flight). */
@@ -87,15 +90,19 @@ export interface Executor {
   /** The task's codecs for this executor's transport (structured clone, or JSON for messages that are stored). */
   readonly codec: (task: TaskRef) => TaskCodec
   /**
-   * Runs an execution and answers how it ended (never failing: see `Failed`); interrupting the effect
-   * interrupts the execution where it runs and returns once it has stopped (R1, R2).
+   * Runs an execution and continues with `conclude` of how it ended (an outcome, never a failure: see
+   * `Failed`); interrupting the effect interrupts the execution where it runs and returns once it has
+   * stopped (R1, R2). The continuation is the front's: an executor that waits through a callback resumes
+   * the caller with it directly, which saves the hot path an effect per task.
    */
-  readonly execute: (execution: Execution) => Effect.Effect<ChunkOutcome>
+  readonly execute: <A, E>(execution: Execution, conclude: Conclude<A, E>) => Effect.Effect<A, E>
   /**
    * Admission, for executors with a bounded queue (`maxQueued`): waits for room (interruptibly, R1, R6),
-   * then returns the effect that waits for the outcome. Without it, the front admits at once.
+   * then returns the effect that waits for the outcome and concludes. Without it, the front admits at once.
    */
-  readonly admit?: ((execution: Execution) => Effect.Effect<Effect.Effect<ChunkOutcome>>) | undefined
+  readonly admit?:
+    | (<A, E>(execution: Execution, conclude: Conclude<A, E>) => Effect.Effect<Effect.Effect<A, E>>)
+    | undefined
   /** Items for the next chunk of this task (adaptive, `policy.ts`); `remaining` is known for arrays. */
   readonly chunkSize: (task: TaskRef, remaining: number | undefined) => number
   readonly stats: () => ExecutorStats

@@ -28,7 +28,7 @@ import * as Tracer from "effect/Tracer"
 import { CodecFailed, TaskNotFound, WorkerError } from "../WorkerError.ts"
 import type { PoolStats, RunOptions } from "../WorkerPool.ts"
 import type { CodecIssue, TaskCodec } from "./codec.ts"
-import type { ChunkOutcome, Execution, Executor, ItemOutcome } from "./executor.ts"
+import type { ChunkOutcome, Conclude, Execution, Executor, ItemOutcome } from "./executor.ts"
 import { type Checked, timeoutMillis } from "./options.ts"
 import { fromWireDefect } from "./protocol.ts"
 import { randomSeed } from "./random.ts"
@@ -256,24 +256,26 @@ export const makeFront = (
     }
 
     /** A single task's result: its one item's exit, or the failure of its execution. */
-    const concludeSingle = (execution: Execution, outcome: Effect.Effect<ChunkOutcome>): Effect.Effect<unknown, unknown> =>
-      Effect.flatMap(outcome, (o) => {
-        if (o._tag === "Exits" && o.exits.length === 1) return decode(execution.task, executor.codec(execution.task), o.exits[0]!)
-        if (o._tag === "Crashed" || o._tag === "Failed") {
-          countFailure()
-          return Effect.fail(o.error)
-        }
-        return Effect.die(new Error(`a single task of ${execution.task.name} came back as ${o._tag}`))
-      })
+    const concludeSingle = (o: ChunkOutcome, execution: Execution): Effect.Effect<unknown, unknown> => {
+      const task = execution.task
+      if (o._tag === "Exits" && o.exits.length === 1) return decode(task, executor.codec(task), o.exits[0]!)
+      if (o._tag === "Crashed" || o._tag === "Failed") {
+        countFailure()
+        return Effect.fail(o.error)
+      }
+      return Effect.die(new Error(`a single task of ${task.name} came back as ${o._tag}`))
+    }
 
     /** One attempt at a single task; called when it is to run (it encodes the payload at once). */
     const single = (task: TaskRef, payload: unknown, index: number, fields: Fields, attempt: number): Effect.Effect<unknown, unknown> => {
       const execution = prepare(task, [payload], index, "single", fields, attempt)
-      return Exit.isExit(execution) ? execution : concludeSingle(execution, traced(execution, executor.execute))
+      return Exit.isExit(execution) ? execution : traced(execution, executeSingle)
     }
 
+    const executeSingle = (execution: Execution) => executor.execute(execution, concludeSingle)
+
     /** Decodes and counts a chunk's outcome. */
-    const interpret = (execution: Execution, outcome: ChunkOutcome): Effect.Effect<Tried, WorkerError> => {
+    const interpret = (outcome: ChunkOutcome, execution: Execution): Effect.Effect<Tried, WorkerError> => {
       const task = execution.task
       const codec = executor.codec(task)
       switch (outcome._tag) {
@@ -318,6 +320,8 @@ export const makeFront = (
       return Effect.fail(error)
     }
 
+    const executeChunk = (execution: Execution) => executor.execute(execution, interpret)
+
     /** One attempt at a chunk of a batch's items. */
     const attempt = (
       task: TaskRef,
@@ -329,7 +333,7 @@ export const makeFront = (
       Effect.suspend(() => {
         const execution = prepare(task, payloads, index, mode, plan, plan.attempt)
         if (Exit.isExit(execution)) return Effect.succeed(ran([execution], mode === "values"))
-        return Effect.flatMap(traced(execution, executor.execute), (o) => interpret(execution, o))
+        return traced(execution, executeChunk)
       })
 
     /**
@@ -425,7 +429,8 @@ export const makeFront = (
         return Effect.flatMap(retrying(p.retry, 1, (n) => single(task, payload, p.index, p, n)), (r) => r.exit)
       })
 
-    const admit = executor.admit ?? ((execution: Execution) => Effect.succeed(executor.execute(execution)))
+    const admit = executor.admit ??
+      (<A, E>(execution: Execution, conclude: Conclude<A, E>) => Effect.succeed(executor.execute(execution, conclude)))
 
     const submit: PoolService["submit"] = (task, payload, options) =>
       Effect.suspend(() => {
@@ -434,8 +439,7 @@ export const makeFront = (
         const p = parsed.success
         const execution = prepare(task, [payload], p.index, "single", p, 1)
         if (Exit.isExit(execution)) return execution
-        return Effect.map(admit(execution), (outcome) => {
-          const first = concludeSingle(execution, outcome)
+        return Effect.map(admit(execution, concludeSingle), (first) => {
           if (p.retry === undefined) return first
           return Effect.flatMap(retrying(p.retry, 1, (n) => single(task, payload, p.index, p, n), first), (r) => r.exit)
         })

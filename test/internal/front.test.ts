@@ -32,11 +32,11 @@ const front = (script: (e: Execution, n: number) => ChunkOutcome | WorkerError) 
       backend: "in-process",
       size: 2,
       codec: codecOf,
-      execute: (e) =>
+      execute: (e, conclude) =>
         Effect.suspend(() => {
           runs.push(e)
           const r = script(e, runs.length)
-          return Effect.succeed<ChunkOutcome>(r instanceof WorkerError ? { _tag: "Failed", error: r } : r)
+          return conclude(r instanceof WorkerError ? { _tag: "Failed", error: r } : r, e)
         }),
       chunkSize: () => 4,
       stats: () => ({

@@ -20,7 +20,7 @@ import type * as Scope from "effect/Scope"
 import { randomUUID } from "node:crypto"
 import { PoolClosed, WorkerError } from "../../WorkerError.ts"
 import type { ClusterOptions } from "../../WorkerPool.ts"
-import { type ChunkOutcome, codecsWithin, type Execution, type Executor, type ItemOutcome } from "../executor.ts"
+import { type ChunkOutcome, codecsWithin, type Conclude, type Execution, type Executor, type ItemOutcome } from "../executor.ts"
 import { orFail } from "../options.ts"
 import { clusterChunks, Policy } from "../parent/policy.ts"
 import type { TaskRef } from "../service.ts"
@@ -148,18 +148,23 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
 
     const failed = (error: WorkerError): ChunkOutcome => ({ _tag: "Failed", error })
 
-    const execute = (execution: Execution): Effect.Effect<ChunkOutcome> => {
-      if (execution.mode === "single") return Effect.match(send(execution), { onSuccess: outcome, onFailure: failed })
+    const execute = <A, E>(execution: Execution, conclude: Conclude<A, E>): Effect.Effect<A, E> => {
+      if (execution.mode === "single") {
+        return Effect.flatMap(Effect.match(send(execution), { onSuccess: outcome, onFailure: failed }), (o) => conclude(o, execution))
+      }
       // a chunk's time per item, message cost included, sizes the next chunks
       return Effect.suspend(() => {
         const t0 = performance.now()
-        return Effect.match(send(execution), {
-          onSuccess: (reply) => {
-            policy.observe(execution.task, performance.now() - t0, execution.items.length)
-            return outcome(reply)
-          },
-          onFailure: failed
-        })
+        return Effect.flatMap(
+          Effect.match(send(execution), {
+            onSuccess: (reply) => {
+              policy.observe(execution.task, performance.now() - t0, execution.items.length)
+              return outcome(reply)
+            },
+            onFailure: failed
+          }),
+          (o) => conclude(o, execution)
+        )
       })
     }
 

@@ -10,9 +10,9 @@ import type * as Scope from "effect/Scope"
 import { SpawnFailed, WorkerError } from "../../WorkerError.ts"
 import type { PoolOptions } from "../../WorkerPool.ts"
 import { codecOf } from "../codec.ts"
-import { type ChunkOutcome, codecsWithin, type Executor } from "../executor.ts"
+import { type ChunkOutcome, codecsWithin, type Conclude, type Execution, type Executor } from "../executor.ts"
 import { invalid, orFail, resolveOptions } from "../options.ts"
-import { workerMarker } from "../protocol.ts"
+import { toWireDefect, workerMarker } from "../protocol.ts"
 import type { TaskRef } from "../service.ts"
 import { encodingFor } from "../shared/registry.ts"
 import type { Backend } from "./backend.ts"
@@ -22,21 +22,19 @@ import { PoolCore } from "./core.ts"
 const workerError = (reason: WorkerError["reason"]) => new WorkerError({ reason })
 
 /** An execution's outcome from its job's result. */
-const outcomeOf = (job: Job, result: JobResult): Effect.Effect<ChunkOutcome> => {
+const outcomeOf = (job: Job, result: JobResult): ChunkOutcome => {
   if (result._tag === "Error") {
     const error = workerError(result.reason)
-    return Effect.succeed(
-      result.reason._tag === "WorkerCrashed" ? { _tag: "Crashed", error, item: result.crashedItem } : { _tag: "Failed", error }
-    )
+    return result.reason._tag === "WorkerCrashed" ? { _tag: "Crashed", error, item: result.crashedItem } : { _tag: "Failed", error }
   }
   const reply = result.reply
-  if (reply.outcomes !== undefined) return Effect.succeed({ _tag: "Exits", exits: reply.outcomes })
+  if (reply.outcomes !== undefined) return { _tag: "Exits", exits: reply.outcomes }
   if (!job.wire.chunk) {
-    return reply.outcome === undefined
-      ? Effect.die(new Error("a single task's reply had no outcome"))
-      : Effect.succeed({ _tag: "Exits", exits: [reply.outcome] })
+    // the worker always answers a single task with its outcome; without one, say so as the task's failure
+    const outcome = reply.outcome ?? { _tag: "Defect", defect: toWireDefect(new Error("a single task's reply had no outcome")) }
+    return { _tag: "Exits", exits: [outcome] }
   }
-  return Effect.succeed({ _tag: "Values", values: reply.values ?? [], stop: reply.outcome })
+  return { _tag: "Values", values: reply.values ?? [], stop: reply.outcome }
 }
 
 /**
@@ -78,11 +76,11 @@ export const makeLocal = (
     /** Interrupting the wait interrupts the job, and returns once it has stopped. */
     const stop = (job: Job) => Effect.callback<void>((resume) => core.interrupt(job, () => resume(Effect.void)))
 
-    /** Waits for a submitted job's outcome. */
-    const awaitJob = (job: Job): Effect.Effect<ChunkOutcome> =>
-      Effect.callback<ChunkOutcome>((resume) => {
-        if (job.result !== undefined) return resume(outcomeOf(job, job.result))
-        job.onResult = (result) => resume(outcomeOf(job, result))
+    /** Waits for a submitted job's outcome, and concludes. */
+    const awaitJob = <A, E>(job: Job, execution: Execution, conclude: Conclude<A, E>): Effect.Effect<A, E> =>
+      Effect.callback<A, E>((resume) => {
+        if (job.result !== undefined) return resume(conclude(outcomeOf(job, job.result), execution))
+        job.onResult = (result) => resume(conclude(outcomeOf(job, result), execution))
         return stop(job)
       })
 
@@ -90,17 +88,17 @@ export const makeLocal = (
       backend: backend.name,
       size: resolved.size,
       codec,
-      execute: (execution) =>
-        Effect.callback<ChunkOutcome>((resume) => {
+      execute: <A, E>(execution: Execution, conclude: Conclude<A, E>) =>
+        Effect.callback<A, E>((resume) => {
           const job = core.makeJob(execution)
-          job.onResult = (result) => resume(outcomeOf(job, result))
+          job.onResult = (result) => resume(conclude(outcomeOf(job, result), execution))
           core.submit(job)
           return stop(job)
         }),
-      admit: (execution) =>
-        Effect.callback<Effect.Effect<ChunkOutcome>>((resume) => {
+      admit: <A, E>(execution: Execution, conclude: Conclude<A, E>) =>
+        Effect.callback<Effect.Effect<A, E>>((resume) => {
           const job = core.makeJob(execution)
-          job.onAdmit = () => resume(Effect.succeed(awaitJob(job)))
+          job.onAdmit = () => resume(Effect.succeed(awaitJob(job, execution, conclude)))
           core.submit(job)
           return stop(job)
         }),

@@ -132,25 +132,6 @@ const sampler = (stats: () => PoolStats, backend: string): Effect.Effect<void> =
 }
 
 /**
- * Runs `f` with the execution inside a client span when the caller is traced (has a parent span), its ids
- * in the execution to continue where the task runs; untraced callers pay one context lookup and nothing else.
- */
-const traced = <A, E>(execution: Execution, f: (execution: Execution) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
-  Effect.withFiber((fiber) => {
-    if (Option.isNone(Context.getOption(fiber.context, Tracer.ParentSpan))) return f(execution)
-    const { task, index, mode } = execution
-    const [name, attributes] = mode === "single"
-      ? [`effect-parallel.task ${task.name}`, { "task.name": task.name, "task.index": index, "task.attempt": execution.attempt }]
-      : [`effect-parallel.chunk ${task.name}`, { "task.name": task.name, "chunk.index": index, "chunk.items": execution.items.length }]
-    return Effect.withSpan(
-      Effect.flatMap(Effect.orDie(Effect.currentSpan), (span) =>
-        f({ ...execution, trace: { traceId: span.traceId, spanId: span.spanId, sampled: span.sampled } })),
-      name,
-      { kind: "client", attributes }
-    )
-  })
-
-/**
  * Builds the front over the executor that `acquire` builds in the current scope. The pool's metrics are
  * sampled once a second, off the hot path, and a last time after the executor has closed.
  */
@@ -217,6 +198,26 @@ export const makeFront = (
      * payloads before it, and runs first; the next attempt then starts at the bad one), or, when the first
      * cannot be encoded, its failure.
      */
+    /**
+     * Runs an execution on the executor, inside a client span when the caller is traced (has a parent
+     * span): the span's ids travel with the execution to continue where the task runs. Untraced callers pay
+     * one context lookup and nothing else.
+     */
+    const execute = <A, E>(execution: Execution, conclude: Conclude<A, E>): Effect.Effect<A, E> =>
+      Effect.withFiber((fiber) => {
+        if (Option.isNone(Context.getOption(fiber.context, Tracer.ParentSpan))) return executor.execute(execution, conclude)
+        const { task, index, mode } = execution
+        const [name, attributes] = mode === "single"
+          ? [`effect-parallel.task ${task.name}`, { "task.name": task.name, "task.index": index, "task.attempt": execution.attempt }]
+          : [`effect-parallel.chunk ${task.name}`, { "task.name": task.name, "chunk.index": index, "chunk.items": execution.items.length }]
+        return Effect.withSpan(
+          Effect.flatMap(Effect.orDie(Effect.currentSpan), (span) =>
+            executor.execute({ ...execution, trace: { traceId: span.traceId, spanId: span.spanId, sampled: span.sampled } }, conclude)),
+          name,
+          { kind: "client", attributes }
+        )
+      })
+
     const prepare = (
       task: TaskRef,
       payloads: ReadonlyArray<unknown>,
@@ -269,10 +270,8 @@ export const makeFront = (
     /** One attempt at a single task; called when it is to run (it encodes the payload at once). */
     const single = (task: TaskRef, payload: unknown, index: number, fields: Fields, attempt: number): Effect.Effect<unknown, unknown> => {
       const execution = prepare(task, [payload], index, "single", fields, attempt)
-      return Exit.isExit(execution) ? execution : traced(execution, executeSingle)
+      return Exit.isExit(execution) ? execution : execute(execution, concludeSingle)
     }
-
-    const executeSingle = (execution: Execution) => executor.execute(execution, concludeSingle)
 
     /** Decodes and counts a chunk's outcome. */
     const interpret = (outcome: ChunkOutcome, execution: Execution): Effect.Effect<Tried, WorkerError> => {
@@ -320,8 +319,6 @@ export const makeFront = (
       return Effect.fail(error)
     }
 
-    const executeChunk = (execution: Execution) => executor.execute(execution, interpret)
-
     /** One attempt at a chunk of a batch's items. */
     const attempt = (
       task: TaskRef,
@@ -333,7 +330,7 @@ export const makeFront = (
       Effect.suspend(() => {
         const execution = prepare(task, payloads, index, mode, plan, plan.attempt)
         if (Exit.isExit(execution)) return Effect.succeed(ran([execution], mode === "values"))
-        return traced(execution, executeChunk)
+        return execute(execution, interpret)
       })
 
     /**

@@ -13,9 +13,11 @@
  *
  * @since 0.2.0
  */
+import "./internal/nodeVersion.ts"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { RunnerOptions as Options } from "./internal/cluster/runner.ts"
+import { loadCluster } from "./internal/cluster/load.ts"
+import type { RunnerOptions as Options } from "./internal/cluster/types.ts"
 import type { WorkerError } from "./WorkerError.ts"
 
 /**
@@ -53,7 +55,7 @@ export type RunnerOptions = Options
  */
 export const layer = (options: RunnerOptions): Layer.Layer<never, WorkerError> =>
   // loaded on demand: importing effect-parallel does not load the cluster and the Postgres driver
-  Layer.unwrap(Effect.map(Effect.promise(() => import("./internal/cluster/runner.ts")), (m) => m.layer(options)))
+  Layer.unwrap(Effect.map(loadCluster("runner", () => import("./internal/cluster/runner.ts")), (m) => m.layer(options)))
 
 /**
  * Runs a runner until interrupted, calling `onReady` once it serves tasks.

@@ -11,6 +11,7 @@
  *
  * @since 0.1.0
  */
+import "./internal/nodeVersion.ts"
 import * as Effect from "effect/Effect"
 import type * as Schema from "effect/Schema"
 import type { RunOptions, TaskRef } from "./internal/service.ts"

@@ -33,6 +33,7 @@
  *
  * @since 0.1.0
  */
+import "./internal/nodeVersion.ts"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
@@ -40,7 +41,8 @@ import type * as Stream from "effect/Stream"
 import type { AsyncResult } from "./AsyncResult.ts"
 import { makeAsyncResult } from "./AsyncResult.ts"
 import { inProcess } from "./internal/inProcess.ts"
-import type { ClusterOptions as Cluster } from "./internal/cluster/client.ts"
+import type { ClusterOptions as Cluster } from "./internal/cluster/types.ts"
+import { loadCluster } from "./internal/cluster/load.ts"
 import type { PoolOptions as Options } from "./internal/options.ts"
 import type {
   BatchOptions as Batch,
@@ -232,7 +234,7 @@ export type ClusterOptions = Cluster
  */
 export const makeCluster = (options: ClusterOptions): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
   // loaded on demand: programs that never use the cluster do not load the cluster client and the Postgres driver
-  Effect.flatMap(Effect.promise(() => import("./internal/cluster/client.ts")), (m) => m.makeClusterPool(options))
+  Effect.flatMap(loadCluster("client", () => import("./internal/cluster/client.ts")), (m) => m.makeClusterPool(options))
 
 /**
  * The same tasks on many machines: a pool whose workers are the worker threads of cluster runners, reached

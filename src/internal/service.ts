@@ -11,6 +11,7 @@ import type { WorkerError } from "../WorkerError.ts"
 import type * as Exit from "effect/Exit"
 import type { TaskSchemas } from "./codec.ts"
 import type { RetryOption } from "./parent/retry.ts"
+import type { Transferable } from "node:worker_threads"
 
 /** What the pool needs to know of a task (a `Task` is one). */
 export interface TaskRef extends TaskSchemas {

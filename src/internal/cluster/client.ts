@@ -25,40 +25,10 @@ import { withRetry } from "../parent/retry.ts"
 import { encodingForOtherMachine } from "../shared/registry.ts"
 import { randomSeed } from "../random.ts"
 import type { ChunkOutcome, PoolService, PoolStats, RunOptions, TaskRef } from "../service.ts"
-import {
-  type ClusterTimingsOption,
-  invalid,
-  mapLayerError,
-  type PostgresOption,
-  postgresLayer,
-  shardingConfigOf,
-  unavailable
-} from "./options.ts"
+import { invalid, mapLayerError, postgresLayer, shardingConfigOf, unavailable } from "./options.ts"
 import { decodeExit, decodeWorkerError, jsonCodecOf, type Reply, type RunRequest, SLOTS, slotId, TaskEntity } from "./protocol.ts"
 
-/**
- * @category models
- * @since 0.2.0
- */
-export interface ClusterOptions {
-  /** Postgres shared with the runners: a URL (`postgres://user@host:5432/db`) or `@effect/sql-pg` pool options. */
-  readonly postgres: PostgresOption
-  /**
-   * Messages (single tasks or chunks) in flight at once, and the parallelism `map` plans for. Set it to about
-   * the number of worker threads across all runners. Default 16.
-   */
-  readonly size?: number | undefined
-  /**
-   * `"persisted"` (default): every message is stored in Postgres before it is delivered; if its runner dies
-   * it is delivered again to the runner that takes over its shard (at-least-once). `"volatile"`: sent
-   * straight to the runner, about 5× cheaper, but a runner's death fails its tasks with `ClusterUnavailable`.
-   */
-  readonly delivery?: "persisted" | "volatile" | undefined
-  /** Cluster timings; use the same as the runners. Default Effect Cluster's. */
-  readonly timings?: ClusterTimingsOption | undefined
-  /** How long the first task waits for runners to answer before failing with `ClusterUnavailable`. Default 60 seconds. */
-  readonly readyTimeout?: Duration.Input | undefined
-}
+import type { ClusterOptions } from "./types.ts"
 
 const errorTag = (e: unknown): string =>
   typeof e === "object" && e !== null && "_tag" in e ? String((e as { _tag: unknown })._tag) : "Error"

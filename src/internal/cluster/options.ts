@@ -11,37 +11,9 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { SqlClient } from "effect/sql/SqlClient"
 import { ClusterUnavailable, InvalidOption, WorkerError } from "../../WorkerError.ts"
+import type { ClusterTimings, ClusterTimingsOption, PostgresOption } from "./types.ts"
 
-/**
- * Cluster timings. Every runner and every client of one cluster should use the same values.
- *
- * @category models
- * @since 0.2.0
- */
-export interface ClusterTimings {
-  /** How long a runner's shard locks live without a refresh: bounds the failover after a runner dies. */
-  readonly shardLockExpiration?: Duration.Input | undefined
-  /** How often a runner refreshes its shard locks (at most a third of the expiration). */
-  readonly shardLockRefreshInterval?: Duration.Input | undefined
-  /** How often runners check each other's health. */
-  readonly runnerHealthCheckInterval?: Duration.Input | undefined
-  /** How often runners and clients reload the shard assignments. */
-  readonly refreshAssignmentsInterval?: Duration.Input | undefined
-  /** How often a runner looks in storage for messages it was not told about (redelivery after a failover). */
-  readonly entityMessagePollInterval?: Duration.Input | undefined
-  /** How often a client looks in storage for the replies to its persisted messages. */
-  readonly entityReplyPollInterval?: Duration.Input | undefined
-}
-
-/**
- * `"fast-failover"`: a dead runner's tasks move to the others in about 5–7 s on loopback (Effect Cluster's
- * defaults take 30–40 s), at the price of more lock and health-check traffic to Postgres. `"default"`:
- * Effect Cluster's defaults (lock expiry 35 s, health checks every minute).
- *
- * @category models
- * @since 0.2.0
- */
-export type ClusterTimingsOption = "default" | "fast-failover" | ClusterTimings
+export type { ClusterTimings, ClusterTimingsOption, PostgresConfig, PostgresOption } from "./types.ts"
 
 export const fastFailover: ClusterTimings = {
   shardLockExpiration: "6 seconds",
@@ -50,9 +22,6 @@ export const fastFailover: ClusterTimings = {
   refreshAssignmentsInterval: "1 second",
   entityMessagePollInterval: "1 second"
 }
-
-/** The Postgres connection: a URL (`postgres://user@host:5432/db`) or `@effect/sql-pg`'s pool options. */
-export type PostgresOption = string | PgClient.PgPoolConfig
 
 export const invalid = (option: string, message: string): WorkerError => new WorkerError({ reason: new InvalidOption({ option, message }) })
 

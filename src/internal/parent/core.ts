@@ -30,6 +30,7 @@ import { Deque } from "./deque.ts"
 import { allocateOwner } from "../shared/registry.ts"
 import { HostCalls } from "./hostCalls.ts"
 import { Policy } from "./policy.ts"
+import type { Transferable } from "node:worker_threads"
 
 export type JobResult =
   | { readonly _tag: "Reply"; readonly reply: WireReply }

@@ -16,6 +16,7 @@ import * as Effect from "effect/Effect"
 import type * as Schema from "effect/Schema"
 import type { RunOptions, TaskRef } from "./internal/service.ts"
 import { WorkerPool } from "./internal/service.ts"
+import { callSite, register } from "./internal/taskRegistry.ts"
 import type { TaskContext } from "./TaskContext.ts"
 import type { WorkerError } from "./WorkerError.ts"
 
@@ -165,5 +166,6 @@ export const make = <
     error: { value: options.error, enumerable: true },
     run: { value: options.run, enumerable: true }
   })
+  register(task, callSite(make))
   return task
 }

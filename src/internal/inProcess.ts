@@ -21,6 +21,8 @@ export const inProcess: Backend = {
     const parentWire = makeParentWire()
     const workerWire = makeWorkerWire()
     const runtime = makeWorkerRuntime({
+      // the tasks were made in this isolate: run them as they are (importing their module could hang)
+      local: true,
       send: (message: FromWorker) => {
         const copy = structuredClone(workerWire.encode(message))
         queueMicrotask(() => {

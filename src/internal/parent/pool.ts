@@ -19,7 +19,7 @@ import { codecOf } from "../codec.ts"
 import type { PoolOptions } from "../options.ts"
 import { resolveOptions } from "../options.ts"
 import type { WireOutcome, WireReply, WireTrace } from "../protocol.ts"
-import { fromWireDefect, workerMarker } from "../protocol.ts"
+import { fromWireDefect, missingGuardMessage, poolRefusals, workerMarker } from "../protocol.ts"
 import type { ChunkOutcome, PoolService, RunOptions, TaskRef } from "../service.ts"
 import type { Backend } from "./backend.ts"
 import type { Job, JobResult } from "./core.ts"
@@ -194,13 +194,10 @@ export const makePool = (
       catch: (e) => workerError(e instanceof InvalidOption ? e : new InvalidOption({ option: "options", message: String(e) }))
     })
     if ((globalThis as Record<symbol, unknown>)[workerMarker] === true && options?.allowInWorker !== true) {
-      return yield* Effect.fail(workerError(
-        new SpawnFailed({
-          message: "a WorkerPool was created inside a worker. A module that defines tasks and also runs a program must " +
-            "guard the program with `if (import.meta.main) { ... }`: workers import the module to find its tasks, and " +
-            "without the guard every worker runs the program again. (Pass allowInWorker: true for a deliberate nested pool.)"
-        })
-      ))
+      // counted: the worker's task loader then refuses the tasks of the module whose import started this
+      const g = globalThis as Record<symbol, unknown>
+      g[poolRefusals] = ((g[poolRefusals] as number | undefined) ?? 0) + 1
+      return yield* Effect.fail(workerError(new SpawnFailed({ message: missingGuardMessage })))
     }
     const core = new PoolCore(backend, resolved)
     // Shared objects travel with their memory to threads, as references to the parent to processes.

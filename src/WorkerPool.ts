@@ -85,8 +85,20 @@ export type WorkerPool = Service
 export type PoolOptions = Options
 
 /**
- * Options of a single run: `timeout` (from the task's start), `seed`, `index`, `transfer`, `retry`
- * (whose `retryable` sees the task's error type `E`).
+ * Options of a single run (a task call, {@link run}, {@link submit}):
+ *
+ * - `timeout`: counted from the moment the task starts in a worker, not while it waits for one; when it
+ *   passes the task is interrupted and the call fails with reason `TaskTimeout`.
+ * - `seed`: the seed of the task's random stream (default: a fresh random seed); `index`: its
+ *   `TaskContext.index` (default 0).
+ * - `transfer`: buffers to move to the worker instead of copying them (`postMessage`'s transfer list:
+ *   `{ transfer: [bytes.buffer] }` for a payload holding `bytes`). On threads the worker gets the memory
+ *   without a copy and the caller's views become detached (length 0). Processes, the in-process pool and
+ *   the cluster copy instead and the caller's buffers stay usable: the option is accepted there so that one
+ *   program runs on every backend. For memory many workers share, use `SharedArray`.
+ * - `retry`: a number, a `Schedule`, or `{ times, schedule, retryable }`; worker crashes are retried,
+ *   declared errors only when `retryable` (which sees the task's error type `E`) says so, interruptions
+ *   never.
  *
  * @category models
  * @since 0.1.0
@@ -195,7 +207,8 @@ export const layerThreads = (options?: PoolOptions): Layer.Layer<WorkerPool, Wor
  * **Gotchas**
  *
  * - Start-up costs more than a thread (a new Node process); keep the pool alive and reuse it.
- * - Values are copied (structured clone over IPC); transfer lists do not apply.
+ * - Values are copied (structured clone over IPC): a `transfer` list is accepted and the caller's buffers
+ *   stay attached (threads move them).
  *
  * @category layers
  * @since 0.1.0
@@ -209,7 +222,12 @@ export const layerProcesses = (options?: PoolOptions): Layer.Layer<WorkerPool, W
  *
  * **Gotchas**
  *
- * A synchronous loop cannot be interrupted, and `process.exit` in a task ends the program.
+ * - A synchronous loop cannot be interrupted, and `process.exit` in a task ends the program.
+ * - Values are copied as they would be to a thread, but a `transfer` list copies too (the buffers stay
+ *   attached).
+ * - Like a worker, the pool imports a task's module to find the task, except in one case: the program's
+ *   main file still evaluating (a program run with a top-level `await` from the file that defines its
+ *   tasks). Importing it then would wait for the program itself, so the task is run as it was made.
  *
  * @category layers
  * @since 0.1.0
@@ -326,6 +344,14 @@ export const run = <T extends Task.Any>(
  * (`maxQueued`). The handle belongs to the current scope: when the scope closes, a task still running is
  * interrupted. Read it with `AsyncResult.get(handle, { timeout })`: a `get` that times out does not
  * cancel the task; `AsyncResult.cancel` does.
+ *
+ * **Gotchas**
+ *
+ * - `get`'s timeout is wall-clock time from the call, so on a fresh pool it includes the workers' start-up
+ *   and their import of the task's module (about 0.4 s per worker for a module that imports
+ *   `@effect/platform-node`). Start the pool first: `preload` the task module
+ *   (`WorkerPool.layer({ preload: [Render.module] })`: a worker imports it before it says it is ready) and
+ *   `yield* WorkerPool.awaitReady`. `run`'s `timeout` counts from the task's start instead.
  *
  * **Example**
  *

@@ -8,10 +8,11 @@ import { spawnSync } from "node:child_process"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { WorkerError, WorkerPool } from "../src/index.ts"
+import { AsyncResult, WorkerError, WorkerPool } from "../src/index.ts"
 import { backends } from "./conformance/backends.ts"
 import { Cube, hidden, Square, Twice } from "./fixtures/duplicate-names.ts"
-import { Double } from "./fixtures/tasks.ts"
+import { Point, SeeUnknown, SeeVec, Vec } from "./fixtures/class-tasks.ts"
+import { Double, Sleep } from "./fixtures/tasks.ts"
 import { SumBytes } from "./fixtures/transfer-tasks.ts"
 
 const fixture = (name: string) => path.join(import.meta.dirname, "fixtures", name)
@@ -127,5 +128,52 @@ describe("transfer", () => {
           assert.strictEqual(bytes.reduce((a, b) => a + b, 0), expected, "unchanged")
         }
       }).pipe(Effect.provide(backend.layer({ size: 1 }))))
+  }
+})
+
+describe("an instance of your own class in a payload", () => {
+  for (const backend of backends) {
+    it.live(`${backend.name}: in a Schema.Unknown field it arrives as a plain object; with a Schema.Class it keeps its class`, () =>
+      Effect.gen(function*() {
+        const plain = yield* SeeUnknown({ value: new Point(3, 4) })
+        assert.deepStrictEqual(plain.seen, { isPoint: false, isVec: false, prototype: "Object", fields: { x: 3, y: 4 } })
+        assert.notInstanceOf(plain.value, Point)
+        assert.deepStrictEqual(plain.value, { x: 3, y: 4 })
+
+        const typed = yield* SeeVec({ value: new Vec({ x: 3, y: 4 }) })
+        assert.deepStrictEqual(typed.seen, { isPoint: false, isVec: true, prototype: "Vec", fields: { x: 3, y: 4 } })
+        assert.instanceOf(typed.value, Vec)
+        assert.strictEqual(typed.value.norm(), 5)
+      }).pipe(Effect.provide(backend.layer({ size: 1 }))))
+  }
+})
+
+describe("get({ timeout }) on a cold pool", () => {
+  // a worker that takes 800 ms to start: the initializer stands in for heavy imports in a task module
+  const slowStart = { size: 1, initializer: { task: Sleep, payload: 800 } } as const
+  for (const backend of backends) {
+    it.live(`${backend.name}: get's timeout counts the start-up, run's timeout does not; after awaitReady get waits only for the task`, () =>
+      Effect.gen(function*() {
+        yield* Effect.scoped(
+          Effect.gen(function*() {
+            const handle = yield* WorkerPool.submit(Double, 21)
+            const r = reasonOf(yield* Effect.flip(AsyncResult.get(handle, { timeout: "200 millis" })))
+            assert.strictEqual(r._tag, "GetTimeout")
+            assert.strictEqual(yield* AsyncResult.get(handle), 42, "the timed-out get did not cancel the task")
+            const warm = yield* WorkerPool.submit(Double, 1)
+            assert.strictEqual(yield* AsyncResult.get(warm, { timeout: "200 millis" }), 2)
+          }).pipe(Effect.provide(backend.layer(slowStart)))
+        )
+        // run's timeout starts when the task starts in a worker, not while the worker starts
+        assert.strictEqual(yield* WorkerPool.run(Double, 5, { timeout: "200 millis" }).pipe(Effect.provide(backend.layer(slowStart))), 10)
+        // awaitReady first: then get's timeout is the task's alone
+        yield* Effect.scoped(
+          Effect.gen(function*() {
+            yield* WorkerPool.awaitReady
+            const handle = yield* WorkerPool.submit(Double, 4)
+            assert.strictEqual(yield* AsyncResult.get(handle, { timeout: "200 millis" }), 8)
+          }).pipe(Effect.provide(backend.layer(slowStart)))
+        )
+      }))
   }
 })

@@ -27,7 +27,13 @@ export interface RunOptions<E = unknown> {
   readonly seed?: number | undefined
   /** `TaskContext.index` (default 0). */
   readonly index?: number | undefined
-  /** Buffers to move to the worker instead of copying (the caller's copies become detached). */
+  /**
+   * Buffers to move to the worker instead of copying them (`postMessage`'s transfer list; put the buffers of
+   * the payload's typed arrays here: `[bytes.buffer]`). Threads move them: the worker gets the memory without
+   * a copy and the caller's views become detached (length 0). Processes, the in-process pool and the cluster
+   * copy instead, and the caller's buffers stay usable: the option is accepted there so that one program runs
+   * on every backend. For memory that many workers read or write, use `SharedArray`.
+   */
   readonly transfer?: ReadonlyArray<Transferable> | undefined
   /**
    * Retries: a number, a `Schedule`, or `{ times, schedule, retryable }`. Worker crashes are retried;

@@ -78,8 +78,9 @@ const STATEMENT = /^(\/|export |import |const |let |function |class |type |inter
 
 /**
  * Scans from `i` at bracket depth 0 and stops before the first of `stops` met at depth 0:
- * "=" (an initializer, not `=>`, `==`, `>=` or `<=`), "=>" (an arrow), "{" (a body), or "end" (the end of the
- * statement: a newline followed by a blank line or a new top-level construct, or a `;`).
+ * "=" (an initializer, not `=>`, `==`, `>=` or `<=`), "=>" (an arrow), "{" (a body), "end" (the end of the
+ * statement: a newline followed by a blank line or a new top-level construct, or a `;`), or "line" (the end
+ * of the line: an interface member's).
  */
 const scanTo = (s, i, stops) => {
   for (let j = i; j < s.length; j++) {
@@ -102,6 +103,7 @@ const scanTo = (s, i, stops) => {
       j = matching(s, j) - 1
       continue
     }
+    if (c === "\n" && stops.includes("line")) return { at: j, stop: "line" }
     if (stops.includes("end")) {
       if (c === ";") return { at: j, stop: "end" }
       if (c === "\n") {
@@ -150,36 +152,12 @@ const headAsType = (head, next) => {
   return `${head.slice(0, close).trim()} => ${rest.startsWith(":") ? rest.slice(1).trim() : next ?? "unknown"}`
 }
 
-/**
- * Where a member of an interface body that starts at `i` ends: past its line end at bracket depth 0 (a
- * member's type may span lines inside brackets).
- */
-const memberEnd = (s, i) => {
-  for (let j = i; j < s.length; j++) {
-    const k = skipLiteral(s, j)
-    if (k !== j) {
-      j = k - 1
-      continue
-    }
-    const c = s[j]
-    if (c === "=" && s[j + 1] === ">") {
-      j++
-      continue
-    }
-    if (OPEN[c] && (c !== "<" || /[\w$)\]>]\s*$|[=(,:|&]\s*$/.test(s.slice(Math.max(0, j - 40), j)))) {
-      j = matching(s, j) - 1
-      continue
-    }
-    if (c === "\n") return j + 1
-  }
-  return s.length
-}
-
 /** An interface without its members documented `@internal` (a doc comment holding the tag, then the member). */
 const withoutInternalMembers = (text) => {
   let out = text
   for (let m; (m = /^[ \t]*\/\*\*(?:(?!\*\/)[\s\S])*@internal[\s\S]*?\*\/[ \t]*\n/m.exec(out));) {
-    out = out.slice(0, m.index) + out.slice(memberEnd(out, m.index + m[0].length))
+    // the member ends with its line, at bracket depth 0 (its type may span lines inside brackets)
+    out = out.slice(0, m.index) + out.slice(scanTo(out, m.index + m[0].length, ["line"]).at + 1)
   }
   return out
 }

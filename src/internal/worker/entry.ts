@@ -26,7 +26,7 @@ try {
 
 // The worker's own exits (the parent is gone, an uncaught exception) use the real `process.exit`; see
 // guardExit for why others may be ignored.
-const exit = process.exit.bind(process) as (code?: number) => never
+const exit = process.exit.bind(process) as (...code: [] | [number]) => never
 
 // A worker process starts its watchdog first: its start-up then overlaps with loading `effect` (on another
 // core) instead of adding to the pool's start-up, and a parent that dies during start-up is seen too.
@@ -44,14 +44,19 @@ type Boot = import("../protocol.ts").WorkerBoot
  * with the guard message. But the program may then end the worker: `NodeRuntime.runMain` exits with code 1
  * when its program fails. The worker would crash, be replaced, and the next task would start the program
  * again (a crash-and-respawn loop that hid the real message). So once a pool was refused in this worker, a
- * `process.exit` from outside any task's handler is ignored, with a line on stderr; inside a handler it
- * ends the worker as always (a task may exit on purpose: the pool reports the crash).
+ * `process.exit(code)` from outside any task's handler is ignored, with a line on stderr; inside a handler
+ * it ends the worker as always (a task may exit on purpose: the pool reports the crash), and so does
+ * Node's own `process.exit()` after an uncaught exception.
  */
 const guardExit = (runtime: { readonly inHandler: () => boolean }): void => {
   let told = false
-  process.exit = ((code?: number | string | null) => {
+  process.exit = ((...args: [] | [number]) => {
     const refused = ((globalThis as Record<symbol, unknown>)[poolRefusals] as number | undefined) ?? 0
-    if (refused === 0 || runtime.inHandler()) return exit(code === undefined || code === null ? undefined : Number(code))
+    // Node's own handler of an uncaught exception in a worker thread sets `process.exitCode` to 1 and calls
+    // `process.exit()` with no argument: always honoured, and passed on as it came (an explicit `undefined`
+    // would reset the code to 0). A program's runtime exits with an explicit code.
+    if (refused === 0 || args.length === 0 || runtime.inHandler()) return exit(...args)
+    const code = args[0]
     if (!told) {
       told = true
       process.stderr.write(

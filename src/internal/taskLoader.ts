@@ -49,7 +49,7 @@ const ambiguous = (name: string, count: number, where: string): string =>
   `the module has ${count} different tasks named ${quote(name)} (${where}), and a worker finds a task by its ` +
   `module and name: give each task its own name`
 
-const startedProgram = (): string => `importing the module started a program in this worker: ${missingGuardMessage}`
+const startedProgram = `importing the module started a program in this worker: ${missingGuardMessage}`
 
 export const makeTaskLoader = (options?: TaskLoaderOptions): TaskLoader => {
   const local = options?.local === true
@@ -80,7 +80,7 @@ export const makeTaskLoader = (options?: TaskLoaderOptions): TaskLoader => {
     }
     try {
       const { exports, startedProgram: started } = await importModule(module)
-      if (started) return { _tag: "TaskNotFound", message: startedProgram() }
+      if (started) return { _tag: "TaskNotFound", message: startedProgram }
       // every export name of every distinct task with this name (one task may be exported twice)
       const found = new Map<Task.Any, Array<string>>()
       for (const [key, value] of Object.entries(exports)) {

@@ -3,13 +3,20 @@
 //   node scripts/api-docs.mjs           # writes docs/api.md
 //   node scripts/api-docs.mjs --check   # exits 1 if docs/api.md is not what the sources give
 //
-// Why not typedoc: typedoc (0.28) needs the TypeScript compiler's JavaScript API, and this repository is on
-// TypeScript 7, the native port, which has none (typedoc fails at start-up). This script reads the sources
+// Either way, every TypeScript code block of the reference must parse (signatures are written in the forms
+// of a declaration file: `declare function`, `declare const`, elided bodies as comments): checked with the
+// TypeScript compiler of the dev dependencies, through the API TypeScript 7 offers (`typescript/unstable/sync`).
+//
+// Why not typedoc or @effect/docgen: both are built on the JavaScript compiler API of TypeScript 5 (docgen
+// 0.5 has `typescript ^5.2` as a peer; typedoc 0.28 fails at start-up here), and this repository is on
+// TypeScript 7, the native port, whose API is a different, unstable client of the native compiler: enough to
+// parse blocks, not what those tools are built on. This script reads the sources
 // as text instead: every `/** ... */` at the top level followed by an `export`, with the declaration's
 // signature (a function's head without its body; an interface or type in full). Public names that
 // re-export an internal type (`export type PoolOptions = Options`) show the internal declaration, so that
 // its fields' comments appear. Plain Node, no dependencies.
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 
 const root = path.resolve(import.meta.dirname, "..")
@@ -71,8 +78,9 @@ const STATEMENT = /^(\/|export |import |const |let |function |class |type |inter
 
 /**
  * Scans from `i` at bracket depth 0 and stops before the first of `stops` met at depth 0:
- * "=" (an initializer, not `=>`, `==`, `>=` or `<=`), "=>" (an arrow), "{" (a body), or "end" (the end of the
- * statement: a newline followed by a blank line or a new top-level construct, or a `;`).
+ * "=" (an initializer, not `=>`, `==`, `>=` or `<=`), "=>" (an arrow), "{" (a body), "end" (the end of the
+ * statement: a newline followed by a blank line or a new top-level construct, or a `;`), or "line" (the end
+ * of the line: an interface member's).
  */
 const scanTo = (s, i, stops) => {
   for (let j = i; j < s.length; j++) {
@@ -95,6 +103,7 @@ const scanTo = (s, i, stops) => {
       j = matching(s, j) - 1
       continue
     }
+    if (c === "\n" && stops.includes("line")) return { at: j, stop: "line" }
     if (stops.includes("end")) {
       if (c === ";") return { at: j, stop: "end" }
       if (c === "\n") {
@@ -126,36 +135,68 @@ const plainValue = (s, i, j) => {
   const text = s.slice(i, scanTo(s, j, ["end"]).at).trimEnd()
   if (text.split("\n").length <= 15 && !/=>\s*\{/.test(text)) return text
   const paren = text.indexOf("(")
-  return paren === -1 ? text.split("\n")[0] + " …" : `${text.slice(0, paren)}(…)`
+  return paren === -1 ? text.split("\n")[0] + " /* … */" : `${text.slice(0, paren)}(/* … */)`
 }
 
-/** The signature of the declaration that starts at `i` (an `export ...` line), without bodies. */
+/**
+ * An arrow function's head (`<A>(self: X, n: number): Y`) as a function type (`<A>(self: X, n: number) => Y`);
+ * a head without a return type gets `next` (the next curried head's type) or `unknown`.
+ */
+const headAsType = (head, next) => {
+  let j = 0
+  while (/\s/.test(head[j])) j++
+  if (head[j] === "<") j = matching(head, j)
+  while (/\s/.test(head[j])) j++
+  const close = matching(head, j)
+  const rest = head.slice(close).trim()
+  return `${head.slice(0, close).trim()} => ${rest.startsWith(":") ? rest.slice(1).trim() : next ?? "unknown"}`
+}
+
+/** An interface without its members documented `@internal` (a doc comment holding the tag, then the member). */
+const withoutInternalMembers = (text) => {
+  let out = text
+  for (let m; (m = /^[ \t]*\/\*\*(?:(?!\*\/)[\s\S])*@internal[\s\S]*?\*\/[ \t]*\n/m.exec(out));) {
+    // the member ends with its line, at bracket depth 0 (its type may span lines inside brackets)
+    out = out.slice(0, m.index) + out.slice(scanTo(out, m.index + m[0].length, ["line"]).at + 1)
+  }
+  return out
+}
+
+/**
+ * The signature of the declaration that starts at `i` (an `export ...` line), without bodies, written as
+ * TypeScript that parses (a declaration file's forms: `declare function`, `declare const`, a class body
+ * elided as a comment), so that `--check` can parse every code block.
+ */
 const signature = (s, i) => {
   const head = s.slice(i, i + 200)
   let m
-  if ((m = /^export (const|let) [\w$]+\s*/.exec(head))) {
+  if ((m = /^export (const|let) ([\w$]+)\s*/.exec(head))) {
+    const name = m[2]
     let j = i + m[0].length
     if (s[j] === ":") {
       // an annotated constant: its type is the signature
-      return s.slice(i, scanTo(s, j + 1, ["=", "end"]).at).trimEnd()
+      return s.slice(i, scanTo(s, j + 1, ["=", "end"]).at).trimEnd().replace(/^export (const|let) /, "export declare const ")
     }
     // `=`, then an arrow function (its head, curried heads included) or a plain value (in full)
     j++
-    let end = arrowHead(s, j)
-    if (end === -1) return plainValue(s, i, j)
-    for (let next; (next = arrowHead(s, end)) !== -1;) end = next
-    return s.slice(i, end - 2).trimEnd()
+    const heads = []
+    for (let from = j, end; (end = arrowHead(s, from)) !== -1; from = end) heads.push(s.slice(from, end - 2).trim())
+    if (heads.length === 0) return plainValue(s, i, j)
+    // one head: a function declaration, as it reads in a declaration file; curried: a constant of function type
+    if (heads.length === 1) return `export declare function ${name}${heads[0]}`
+    const type = heads.reduceRight((next, h) => headAsType(h, next), undefined)
+    return `export declare const ${name}: ${type}`
   }
   if (/^export class /.test(head)) {
     const r = scanTo(s, i, ["{"])
     const close = matching(s, r.at)
     const body = s.slice(r.at + 1, close - 1).trim()
-    return s.slice(i, r.at).trimEnd() + (body === "" ? " {}" : " { … }")
+    return s.slice(i, r.at).trimEnd() + (body === "" ? " {}" : " { /* … */ }")
   }
   if (/^export (interface|declare namespace) /.test(head)) {
     const r = scanTo(s, i, ["{"])
-    // members marked `/** @internal */` are not part of the API
-    return s.slice(i, matching(s, r.at)).trimEnd().replace(/^[ \t]*\/\*\* @internal \*\/\n.*\n/gm, "")
+    // members documented `@internal` are not part of the API
+    return withoutInternalMembers(s.slice(i, matching(s, r.at)).trimEnd())
   }
   return s.slice(i, scanTo(s, i, ["end"]).at).replace(/;$/, "").trimEnd()
 }
@@ -305,10 +346,61 @@ const render = (modules) => {
   return lines.join("\n").replace(/\n{3,}/g, "\n\n") + "\n"
 }
 
+// --- every code block must parse ------------------------------------------------------------------------------
+
+/**
+ * The `ts` code blocks of a markdown text that TypeScript cannot parse, with the heading above each and the
+ * parser's first message. Parsed by the `typescript` dev dependency (TypeScript 7: its compiler runs as a
+ * separate process, reached through `typescript/unstable/sync`), syntax only: blocks are signatures and
+ * examples that need not type-check on their own.
+ */
+const unparsable = async (text) => {
+  const blocks = []
+  let heading = "(top)"
+  const lines = text.split("\n")
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].startsWith("#")) heading = lines[i].replace(/^#+\s*/, "")
+    if (lines[i] !== "```ts") continue
+    const start = i + 1
+    while (i + 1 < lines.length && lines[i + 1] !== "```") i++
+    blocks.push({ heading, line: start + 1, code: lines.slice(start, i + 1).join("\n") })
+    i++
+  }
+  const { API } = await import("typescript/unstable/sync")
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "api-docs-parse-"))
+  try {
+    const files = blocks.map((_, k) => path.join(dir, `block${k}.ts`))
+    blocks.forEach((b, k) => fs.writeFileSync(files[k], b.code))
+    const config = path.join(dir, "tsconfig.json")
+    fs.writeFileSync(config, JSON.stringify({ compilerOptions: { noEmit: true, types: [], lib: ["ES2024"] }, files }))
+    const api = new API({ cwd: dir })
+    try {
+      const program = api.updateSnapshot({ openProjects: [config] }).getProjects()[0].program
+      return blocks.flatMap((b, k) => {
+        const [first] = program.getSyntacticDiagnostics(files[k])
+        if (first === undefined) return []
+        const at = b.code.slice(0, first.pos).split("\n").length - 1
+        return [{ ...b, message: `line ${b.line + at}: ${first.text}` }]
+      })
+    } finally {
+      api.close()
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 const index = fs.readFileSync(path.join(src, "index.ts"), "utf8")
 const exported = [...index.matchAll(/^export \* as (\w+) from "\.\/(\w+)\.ts"/gm)].map((m) => m[2])
 const names = [...ORDER.filter((n) => exported.includes(n)), ...exported.filter((n) => !ORDER.includes(n))]
 const text = render(names.map(moduleDoc))
+
+const broken = await unparsable(text)
+if (broken.length > 0) {
+  for (const b of broken) console.error(`docs/api.md, ${b.heading}, ${b.message}\n${b.code}\n`)
+  console.error(`${broken.length} code block(s) of the API reference do not parse (scripts/api-docs.mjs renders them)`)
+  process.exit(1)
+}
 
 if (process.argv.includes("--check")) {
   const current = fs.existsSync(target) ? fs.readFileSync(target, "utf8") : ""
@@ -316,7 +408,7 @@ if (process.argv.includes("--check")) {
     console.error("docs/api.md is out of date with src/*.ts: run `npm run docs`")
     process.exit(1)
   }
-  console.log("docs/api.md is up to date")
+  console.log(`docs/api.md is up to date, and its ${text.split("\n").filter((l) => l === "```ts").length} code blocks parse`)
 } else {
   fs.writeFileSync(target, text)
   const count = names.reduce((n, m) => n + moduleDoc(m).symbols.size, 0)

@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import "./internal/nodeVersion.ts"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -55,6 +56,16 @@ export const isAsyncResult = (u: unknown): u is AsyncResult<unknown, unknown> =>
  * With a `timeout`, gives up after that long with a `WorkerError` whose reason is `GetTimeout`. The task is
  * NOT cancelled: it keeps running and a later `get` can still return its result. Use {@link cancel} to
  * stop it. A task that was cancelled ends `get` with an interruption, as `Fiber.join` does.
+ *
+ * **Gotchas**
+ *
+ * - The timeout is wall-clock time from the call to `get`, including the time the task waits for a worker:
+ *   on a pool that has just been created, that is the workers' start-up and the import of the task's module
+ *   in each (a worker thread importing `effect` and `@effect/platform-node` takes about 0.4 s on a small
+ *   machine). A 100 ms task can time out at 1 s on a cold pool. Start the pool first: the pool option
+ *   `preload: [Task.module]` makes every worker import the module before it is ready, and
+ *   `yield* WorkerPool.awaitReady` waits for that; keep heavy imports out of task modules.
+ *   `WorkerPool.run`'s `timeout` is different: it counts from the moment the task starts in a worker.
  *
  * **Example**
  *

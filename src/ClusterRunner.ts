@@ -13,10 +13,13 @@
  *
  * @since 0.2.0
  */
+import "./internal/nodeVersion.ts"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { RunnerOptions as Options } from "./internal/cluster/runner.ts"
+import { loadCluster } from "./internal/cluster/load.ts"
+import type * as Duration from "effect/Duration"
 import type { WorkerError } from "./WorkerError.ts"
+import type { ClusterTimingsOption, PoolOptions, PostgresOption } from "./WorkerPool.ts"
 
 /**
  * Options of a runner: `postgres` (required), `host` and `port` (the address clients and other runners
@@ -26,7 +29,24 @@ import type { WorkerError } from "./WorkerError.ts"
  * @category models
  * @since 0.2.0
  */
-export type RunnerOptions = Options
+export interface RunnerOptions {
+  /** Postgres shared by the runners and their clients: a URL or `@effect/sql-pg` pool options. */
+  readonly postgres: PostgresOption
+  /** Address other runners and clients reach this runner at. Default `localhost`. */
+  readonly host?: string | undefined
+  /** Port of this runner's socket server. Default 34431. */
+  readonly port?: number | undefined
+  /** Address to listen on, when it differs from `host` (e.g. `0.0.0.0` behind NAT). */
+  readonly listenHost?: string | undefined
+  /** The runner's local pool of worker threads (size, resourceLimits, interruptGrace ...). Default size "cores". */
+  readonly pool?: PoolOptions | undefined
+  /** This runner's share of the shards relative to the others (a runner with weight 2 gets twice as many). Default 1. */
+  readonly weight?: number | undefined
+  /** Cluster timings; use the same on every runner and client. */
+  readonly timings?: ClusterTimingsOption | undefined
+  /** Delete processed messages and their replies older than this (checked every tenth of it, at most hourly). Default 1 day; `"never"` keeps them. */
+  readonly retention?: Duration.Input | "never" | undefined
+}
 
 /**
  * A runner as a layer: it serves tasks from when the layer is built until its scope closes; closing it
@@ -53,7 +73,7 @@ export type RunnerOptions = Options
  */
 export const layer = (options: RunnerOptions): Layer.Layer<never, WorkerError> =>
   // loaded on demand: importing effect-parallel does not load the cluster and the Postgres driver
-  Layer.unwrap(Effect.map(Effect.promise(() => import("./internal/cluster/runner.ts")), (m) => m.layer(options)))
+  Layer.unwrap(Effect.map(loadCluster("runner", () => import("./internal/cluster/runner.ts")), (m) => m.layer(options)))
 
 /**
  * Runs a runner until interrupted, calling `onReady` once it serves tasks.

@@ -24,6 +24,7 @@
  *
  * @since 0.1.0
  */
+import "./internal/nodeVersion.ts"
 import type * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"

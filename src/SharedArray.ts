@@ -13,6 +13,7 @@
  *
  * @since 0.1.0
  */
+import "./internal/nodeVersion.ts"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { callHost, type Handle, HandleKey, handleSchema, isKind, unknownOp } from "./internal/shared/object.ts"

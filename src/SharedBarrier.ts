@@ -27,6 +27,7 @@
  *
  * @since 0.1.0
  */
+import "./internal/nodeVersion.ts"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"

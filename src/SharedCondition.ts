@@ -40,6 +40,7 @@
  *
  * @since 0.1.0
  */
+import "./internal/nodeVersion.ts"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"

@@ -34,6 +34,7 @@
  *
  * @since 0.1.0
  */
+import "./internal/nodeVersion.ts"
 import * as Console from "effect/Console"
 import type * as Effect from "effect/Effect"
 import type { PlatformError } from "effect/PlatformError"

@@ -11,10 +11,12 @@
  *
  * @since 0.1.0
  */
+import "./internal/nodeVersion.ts"
 import * as Effect from "effect/Effect"
 import type * as Schema from "effect/Schema"
 import type { TaskRef } from "./internal/service.ts"
 import { WorkerPool } from "./internal/service.ts"
+import { callSite, register } from "./internal/taskRegistry.ts"
 import type { TaskContext } from "./TaskContext.ts"
 import type { WorkerError } from "./WorkerError.ts"
 import type { RunOptions } from "./WorkerPool.ts"
@@ -95,6 +97,10 @@ const namePattern = /^[A-Za-z_$][\w$.-]*$/
  *
  * - `module` must be `import.meta.url` of the module that exports the task, and the task must be
  *   exported: workers import that module and look the task up by `name`.
+ * - Names are unique within a module. Two different tasks with one name in one module (a copied
+ *   definition that kept its name, exported or not) are refused when either runs: a `WorkerError` with
+ *   reason `TaskNotFound` that names both exports (or both `Task.make` calls), never one's handler for the
+ *   other's call.
  * - `payload`, `success` and `error` are schemas; values cross the boundary in their encoded form by
  *   structured clone, and a declared error arrives as an instance of its class (rule R5).
  * - The handler may read `TaskContext` (index, attempt, a reproducible random stream).
@@ -103,6 +109,14 @@ const namePattern = /^[A-Za-z_$][\w$.-]*$/
  *
  * - Closures do not travel: the handler runs in another isolate and sees only its payload and what its
  *   module imports.
+ * - What a schema does not describe arrives as structured clone leaves it: an instance of your own class
+ *   in a `Schema.Unknown` (or `Schema.Any`) field arrives as a plain object, without its prototype and its
+ *   methods. Give such a value a schema of its own (`Schema.Class`, `Schema.instanceOf` for built-ins such
+ *   as `Uint8Array`) to get the class back.
+ * - Workers import the task's module: a module that also runs a program must guard it with
+ *   `if (import.meta.main)`. Without the guard, the first task fails with a `TaskNotFound` that says so (the
+ *   program a worker started by importing the module is stopped at its pool). Keep heavy imports out of task
+ *   modules too: every worker pays for them before its first task.
  * - A synchronous CPU loop cannot notice an interruption; the pool kills and replaces its worker after
  *   `interruptGrace` (rule R2).
  *
@@ -165,5 +179,6 @@ export const make = <
     error: { value: options.error, enumerable: true },
     run: { value: options.run, enumerable: true }
   })
+  register(task, callSite(make))
   return task
 }

@@ -9,6 +9,7 @@
  *
  * @since 0.1.0
  */
+import "./internal/nodeVersion.ts"
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type { TaskRandom } from "./internal/random.ts"

@@ -33,17 +33,21 @@
  *
  * @since 0.1.0
  */
-import type * as PgClient from "@effect/sql-pg/PgClient"
+import "./internal/nodeVersion.ts"
 import type * as Duration from "effect/Duration"
+import type * as Redacted from "effect/Redacted"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
+import type { ConnectionOptions } from "node:tls"
+import type { Transferable } from "node:worker_threads"
 import type { AsyncResult } from "./AsyncResult.ts"
 import { makeAsyncResult } from "./AsyncResult.ts"
 import { makeFront } from "./internal/front.ts"
 import { inProcess } from "./internal/inProcess.ts"
+import { loadCluster } from "./internal/cluster/load.ts"
 import * as batch from "./internal/parent/batch.ts"
 import { makeLocal } from "./internal/parent/pool.ts"
 import { processes } from "./internal/parent/processes.ts"
@@ -129,8 +133,20 @@ export interface ResourceLimits {
 }
 
 /**
- * Options of a single run: `timeout` (from the task's start), `seed`, `index`, `transfer`, `retry`
- * (whose `retryable` sees the task's error type `E`).
+ * Options of a single run (a task call, {@link run}, {@link submit}):
+ *
+ * - `timeout`: counted from the moment the task starts in a worker, not while it waits for one; when it
+ *   passes the task is interrupted and the call fails with reason `TaskTimeout`.
+ * - `seed`: the seed of the task's random stream (default: a fresh random seed); `index`: its
+ *   `TaskContext.index` (default 0).
+ * - `transfer`: buffers to move to the worker instead of copying them (`postMessage`'s transfer list:
+ *   `{ transfer: [bytes.buffer] }` for a payload holding `bytes`). On threads the worker gets the memory
+ *   without a copy and the caller's views become detached (length 0). Processes, the in-process pool and
+ *   the cluster copy instead and the caller's buffers stay usable: the option is accepted there so that one
+ *   program runs on every backend. For memory many workers share, use `SharedArray`.
+ * - `retry`: a number, a `Schedule`, or `{ times, schedule, retryable }`; worker crashes are retried,
+ *   declared errors only when `retryable` (which sees the task's error type `E`) says so, interruptions
+ *   never.
  *
  * @category models
  * @since 0.1.0
@@ -329,7 +345,8 @@ export const layerThreads = (options?: PoolOptions): Layer.Layer<WorkerPool, Wor
  * **Gotchas**
  *
  * - Start-up costs more than a thread (a new Node process); keep the pool alive and reuse it.
- * - Values are copied (structured clone over IPC); transfer lists do not apply.
+ * - Values are copied (structured clone over IPC): a `transfer` list is accepted and the caller's buffers
+ *   stay attached (threads move them).
  *
  * @category layers
  * @since 0.1.0
@@ -343,7 +360,12 @@ export const layerProcesses = (options?: PoolOptions): Layer.Layer<WorkerPool, W
  *
  * **Gotchas**
  *
- * A synchronous loop cannot be interrupted, and `process.exit` in a task ends the program.
+ * - A synchronous loop cannot be interrupted, and `process.exit` in a task ends the program.
+ * - Values are copied as they would be to a thread, but a `transfer` list copies too (the buffers stay
+ *   attached).
+ * - Like a worker, the pool imports a task's module to find the task, except in one case: the program's
+ *   main file still evaluating (a program run with a top-level `await` from the file that defines its
+ *   tasks). Importing it then would wait for the program itself, so the task is run as it was made.
  *
  * @category layers
  * @since 0.1.0
@@ -385,7 +407,32 @@ export interface ClusterOptions {
  * @category models
  * @since 0.2.0
  */
-export type PostgresOption = string | PgClient.PgPoolConfig
+export type PostgresOption = string | PostgresConfig
+
+/**
+ * The most used of `@effect/sql-pg`'s pool options (`PgPoolConfig`), spelled out here: `@effect/sql-pg` is an
+ * optional peer dependency, and a program that does not install it must still type-check against these
+ * declarations (`skipLibCheck: false`). Assignable to `PgPoolConfig` (checked where it is passed).
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface PostgresConfig {
+  readonly url?: Redacted.Redacted | undefined
+  readonly host?: string | undefined
+  readonly port?: number | undefined
+  readonly path?: string | undefined
+  readonly ssl?: boolean | ConnectionOptions | undefined
+  readonly database?: string | undefined
+  readonly username?: string | undefined
+  readonly password?: Redacted.Redacted | Effect.Effect<Redacted.Redacted> | undefined
+  readonly connectTimeout?: Duration.Input | undefined
+  readonly applicationName?: string | undefined
+  readonly maxConnections?: number | undefined
+  readonly minConnections?: number | undefined
+  readonly idleTimeout?: Duration.Input | undefined
+  readonly connectionTTL?: Duration.Input | undefined
+}
 
 /**
  * Cluster timings. Every runner and every client of one cluster should use the same values.
@@ -427,7 +474,8 @@ export type ClusterTimingsOption = "default" | "fast-failover" | ClusterTimings
 export const makeCluster = (options: ClusterOptions): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
   makeFront(
     // loaded on demand: programs that never use the cluster do not load the cluster client and the Postgres driver
-    Effect.flatMap(Effect.promise(() => import("./internal/cluster/client.ts")), (m) => m.makeCluster(options))
+    // (a missing optional peer @effect/sql-pg is a typed ClusterUnavailable saying what to install)
+    Effect.flatMap(loadCluster("client", () => import("./internal/cluster/client.ts")), (m) => m.makeCluster(options))
   )
 
 /**
@@ -520,6 +568,14 @@ export const run = <T extends Task.Any>(
  * (`maxQueued`). The handle belongs to the current scope: when the scope closes, a task still running is
  * interrupted. Read it with `AsyncResult.get(handle, { timeout })`: a `get` that times out does not
  * cancel the task; `AsyncResult.cancel` does.
+ *
+ * **Gotchas**
+ *
+ * - `get`'s timeout is wall-clock time from the call, so on a fresh pool it includes the workers' start-up
+ *   and their import of the task's module (about 0.4 s per worker for a module that imports
+ *   `@effect/platform-node`). Start the pool first: `preload` the task module
+ *   (`WorkerPool.layer({ preload: [Render.module] })`: a worker imports it before it says it is ready) and
+ *   `yield* WorkerPool.awaitReady`. `run`'s `timeout` counts from the task's start instead.
  *
  * **Example**
  *

@@ -10,6 +10,7 @@
  *
  * @since 0.2.0
  */
+import "./internal/nodeVersion.ts"
 import { NodeRuntime } from "@effect/platform-node"
 import * as Effect from "effect/Effect"
 import { parseArgs } from "node:util"

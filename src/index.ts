@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+import "./internal/nodeVersion.ts"
 
 /**
  * A handle to a submitted task: `get({ timeout })`, `wait`, `ready`, `successful`, `cancel`.

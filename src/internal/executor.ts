@@ -13,6 +13,7 @@ import type { PoolStats } from "../WorkerPool.ts"
 import type { TaskCodec } from "./codec.ts"
 import type { WireOutcome, WireTrace } from "./protocol.ts"
 import type { TaskRef } from "./service.ts"
+import type { Transferable } from "node:worker_threads"
 
 /** One task, or a chunk of items of one task, to run. */
 export interface Execution {

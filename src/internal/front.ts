@@ -34,6 +34,7 @@ import { fromWireDefect } from "./protocol.ts"
 import { randomSeed } from "./random.ts"
 import { type ResolvedRetry, resolveRetry, retrying } from "./retry.ts"
 import type { Item, ItemsPlan, PoolService, TaskRef } from "./service.ts"
+import type { Transferable } from "node:worker_threads"
 
 const workerError = (reason: WorkerError["reason"]) => new WorkerError({ reason })
 

@@ -6,6 +6,11 @@
  * do across a thread; only isolation is missing: a synchronous loop cannot be stopped, and a crash
  * (`process.exit`) would end the parent. Use it for tests and as the serial baseline.
  *
+ * Two differences a user can see, both documented on `WorkerPool.layerInProcess`: a transfer list copies
+ * (nothing leaves this thread), and a task of the program's main module still evaluating is run as it was
+ * made instead of being looked up by importing the module (that import would wait for the program: see
+ * `taskLoader.ts`).
+ *
  * @internal
  */
 import type { Backend } from "./parent/backend.ts"
@@ -21,6 +26,8 @@ export const inProcess: Backend = {
     const parentWire = makeParentWire()
     const workerWire = makeWorkerWire()
     const runtime = makeWorkerRuntime({
+      // the tasks were made in this isolate: run them as they are (importing their module could hang)
+      local: true,
       send: (message: FromWorker) => {
         const copy = structuredClone(workerWire.encode(message))
         queueMicrotask(() => {

@@ -119,6 +119,18 @@ export interface WorkerBoot {
 /** Set on `globalThis` in every worker: a pool created there is almost always a missing main guard. */
 export const workerMarker: unique symbol = Symbol.for("effect-parallel/worker") as never
 
+/**
+ * On `globalThis` in a worker: how many pools were refused there (a counter the pool increments). The task
+ * loader compares it before and after importing a module: a module whose import started a program is one
+ * without the main guard, and its tasks are refused with {@link missingGuardMessage}.
+ */
+export const poolRefusals: unique symbol = Symbol.for("effect-parallel/poolRefusals") as never
+
+/** Why a pool cannot be created inside a worker, and what to do about it. */
+export const missingGuardMessage = "a WorkerPool was created inside a worker. A module that defines tasks and also runs a program must " +
+  "guard the program with `if (import.meta.main) { ... }`: workers import the module to find its tasks, and " +
+  "without the guard every worker runs the program again. (Pass allowInWorker: true for a deliberate nested pool.)"
+
 /** Serializes any thrown value so that it survives structured clone, keeping name, message and stack. */
 export const toWireDefect = (u: unknown, depth = 0): WireDefect => {
   if (u instanceof Error) {

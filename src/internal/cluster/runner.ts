@@ -19,7 +19,6 @@ import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
 import { SqlClient } from "effect/sql/SqlClient"
 import { CodecFailed, TaskNotFound, WorkerError } from "../../WorkerError.ts"
-import type { ClusterTimingsOption, PoolOptions, PostgresOption } from "../../WorkerPool.ts"
 import { makeFront } from "../front.ts"
 import { type Checked, durationMillis, invalid, isPositiveInt, orFail } from "../options.ts"
 import { makeLocal } from "../parent/pool.ts"
@@ -28,29 +27,7 @@ import type { Item, PoolService } from "../service.ts"
 import { makeTaskLoader, type TaskLoader } from "../taskLoader.ts"
 import { mapLayerError, postgresLayer, shardingConfigOf, unavailable } from "./options.ts"
 import { encodeExit, encodeWorkerError, jsonCodecOf, type Reply, type RunRequest, TaskEntity } from "./protocol.ts"
-
-/**
- * @category models
- * @since 0.2.0
- */
-export interface RunnerOptions {
-  /** Postgres shared by the runners and their clients: a URL or `@effect/sql-pg` pool options. */
-  readonly postgres: PostgresOption
-  /** Address other runners and clients reach this runner at. Default `localhost`. */
-  readonly host?: string | undefined
-  /** Port of this runner's socket server. Default 34431. */
-  readonly port?: number | undefined
-  /** Address to listen on, when it differs from `host` (e.g. `0.0.0.0` behind NAT). */
-  readonly listenHost?: string | undefined
-  /** The runner's local pool of worker threads (size, resourceLimits, interruptGrace ...). Default size "cores". */
-  readonly pool?: PoolOptions | undefined
-  /** This runner's share of the shards relative to the others (a runner with weight 2 gets twice as many). Default 1. */
-  readonly weight?: number | undefined
-  /** Cluster timings; use the same on every runner and client. */
-  readonly timings?: ClusterTimingsOption | undefined
-  /** Delete processed messages and their replies older than this (checked every tenth of it, at most hourly). Default 1 day; `"never"` keeps them. */
-  readonly retention?: Duration.Input | "never" | undefined
-}
+import type { RunnerOptions } from "../../ClusterRunner.ts"
 
 const wholeRequestError = (error: WorkerError): Reply => ({ error: encodeWorkerError(error) })
 

@@ -6,6 +6,7 @@
  */
 import type { FromWorker, ToWorker, WorkerBoot } from "../protocol.ts"
 import type { ResolvedOptions } from "../options.ts"
+import type { Transferable } from "node:worker_threads"
 
 export interface WorkerExit {
   readonly code: number | null

@@ -32,6 +32,7 @@ import { ChannelClosed } from "./backend.ts"
 import { Deque } from "./deque.ts"
 import { HostCalls } from "./hostCalls.ts"
 import { localChunks, Policy } from "./policy.ts"
+import type { Transferable } from "node:worker_threads"
 
 export type JobResult =
   | { readonly _tag: "Reply"; readonly reply: WireReply }

@@ -12,7 +12,7 @@ import type { PoolOptions } from "../../WorkerPool.ts"
 import { codecOf } from "../codec.ts"
 import { type ChunkOutcome, codecsWithin, type Conclude, type Execution, type Executor } from "../executor.ts"
 import { invalid, orFail, resolveOptions } from "../options.ts"
-import { toWireDefect, workerMarker } from "../protocol.ts"
+import { missingGuardMessage, poolRefusals, toWireDefect, workerMarker } from "../protocol.ts"
 import type { TaskRef } from "../service.ts"
 import { encodingFor } from "../shared/registry.ts"
 import type { Backend } from "./backend.ts"
@@ -48,13 +48,10 @@ export const makeLocal = (
   Effect.gen(function*() {
     const resolved = yield* orFail(resolveOptions(options))
     if ((globalThis as Record<symbol, unknown>)[workerMarker] === true && options?.allowInWorker !== true) {
-      return yield* Effect.fail(workerError(
-        new SpawnFailed({
-          message: "a WorkerPool was created inside a worker. A module that defines tasks and also runs a program must " +
-            "guard the program with `if (import.meta.main) { ... }`: workers import the module to find its tasks, and " +
-            "without the guard every worker runs the program again. (Pass allowInWorker: true for a deliberate nested pool.)"
-        })
-      ))
+      // counted: the worker's task loader then refuses the tasks of the module whose import started this
+      const g = globalThis as Record<symbol, unknown>
+      g[poolRefusals] = ((g[poolRefusals] as number | undefined) ?? 0) + 1
+      return yield* Effect.fail(workerError(new SpawnFailed({ message: missingGuardMessage })))
     }
     // a shared object in a payload travels with its memory to threads, as a reference to the parent to processes
     const codec = backend.name === "processes" ? codecsWithin(codecOf, (encode) => encodingFor(false, encode)) : codecOf

@@ -12,7 +12,6 @@ import {
   MessageChannel,
   type MessagePort,
   receiveMessageOnPort,
-  type Transferable as NodeTransferable,
   Worker
 } from "node:worker_threads"
 import { makeParentWire } from "../wire.ts"
@@ -88,7 +87,7 @@ export const threads: Backend = {
     return {
       send: (message, transfer) => {
         try {
-          port1.postMessage(wire.encode(message), transfer as ReadonlyArray<NodeTransferable> | undefined)
+          port1.postMessage(wire.encode(message), transfer)
         } catch (e) {
           wire.unsent()
           throw e

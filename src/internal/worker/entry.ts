@@ -24,14 +24,49 @@ try {
 
 ;(globalThis as Record<symbol, unknown>)[Symbol.for("effect-parallel/worker")] = true
 
+// The worker's own exits (the parent is gone, an uncaught exception) use the real `process.exit`; see
+// guardExit for why others may be ignored.
+const exit = process.exit.bind(process) as (...code: [] | [number]) => never
+
 // A worker process starts its watchdog first: its start-up then overlaps with loading `effect` (on another
 // core) instead of adding to the pool's start-up, and a parent that dies during start-up is seen too.
 if (parentPort === null && typeof process.send === "function") startWatchdog(process.ppid)
 
 const { makeWorkerRuntime } = await import("./runtime.ts")
 const { makeWorkerWire } = await import("../wire.ts")
+const { poolRefusals } = await import("../protocol.ts")
 const wire = makeWorkerWire()
 type Boot = import("../protocol.ts").WorkerBoot
+
+/**
+ * A task module without the `import.meta.main` guard runs its program when this worker imports it; the
+ * program's pool is refused here (a counter on `globalThis`), and the loader refuses that module's tasks
+ * with the guard message. But the program may then end the worker: `NodeRuntime.runMain` exits with code 1
+ * when its program fails. The worker would crash, be replaced, and the next task would start the program
+ * again (a crash-and-respawn loop that hid the real message). So once a pool was refused in this worker, a
+ * `process.exit(code)` from outside any task's handler is ignored, with a line on stderr; inside a handler
+ * it ends the worker as always (a task may exit on purpose: the pool reports the crash), and so does
+ * Node's own `process.exit()` after an uncaught exception.
+ */
+const guardExit = (runtime: { readonly inHandler: () => boolean }): void => {
+  let told = false
+  process.exit = ((...args: [] | [number]) => {
+    const refused = ((globalThis as Record<symbol, unknown>)[poolRefusals] as number | undefined) ?? 0
+    // Node's own handler of an uncaught exception in a worker thread sets `process.exitCode` to 1 and calls
+    // `process.exit()` with no argument: always honoured, and passed on as it came (an explicit `undefined`
+    // would reset the code to 0). A program's runtime exits with an explicit code.
+    if (refused === 0 || args.length === 0 || runtime.inHandler()) return exit(...args)
+    const code = args[0]
+    if (!told) {
+      told = true
+      process.stderr.write(
+        `effect-parallel: a program started in this worker (a task module without the import.meta.main guard) called ` +
+          `process.exit(${code ?? ""}); the worker ignores it and keeps serving other modules' tasks\n`
+      )
+    }
+    return undefined as never
+  }) as typeof process.exit
+}
 
 if (parentPort !== null) {
   // worker_threads: the pool's own MessageChannel; every pending message is drained on each wake-up
@@ -42,6 +77,7 @@ if (parentPort !== null) {
     cursor: boot.cursor,
     owner: boot.owner
   })
+  guardExit(runtime)
   const deliver = (raw: unknown): void => {
     const message = wire.decode(raw)
     runtime.handle(message)
@@ -67,6 +103,7 @@ if (parentPort !== null) {
     owner: boot.owner,
     sharedMemory: false
   })
+  guardExit(runtime)
   process.on("message", (raw: unknown) => {
     const message = wire.decode(raw)
     if (message._tag === "Close") {
@@ -77,7 +114,7 @@ if (parentPort !== null) {
     runtime.handle(message)
   })
   // No orphans (R3): when the parent goes away, even by SIGKILL, the IPC channel closes and we exit.
-  process.on("disconnect", () => process.exit(0))
+  process.on("disconnect", () => exit(0))
   // Say so before exiting: the write goes out synchronously while the pipe has room, before anything that
   // could hang (an "exit" listener of the task's, Node's own shutdown). The parent stops sending jobs and
   // kills the process if it has not exited within interruptGrace.
@@ -94,9 +131,9 @@ if (parentPort !== null) {
     const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
     process.stderr.write(`${e instanceof Error ? e.stack : message}\n`)
     try {
-      send(wire.encode({ _tag: "Fatal", message }) as never, undefined, undefined, () => process.exit(1))
+      send(wire.encode({ _tag: "Fatal", message }) as never, undefined, undefined, () => exit(1))
     } catch {
-      process.exit(1)
+      exit(1)
     }
   })
   await runtime.preload(boot.preload).catch(() => undefined)

@@ -37,6 +37,11 @@ export interface Transport {
   readonly owner?: number | undefined
   /** Whether this worker shares memory with the parent (threads) or not (processes). */
   readonly sharedMemory?: boolean | undefined
+  /**
+   * The runtime runs in the isolate that made the tasks (the in-process backend): it runs a task made here
+   * as it is, without importing its module (see `taskLoader.ts`).
+   */
+  readonly local?: boolean | undefined
 }
 
 type Loaded = { readonly task: Task.Any; readonly codec: TaskCodec } | WireProblem
@@ -47,6 +52,8 @@ export interface WorkerRuntime {
   readonly preload: (modules: ReadonlyArray<string>) => Promise<void>
   /** Interrupts whatever runs (in-process backend: the parent's "terminate"). */
   readonly shutdown: () => void
+  /** Whether a task's handler is running now (not: idle, or importing a task module). */
+  readonly inHandler: () => boolean
 }
 
 export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
@@ -81,7 +88,7 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
       })
   }
 
-  const loader = makeTaskLoader()
+  const loader = makeTaskLoader({ local: transport.local })
   // resolved (task, codec) pairs by (name, module): a hit starts a job without a promise hop
   const load = async (module: string, name: string): Promise<Loaded> => {
     const key = `${name}\u0000${module}`
@@ -364,6 +371,7 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
       closed = true
       queue.length = 0
       current?.fiber?.interruptUnsafe()
-    }
+    },
+    inHandler: () => current?.fiber !== undefined
   }
 }

@@ -15,8 +15,10 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import { closedError } from "./internal/shared/lock.ts"
 import { callHost, type Handle, HandleKey, handleSchema, isKind, unknownOp } from "./internal/shared/object.ts"
 import { host } from "./internal/shared/registry.ts"
+import { close, HEADER_CELLS, isClosed } from "./internal/shared/wait.ts"
 import { SharedError } from "./SharedError.ts"
 
 const kind = "SharedArray"
@@ -51,8 +53,18 @@ type TypedArray =
   | Float32Array<SharedArrayBuffer>
   | Float64Array<SharedArrayBuffer>
 
-const viewOf = (elementType: ElementType, buffer: SharedArrayBuffer): TypedArray =>
-  new (constructors[elementType] as unknown as new(buffer: SharedArrayBuffer) => TypedArray)(buffer)
+// The buffer starts with the common header of shared objects (closed flag, wake sequence): 8 bytes, so the
+// elements stay aligned for every element type.
+const HEADER_BYTES = HEADER_CELLS * 4
+
+const viewOf = (elementType: ElementType, buffer: SharedArrayBuffer, length: number): TypedArray =>
+  new (constructors[elementType] as unknown as new(buffer: SharedArrayBuffer, offset: number, length: number) => TypedArray)(
+    buffer,
+    HEADER_BYTES,
+    length
+  )
+
+const headerOf = (buffer: SharedArrayBuffer): Int32Array => new Int32Array(buffer, 0, HEADER_CELLS)
 
 const atomicKinds: ReadonlySet<ElementType> = new Set(["Int8", "Uint8", "Int16", "Uint16", "Int32", "Uint32"])
 
@@ -84,30 +96,39 @@ const notAtomic = (elementType: ElementType) =>
   Effect.die(new TypeError(`SharedArray of ${elementType}: atomic operations need an integer element type`))
 
 /** Operations on the memory itself: what threads do directly and the parent does for processes. */
-const localOps = (elementType: ElementType, array: TypedArray): Omit<ArrayOps, "view"> => {
+const localOps = (elementType: ElementType, array: TypedArray, header: Int32Array): ArrayOps => {
   const check = (index: number) => Number.isInteger(index) && index >= 0 && index < array.length
   const atomic = atomicKinds.has(elementType)
   const ints = array as unknown as Int32Array
+  // every operation fails with Closed once the array's scope has ended
+  const open = <A>(f: () => Effect.Effect<A, SharedError>): Effect.Effect<A, SharedError> =>
+    Effect.suspend(() => (isClosed(header) ? Effect.fail(closedError(kind)) : f()))
   return {
-    get: (i) => check(i) ? Effect.sync(() => (atomic ? Atomics.load(ints, i) : array[i]!)) : outOfRange(i, array.length),
+    view: open(() => Effect.succeed(array)),
+    get: (i) => open(() => check(i) ? Effect.sync(() => (atomic ? Atomics.load(ints, i) : array[i]!)) : outOfRange(i, array.length)),
     set: (i, v) =>
-      check(i)
-        ? Effect.sync(() => {
-          if (atomic) Atomics.store(ints, i, v)
-          else array[i] = v
-        })
-        : outOfRange(i, array.length),
-    add: (i, v) => !atomic ? notAtomic(elementType) : check(i) ? Effect.sync(() => Atomics.add(ints, i, v)) : outOfRange(i, array.length),
+      open(() =>
+        check(i)
+          ? Effect.sync(() => {
+            if (atomic) Atomics.store(ints, i, v)
+            else array[i] = v
+          })
+          : outOfRange(i, array.length)
+      ),
+    add: (i, v) =>
+      open(() => !atomic ? notAtomic(elementType) : check(i) ? Effect.sync(() => Atomics.add(ints, i, v)) : outOfRange(i, array.length)),
     compareExchange: (i, e, r) =>
-      !atomic ? notAtomic(elementType) : check(i) ? Effect.sync(() => Atomics.compareExchange(ints, i, e, r)) : outOfRange(i, array.length),
-    toArray: Effect.sync(() => array.slice() as unknown as TypedArray)
+      open(() =>
+        !atomic ? notAtomic(elementType) : check(i) ? Effect.sync(() => Atomics.compareExchange(ints, i, e, r)) : outOfRange(i, array.length)
+      ),
+    toArray: open(() => Effect.sync(() => array.slice() as unknown as TypedArray))
   }
 }
 
 const fromHandle = (handle: Handle, elementType: ElementType, length: number): SharedArray => {
   if (handle.buffer !== undefined) {
-    const array = viewOf(elementType, handle.buffer)
-    return { [HandleKey]: handle, elementType, length, ops: { ...localOps(elementType, array), view: Effect.succeed(array) } }
+    const array = viewOf(elementType, handle.buffer, length)
+    return { [HandleKey]: handle, elementType, length, ops: localOps(elementType, array, headerOf(handle.buffer)) }
   }
   return {
     [HandleKey]: handle,
@@ -169,9 +190,10 @@ export const make = (elementType: ElementType, length: number): Effect.Effect<Sh
         if (!(elementType in constructors)) throw new TypeError(`SharedArray.make: unknown element type ${String(elementType)}`)
         if (!(Number.isInteger(length) && length >= 0)) throw new RangeError(`SharedArray.make: length must be a non-negative integer, got ${length}`)
         const C = constructors[elementType]
-        const buffer = new SharedArrayBuffer(length * C.BYTES_PER_ELEMENT)
-        const array = viewOf(elementType, buffer)
-        const ops = localOps(elementType, array)
+        const buffer = new SharedArrayBuffer(HEADER_BYTES + length * C.BYTES_PER_ELEMENT)
+        const array = viewOf(elementType, buffer, length)
+        const header = headerOf(buffer)
+        const ops = localOps(elementType, array, header)
         const hosted = host({
           kind,
           call: (_owner, op, args) => {
@@ -193,9 +215,13 @@ export const make = (elementType: ElementType, length: number): Effect.Effect<Sh
           }
         })
         const handle: Handle = { kind, id: hosted.id, buffer, detail: encodeKind(elementType, length) }
-        return { array: fromHandle(handle, elementType, length), remove: hosted.remove }
+        return { array: fromHandle(handle, elementType, length), remove: hosted.remove, header }
       }),
-      ({ remove }) => Effect.sync(remove)
+      ({ header, remove }) =>
+        Effect.sync(() => {
+          remove()
+          close(header)
+        })
     ),
     ({ array }) => array
   )

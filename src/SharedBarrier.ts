@@ -31,6 +31,7 @@ import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import { closedError } from "./internal/shared/lock.ts"
 import { callHost, type Handle, HandleKey, handleSchema, isKind, unknownOp } from "./internal/shared/object.ts"
 import { host } from "./internal/shared/registry.ts"
 import { SharedError } from "./SharedError.ts"
@@ -177,8 +178,12 @@ export const make = (
       ),
       (h) =>
         Effect.sync(() => {
+          // every party waiting now fails with Closed, at once
           h.remove()
-          breakWith("its scope ended")
+          brokenBy ??= "its scope ended"
+          const gone = waiting
+          waiting = []
+          for (const party of gone) party.resume(Effect.fail(closedError(kind)))
         })
     )
     return fromHandle({ kind, id: hosted.id, buffer: undefined, detail: String(parties) })

@@ -40,6 +40,7 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -48,6 +49,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
 import type * as Scope from "effect/Scope"
+import { closedError } from "./internal/shared/lock.ts"
 import { callHost, type Handle, HandleKey, isKind, unknownOp } from "./internal/shared/object.ts"
 import { host } from "./internal/shared/registry.ts"
 import { fiberCell } from "./internal/shared/rlock.ts"
@@ -142,6 +144,7 @@ export const make = (
     let nextTicket = 1
     const tickets = new Map<number, Waiter>()
     const queue = new Map<number, Waiter>()
+    let closed = false
     const notify = (n: number): void => {
       for (const [ticket, waiter] of queue) {
         if (n <= 0) break
@@ -164,9 +167,10 @@ export const make = (
         const waiter = tickets.get(ticket)
         // unknown ticket: its worker was declared gone; a spurious wake-up is allowed
         if (waiter === undefined) return Effect.void
-        const waiting = Effect.callback<void>((resume) => {
+        const waiting = Effect.callback<void, SharedError>((resume) => {
+          if (closed) return resume(Effect.fail(closedError(kind)))
           if (waiter.notified) return resume(Effect.void)
-          waiter.wake = () => resume(Effect.void)
+          waiter.wake = () => resume(closed ? Effect.fail(closedError(kind)) : Effect.void)
           return Effect.sync(() => {
             waiter.wake = undefined
           })
@@ -209,7 +213,13 @@ export const make = (
           }
         })
       ),
-      (h) => Effect.sync(h.remove)
+      (h) =>
+        Effect.sync(() => {
+          // every wait pending now fails with Closed, at once
+          h.remove()
+          closed = true
+          for (const waiter of tickets.values()) waiter.wake?.()
+        })
     )
     return fromParts(hosted.id, lock)
   })
@@ -272,8 +282,14 @@ const awaitMillis = (self: SharedCondition, millis: number): Effect.Effect<void,
         // interrupted before the wait was even sent: the ticket is still registered; drop it (a no-op if
         // the wait did run and already left)
         if (Exit.isFailure(waited)) yield* Effect.ignore(callHost(handle, "unregister", [ticket]))
-        yield* Effect.orDie(lock.acquireRestore(saved))
+        // the lock is taken back whatever happened; only a closed lock (its scope ended) cannot be
+        const restored = yield* Effect.exit(lock.acquireRestore(saved))
         if (Exit.isFailure(waited)) return yield* waited
+        if (Exit.isFailure(restored)) {
+          const closedLock = Cause.findErrorOption(restored.cause)
+          if (Option.isSome(closedLock) && closedLock.value.reason === "Closed") return yield* Effect.fail(closedLock.value)
+          return yield* Effect.die(Cause.squash(restored.cause))
+        }
         // interrupted while taking the lock back after a notify: it will not act on it, the next waiter may
         return yield* Effect.onInterrupt(restore(Effect.void), () => Effect.ignore(notify(self, 1)))
       })

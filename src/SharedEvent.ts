@@ -17,7 +17,9 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { callHost, type Handle, HandleKey, handleSchema, isKind, makeHosted, unknownOp, waitChange } from "./internal/shared/object.ts"
+import { closedError, ifOpen } from "./internal/shared/lock.ts"
+import { callHost, type Handle, HandleKey, handleSchema, isKind, makeHosted, unknownOp } from "./internal/shared/object.ts"
+import { HEADER_CELLS, waitForFlag, wake } from "./internal/shared/wait.ts"
 import type { SharedError } from "./SharedError.ts"
 
 const kind = "SharedEvent"
@@ -37,29 +39,20 @@ export interface SharedEvent {
   }
 }
 
-const awaitFlag = (view: Int32Array, timeoutMillis: number | undefined): Effect.Effect<boolean> => {
-  const deadline = timeoutMillis === undefined ? Infinity : performance.now() + timeoutMillis
-  const loop: Effect.Effect<boolean> = Effect.suspend(() => {
-    if (Atomics.load(view, 0) === 1) return Effect.succeed(true)
-    const left = deadline - performance.now()
-    if (left <= 0) return Effect.succeed(false)
-    return Effect.andThen(waitChange(view, 0, 0, left), loop)
-  })
-  return loop
-}
+const FLAG = HEADER_CELLS
 
-const local = (view: Int32Array): SharedEvent["ops"] => ({
-  set: Effect.sync(() => {
-    Atomics.store(view, 0, 1)
-    Atomics.notify(view, 0)
+const local = (view: Int32Array, id: number): SharedEvent["ops"] => ({
+  set: ifOpen(kind, view, () => {
+    Atomics.store(view, FLAG, 1)
+    wake(view, Infinity)
   }),
-  clear: Effect.sync(() => void Atomics.store(view, 0, 0)),
-  isSet: Effect.sync(() => Atomics.load(view, 0) === 1),
-  await: (timeout) => awaitFlag(view, timeout)
+  clear: ifOpen(kind, view, () => void Atomics.store(view, FLAG, 0)),
+  isSet: ifOpen(kind, view, () => Atomics.load(view, FLAG) === 1),
+  await: (timeout) => waitForFlag(view, id, FLAG, timeout, () => closedError(kind))
 })
 
 const fromHandle = (handle: Handle): SharedEvent => {
-  if (handle.buffer !== undefined) return { [HandleKey]: handle, ops: local(new Int32Array(handle.buffer)) }
+  if (handle.buffer !== undefined) return { [HandleKey]: handle, ops: local(new Int32Array(handle.buffer), handle.id) }
   return {
     [HandleKey]: handle,
     ops: {
@@ -97,8 +90,8 @@ export const make: Effect.Effect<SharedEvent, never, Scope.Scope> = makeHosted({
   kind,
   cells: 1,
   build: fromHandle,
-  call: (view) => {
-    const ops = local(view)
+  call: (view, id) => {
+    const ops = local(view, id)
     return (_owner, op, args) => {
       switch (op) {
         case "set":

@@ -28,15 +28,18 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import { dual } from "effect/Function"
+import { dual, identity } from "effect/Function"
 import type * as Scope from "effect/Scope"
 import * as Duration from "effect/Duration"
 import {
   LOCK_CELLS,
   lockAcquire,
   lockAcquireIfAvailable,
-  lockOwnerGone,
-  lockRelease
+  lockHeldBy,
+  lockIsLocked,
+  lockOwnerCrashed,
+  lockRelease,
+  type Restore
 } from "./internal/shared/lock.ts"
 import { callHost, type Handle, HandleKey, handleSchema, holding, isKind, makeHosted, unknownOp } from "./internal/shared/object.ts"
 import { registry } from "./internal/shared/registry.ts"
@@ -55,7 +58,8 @@ export interface SharedLock {
 }
 
 interface LockOps {
-  readonly acquire: (timeoutMillis: number | undefined) => Effect.Effect<void, SharedError>
+  /** Only the wait runs under `restore` (see `holding`). */
+  readonly acquire: (timeoutMillis: number | undefined, restore?: Restore) => Effect.Effect<void, SharedError>
   readonly acquireIfAvailable: Effect.Effect<boolean, SharedError>
   readonly release: Effect.Effect<void, SharedError>
   readonly isLocked: Effect.Effect<boolean, SharedError>
@@ -68,17 +72,18 @@ const fromHandle = (handle: Handle): SharedLock => {
     return {
       [HandleKey]: handle,
       ops: {
-        acquire: (timeout) => lockAcquire(view, registry.owner, timeout),
-        acquireIfAvailable: Effect.sync(() => lockAcquireIfAvailable(view, registry.owner)),
+        acquire: (timeout, restore) => lockAcquire(view, handle.id, registry.owner, timeout, restore),
+        acquireIfAvailable: Effect.suspend(() => lockAcquireIfAvailable(view, registry.owner)),
         release: Effect.suspend(() => lockRelease(view, registry.owner)),
-        isLocked: Effect.sync(() => Atomics.load(view, 0) !== 0)
+        isLocked: lockIsLocked(view)
       }
     }
   }
   return {
     [HandleKey]: handle,
     ops: {
-      acquire: (timeout) => Effect.asVoid(callHost(handle, "acquire", [timeout ?? -1], { op: "release", args: [] })),
+      acquire: (timeout, restore) =>
+        (restore ?? identity)(Effect.asVoid(callHost(handle, "acquire", [timeout ?? -1], { op: "release", args: [] }))),
       // the compensation gets the call's result: release only if the lock was in fact taken
       acquireIfAvailable: callHost(handle, "acquireIfAvailable", [], { op: "releaseIfTaken", args: [], withResult: true }) as Effect.Effect<
         boolean,
@@ -116,23 +121,26 @@ export const make: Effect.Effect<SharedLock, never, Scope.Scope> = makeHosted({
   kind,
   cells: LOCK_CELLS,
   build: fromHandle,
-  call: (view) => (owner, op, args) => {
+  call: (view, id) => (owner, op, args) => {
     switch (op) {
       case "acquire":
-        return lockAcquire(view, owner, (args[0] as number) < 0 ? undefined : (args[0] as number))
+        return lockAcquire(view, id, owner, (args[0] as number) < 0 ? undefined : (args[0] as number))
       case "acquireIfAvailable":
-        return Effect.sync(() => lockAcquireIfAvailable(view, owner))
+        return lockAcquireIfAvailable(view, owner)
       case "release":
         return lockRelease(view, owner)
       case "releaseIfTaken":
         return args[args.length - 1] === true ? lockRelease(view, owner) : Effect.void
       case "isLocked":
-        return Effect.sync(() => Atomics.load(view, 0) !== 0)
+        return lockIsLocked(view)
       default:
         return unknownOp(kind, op)
     }
   },
-  ownerGone: lockOwnerGone
+  ownerGone: (view, owner, crashed) => {
+    if (crashed) lockOwnerCrashed(view, owner)
+  },
+  holds: lockHeldBy
 })
 
 const millis = (timeout: Duration.Input | undefined): number | undefined =>
@@ -185,4 +193,4 @@ export const withLock: {
   (self: SharedLock): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SharedError, R>
   <A, E, R>(effect: Effect.Effect<A, E, R>, self: SharedLock): Effect.Effect<A, E | SharedError, R>
 } = dual(2, <A, E, R>(effect: Effect.Effect<A, E, R>, self: SharedLock): Effect.Effect<A, E | SharedError, R> =>
-  holding(self.ops.acquire(undefined), self.ops.release, effect))
+  holding((restore) => self.ops.acquire(undefined, restore), self.ops.release, effect))

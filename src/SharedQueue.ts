@@ -9,9 +9,13 @@
  * queue is ended and drained, `take` fails with reason `Ended`. Joinable: every `take` should be followed
  * by `taskDone`, and `awaitEmpty` waits until every item offered has been taken and marked done.
  *
- * A consumer that dies loses no item: a `take` that was still waiting is abandoned, one that completed
- * after its caller gave up puts the item back, and the items a dead consumer took but had not marked done
- * with `taskDone` go back to the queue for another consumer (at-least-once under crashes).
+ * Delivery (R8): an item is delivered exactly once. A task that ends keeps what it took, and a worker that
+ * retires, idles out or closes with its pool gives nothing back. A `take` still waiting when its caller
+ * gives up takes nothing; one that completed after its caller gave up puts the item back at the head. Only
+ * a `joinable: true` queue gives items back after a crash: those that the crashed task took and had not
+ * marked with `taskDone` go back to the head for another consumer (at-least-once under crashes). After
+ * `end`, waiting offers fail with reason `Ended`; after the scope ends, every operation and every pending
+ * wait fails with reason `Closed`. `waiting` counts the takers and offerers waiting now.
  *
  * **Example** (A producer and consumers)
  *
@@ -24,17 +28,15 @@
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Latch from "effect/Latch"
 import * as Option from "effect/Option"
-import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { callHost, type Handle, HandleKey, handleSchema, isKind, unknownOp } from "./internal/shared/object.ts"
-import { host } from "./internal/shared/registry.ts"
-import { SharedError } from "./SharedError.ts"
+import { makeQueueHost } from "./internal/shared/queue.ts"
+import { atRunEnd, host, registry } from "./internal/shared/registry.ts"
+import type { SharedError } from "./SharedError.ts"
 
 const kind = "SharedQueue"
 
@@ -48,19 +50,23 @@ export interface SharedQueue<A> {
   readonly item: Schema.Codec<A, any>
 }
 
-const ended = () => new SharedError({ object: kind, reason: "Ended", message: "the queue was ended" })
-const timedOut = (millis: number) =>
-  new SharedError({ object: kind, reason: "Timeout", message: `gave up waiting on the queue after ${millis} ms` })
+/**
+ * How many fibers wait on a queue now: `takers` for an item, `offerers` for room.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Waiting {
+  readonly takers: number
+  readonly offerers: number
+}
 
-const millisOf = (timeout: Duration.Input | undefined): number =>
-  timeout === undefined ? -1 : Duration.toMillis(Duration.fromInputUnsafe(timeout))
-
-const withTimeout = <A>(effect: Effect.Effect<A, SharedError>, millis: number): Effect.Effect<A, SharedError> =>
-  millis < 0
-    ? effect
-    : Effect.flatMap(Effect.timeoutOption(effect, millis), (o) => (Option.isSome(o) ? Effect.succeed(o.value) : Effect.fail(timedOut(millis))))
+const millisOf = (timeout: Duration.Input | undefined): number | undefined =>
+  timeout === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(timeout))
 
 const fromHandle = <A>(item: Schema.Codec<A, any>) => (handle: Handle): SharedQueue<A> => ({ [HandleKey]: handle, item })
+
+const isJoinable = (self: SharedQueue<unknown>): boolean => self[HandleKey].detail === "joinable"
 
 /**
  * Tells whether a value is a {@link SharedQueue}.
@@ -82,102 +88,80 @@ export const schema = <A, I>(item: Schema.Codec<A, I>) =>
 /**
  * Makes a queue of at most `capacity` items (default: unbounded), alive as long as the current scope.
  *
+ * With `joinable: true` it is Python's `JoinableQueue` under crashes too: an item is its taker's until
+ * `taskDone`, and if the taker's worker crashes while the task that took it still runs, the item goes back
+ * to the head of the queue for another consumer (at-least-once, like a message queue's visibility
+ * timeout). Without it (the default) every item is delivered exactly once: an item taken is never offered
+ * again, whatever happens to its taker. Either way, a task that ends keeps what it took, with or without
+ * `taskDone`, and a worker that retires or closes gives nothing back. `taskDone` and `awaitEmpty` count on
+ * every queue.
+ *
  * @category constructors
  * @since 0.1.0
  */
 export const make = <A, I>(
   item: Schema.Codec<A, I>,
-  options?: { readonly capacity?: number | undefined }
+  options?: { readonly capacity?: number | undefined; readonly joinable?: boolean | undefined }
 ): Effect.Effect<SharedQueue<A>, never, Scope.Scope> =>
   Effect.gen(function*() {
     const capacity = options?.capacity ?? Number.MAX_SAFE_INTEGER
     if (!(Number.isInteger(capacity) && capacity > 0)) {
       return yield* Effect.die(new RangeError(`SharedQueue.make: capacity must be a positive integer, got ${capacity}`))
     }
-    const queue = yield* Queue.bounded<unknown, Cause.Done>(capacity)
-    // joinable: items offered and not yet marked done; the latch is open when there are none
-    let unfinished = 0
-    let isEnded = false
-    // items each owner took and has not marked done: given back if that worker dies before taskDone
-    const taken = new Map<number, Array<unknown>>()
-    const empty = yield* Latch.make(true)
-    const added = Effect.sync(() => {
-      if (unfinished++ === 0) empty.closeUnsafe()
-    })
+    const joinable = options?.joinable === true
+    const q = makeQueueHost(capacity, joinable)
     const ops = (owner: number, op: string, args: ReadonlyArray<unknown>): Effect.Effect<unknown, SharedError> => {
       switch (op) {
         case "offer":
-          return withTimeout(
-            Effect.suspend(() => isEnded ? Effect.fail(ended()) : Effect.andThen(Queue.offer(queue, args[0]), added)),
-            args[1] as number
-          )
+          return q.offer(args[0], args[1] as number | undefined)
         case "offerIfAvailable":
-          return Effect.suspend(() => {
-            if (isEnded) return Effect.fail(ended())
-            return Queue.offerUnsafe(queue, args[0]) ? Effect.as(added, true) : Effect.succeed(false)
-          })
+          return q.offerIfAvailable(args[0])
         case "take":
-          return withTimeout(
-            Effect.tap(Effect.catch(Queue.take(queue), () => Effect.fail(ended())), (item) => Effect.sync(() => track(owner, item))),
-            args[0] as number
-          )
+          return q.take(owner, args[1] as number, args[0] as number | undefined)
         case "takeIfAvailable":
-          return Effect.map(Queue.poll(queue), (o) => {
-            if (Option.isNone(o)) return []
-            track(owner, o.value)
-            return [o.value]
-          })
+          return q.takeIfAvailable(owner, args[0] as number)
         case "putBack":
           // a take that completed after its caller gave up: the item goes back
-          return Effect.suspend(() => {
-            untrack(owner)
-            return Effect.asVoid(Queue.offer(queue, args[args.length - 1]))
-          })
+          return q.putBack(owner, args[0] as number, args[args.length - 1])
         case "taskDone":
-          return Effect.suspend(() => {
-            if (unfinished === 0) {
-              return Effect.fail(new SharedError({ object: kind, reason: "OverRelease", message: "taskDone called more times than there were items" }))
-            }
-            untrack(owner)
-            if (--unfinished === 0) empty.openUnsafe()
-            return Effect.void
-          })
+          return q.taskDone(owner, args[0] as number)
         case "awaitEmpty":
-          return empty.await
+          return q.awaitEmpty
         case "end":
-          return Effect.suspend(() => {
-            isEnded = true
-            return Effect.asVoid(Queue.end(queue))
-          })
+          return q.end
         case "size":
-          return Queue.size(queue)
+          return q.size
+        case "waiting":
+          return q.waiting
+        case "runEnded":
+          return Effect.sync(() => q.runEnded(owner, args[0] as number))
         default:
           return unknownOp(kind, op) as never
       }
     }
-    const track = (owner: number, item: unknown) => {
-      let items = taken.get(owner)
-      if (items === undefined) taken.set(owner, items = [])
-      items.push(item)
-    }
-    const untrack = (owner: number) => {
-      const items = taken.get(owner)
-      items?.shift()
-      if (items !== undefined && items.length === 0) taken.delete(owner)
-    }
-    // A consumer that dies between take and taskDone did not process its items: they go back to the
-    // queue (still counted as unfinished), so no item is lost and awaitEmpty does not wait forever.
-    const ownerGone = (owner: number) => {
-      const items = taken.get(owner)
-      if (items === undefined) return
-      taken.delete(owner)
-      for (const item of items) Effect.runFork(Queue.offer(queue, item))
-    }
     const hosted = yield* Effect.acquireRelease(
-      Effect.sync(() => host({ kind, call: ops, ownerGone })),
-      (h) => Effect.andThen(Effect.sync(h.remove), Queue.shutdown(queue))
+      Effect.sync(() => host({ kind, call: ops, ownerGone: q.ownerGone })),
+      (h) =>
+        Effect.sync(() => {
+          h.remove()
+          q.close()
+        })
     )
-    return fromHandle(item)({ kind, id: hosted.id, buffer: undefined })
+    return fromHandle(item)({ kind, id: hosted.id, buffer: undefined, detail: joinable ? "joinable" : undefined })
+  })
+
+/**
+ * A take in a worker from a joinable queue: the parent remembers the item for the running task until it
+ * ends (then the item is simply taken) or its worker crashes (then the item goes back).
+ */
+const trackRun = <A>(self: SharedQueue<A>): Effect.Effect<number> =>
+  Effect.sync(() => {
+    const run = registry.run
+    if (isJoinable(self)) {
+      const id = self[HandleKey].id
+      atRunEnd(id, () => registry.post?.(id, "runEnded", [run]))
+    }
+    return run
   })
 
 const encoder = <A>(self: SharedQueue<A>) => Schema.encodeUnknownEffect(self.item)
@@ -222,10 +206,11 @@ export const take = <A>(
   self: SharedQueue<A>,
   options?: { readonly timeout?: Duration.Input | undefined }
 ): Effect.Effect<A, SharedError> =>
-  Effect.flatMap(
-    callHost(self[HandleKey], "take", [millisOf(options?.timeout)], { op: "putBack", args: [], withResult: true }),
-    (encoded) => Effect.catch(decoder(self)(encoded), badItem)
-  )
+  Effect.flatMap(trackRun(self), (run) =>
+    Effect.flatMap(
+      callHost(self[HandleKey], "take", [millisOf(options?.timeout), run], { op: "putBack", args: [run], withResult: true }),
+      (encoded) => Effect.catch(decoder(self)(encoded), badItem)
+    ))
 
 /**
  * Takes the next item if there is one now.
@@ -234,7 +219,7 @@ export const take = <A>(
  * @since 0.1.0
  */
 export const takeIfAvailable = <A>(self: SharedQueue<A>): Effect.Effect<Option.Option<A>, SharedError> =>
-  Effect.flatMap(callHost(self[HandleKey], "takeIfAvailable", []), (got) => {
+  Effect.flatMap(Effect.flatMap(trackRun(self), (run) => callHost(self[HandleKey], "takeIfAvailable", [run])), (got) => {
     const items = got as ReadonlyArray<unknown>
     return items.length === 0 ? Effect.succeedNone : Effect.map(Effect.catch(decoder(self)(items[0]), badItem), Option.some)
   })
@@ -246,7 +231,7 @@ export const takeIfAvailable = <A>(self: SharedQueue<A>): Effect.Effect<Option.O
  * @since 0.1.0
  */
 export const taskDone = <A>(self: SharedQueue<A>): Effect.Effect<void, SharedError> =>
-  Effect.asVoid(callHost(self[HandleKey], "taskDone", []))
+  Effect.suspend(() => Effect.asVoid(callHost(self[HandleKey], "taskDone", [registry.run])))
 
 /**
  * Waits until every item offered has been taken and marked done with `taskDone` (Python's
@@ -259,7 +244,9 @@ export const awaitEmpty = <A>(self: SharedQueue<A>): Effect.Effect<void, SharedE
   Effect.asVoid(callHost(self[HandleKey], "awaitEmpty", []))
 
 /**
- * Ends the queue: no more offers; consumers take what is left, then `take` fails with reason `Ended`.
+ * Ends the queue: no more offers (offers waiting for room fail with reason `Ended` at once, their items
+ * never go in); consumers take what is left, then `take` fails with reason `Ended` (takes waiting on an
+ * empty queue fail at once).
  *
  * @category combinators
  * @since 0.1.0
@@ -275,3 +262,13 @@ export const end = <A>(self: SharedQueue<A>): Effect.Effect<void, SharedError> =
  */
 export const size = <A>(self: SharedQueue<A>): Effect.Effect<number, SharedError> =>
   callHost(self[HandleKey], "size", []) as Effect.Effect<number, SharedError>
+
+/**
+ * How many fibers wait on the queue now, anywhere: `takers` waiting for an item, `offerers` waiting for
+ * room. For programs and tests that wait on the queue's state instead of sleeping.
+ *
+ * @category getters
+ * @since 0.2.0
+ */
+export const waiting = <A>(self: SharedQueue<A>): Effect.Effect<Waiting, SharedError> =>
+  callHost(self[HandleKey], "waiting", []) as Effect.Effect<Waiting, SharedError>

@@ -24,17 +24,20 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { dual } from "effect/Function"
+import { dual, identity } from "effect/Function"
 import type * as Scope from "effect/Scope"
 import { callHost, type Handle, HandleKey, handleSchema, holding, isKind, makeHosted, unknownOp } from "./internal/shared/object.ts"
 import { registry } from "./internal/shared/registry.ts"
+import type { Restore } from "./internal/shared/lock.ts"
 import {
   fiberCell,
   RLOCK_CELLS,
   rlockAcquire,
   rlockAcquireIfAvailable,
+  rlockHeldBy,
   rlockIsHeldBy,
-  rlockOwnerGone,
+  rlockIsLocked,
+  rlockOwnerCrashed,
   rlockRelease,
   rlockReleaseAll
 } from "./internal/shared/rlock.ts"
@@ -54,7 +57,8 @@ export interface SharedRLock {
 
 /** The operations for one fiber (its id in the lock's cell). */
 interface RLockOps {
-  readonly acquire: (fiber: number, n: number, timeoutMillis: number | undefined) => Effect.Effect<void, SharedError>
+  /** Only the wait runs under `restore` (see `holding`). */
+  readonly acquire: (fiber: number, n: number, timeoutMillis: number | undefined, restore?: Restore) => Effect.Effect<void, SharedError>
   readonly acquireIfAvailable: (fiber: number) => Effect.Effect<boolean, SharedError>
   readonly release: (fiber: number, n: number) => Effect.Effect<void, SharedError>
   /** Frees the lock whatever the count; returns the count (for a condition's wait). */
@@ -70,12 +74,12 @@ const fromHandle = (handle: Handle): SharedRLock => {
     return {
       [HandleKey]: handle,
       ops: {
-        acquire: (fiber, n, timeout) => rlockAcquire(view, registry.owner, fiber, n, timeout),
-        acquireIfAvailable: (fiber) => Effect.sync(() => rlockAcquireIfAvailable(view, registry.owner, fiber)),
+        acquire: (fiber, n, timeout, restore) => rlockAcquire(view, handle.id, registry.owner, fiber, n, timeout, restore),
+        acquireIfAvailable: (fiber) => Effect.suspend(() => rlockAcquireIfAvailable(view, registry.owner, fiber)),
         release: (fiber, n) => rlockRelease(view, registry.owner, fiber, n),
         releaseAll: (fiber) => rlockReleaseAll(view, registry.owner, fiber),
-        isLocked: Effect.sync(() => Atomics.load(view, 0) !== 0),
-        isHeld: (fiber) => Effect.sync(() => rlockIsHeldBy(view, registry.owner, fiber))
+        isLocked: rlockIsLocked(view),
+        isHeld: (fiber) => Effect.suspend(() => rlockIsHeldBy(view, registry.owner, fiber))
       }
     }
   }
@@ -84,8 +88,8 @@ const fromHandle = (handle: Handle): SharedRLock => {
   return {
     [HandleKey]: handle,
     ops: {
-      acquire: (fiber, n, timeout) =>
-        Effect.asVoid(callHost(handle, "acquire", [fiber, n, timeout ?? -1], { op: "release", args: [fiber, n] })),
+      acquire: (fiber, n, timeout, restore) =>
+        (restore ?? identity)(Effect.asVoid(callHost(handle, "acquire", [fiber, n, timeout ?? -1], { op: "release", args: [fiber, n] }))),
       acquireIfAvailable: (fiber) =>
         callHost(handle, "acquireIfAvailable", [fiber], { op: "releaseIf", args: [fiber], withResult: true }) as Effect.Effect<
           boolean,
@@ -129,15 +133,15 @@ export const make: Effect.Effect<SharedRLock, never, Scope.Scope> = makeHosted({
   kind,
   cells: RLOCK_CELLS,
   build: fromHandle,
-  call: (view) => (owner, op, args) => {
+  call: (view, id) => (owner, op, args) => {
     const fiber = args[0] as number
     switch (op) {
       case "acquire": {
         const timeout = args[2] as number
-        return rlockAcquire(view, owner, fiber, args[1] as number, timeout < 0 ? undefined : timeout)
+        return rlockAcquire(view, id, owner, fiber, args[1] as number, timeout < 0 ? undefined : timeout)
       }
       case "acquireIfAvailable":
-        return Effect.sync(() => rlockAcquireIfAvailable(view, owner, fiber))
+        return rlockAcquireIfAvailable(view, owner, fiber)
       case "release":
         return rlockRelease(view, owner, fiber, args[1] as number)
       case "releaseIf":
@@ -147,16 +151,19 @@ export const make: Effect.Effect<SharedRLock, never, Scope.Scope> = makeHosted({
         return rlockReleaseAll(view, owner, fiber)
       case "acquireBack":
         // compensation of a releaseAll whose caller gave up: it still believes it holds the lock
-        return rlockAcquire(view, owner, fiber, args[1] as number, undefined)
+        return rlockAcquire(view, id, owner, fiber, args[1] as number, undefined)
       case "isLocked":
-        return Effect.sync(() => Atomics.load(view, 0) !== 0)
+        return rlockIsLocked(view)
       case "isHeld":
-        return Effect.sync(() => rlockIsHeldBy(view, owner, fiber))
+        return rlockIsHeldBy(view, owner, fiber)
       default:
         return unknownOp(kind, op)
     }
   },
-  ownerGone: rlockOwnerGone
+  ownerGone: (view, owner, crashed) => {
+    if (crashed) rlockOwnerCrashed(view, owner)
+  },
+  holds: rlockHeldBy
 })
 
 const millis = (timeout: Duration.Input | undefined): number | undefined =>
@@ -226,5 +233,5 @@ export const withLock: {
 } = dual(2, <A, E, R>(effect: Effect.Effect<A, E, R>, self: SharedRLock): Effect.Effect<A, E | SharedError, R> =>
   Effect.withFiber((current) => {
     const fiber = fiberCell(current.id)
-    return holding(self.ops.acquire(fiber, 1, undefined), self.ops.release(fiber, 1), effect)
+    return holding((restore) => self.ops.acquire(fiber, 1, undefined, restore), self.ops.release(fiber, 1), effect)
   }))

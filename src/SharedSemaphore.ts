@@ -19,15 +19,20 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import { identity } from "effect/Function"
 import {
+  type Restore,
   SEMAPHORE_CELLS,
   semaphoreAcquire,
   semaphoreAcquireIfAvailable,
+  semaphoreAvailable,
+  semaphoreInit,
   semaphoreOwnerGone,
-  semaphoreRelease
+  semaphoreRelease,
+  semaphoreRunEnded
 } from "./internal/shared/lock.ts"
 import { callHost, type Handle, HandleKey, handleSchema, holding, isKind, makeHosted, unknownOp } from "./internal/shared/object.ts"
-import { registry } from "./internal/shared/registry.ts"
+import { atRunEnd, registry } from "./internal/shared/registry.ts"
 import type { SharedError } from "./SharedError.ts"
 
 const kind = "SharedSemaphore"
@@ -40,36 +45,50 @@ export interface SharedSemaphore {
   readonly [HandleKey]: Handle
   /** @internal */
   readonly ops: {
-    readonly acquire: (n: number, timeoutMillis: number | undefined) => Effect.Effect<void, SharedError>
+    /** Only the wait runs under `restore` (see `holding`). */
+    readonly acquire: (n: number, timeoutMillis: number | undefined, restore?: Restore) => Effect.Effect<void, SharedError>
     readonly acquireIfAvailable: (n: number) => Effect.Effect<boolean, SharedError>
     readonly release: (n: number) => Effect.Effect<void, SharedError>
     readonly available: Effect.Effect<number, SharedError>
   }
 }
 
+/**
+ * A task that takes permits in a worker is tracked until it ends: if its worker crashes first, what it
+ * holds comes back (R8); once it ends normally, what it kept stays taken, whatever happens to its worker.
+ */
+const tracked = <A, E>(track: () => void, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  Effect.andThen(Effect.sync(track), effect)
+
 const fromHandle = (handle: Handle): SharedSemaphore => {
   const buffer = handle.buffer
   if (buffer !== undefined) {
     const view = new Int32Array(buffer)
+    const track = () => atRunEnd(handle.id, () => semaphoreRunEnded(view, registry.owner))
     return {
       [HandleKey]: handle,
       ops: {
-        acquire: (n, timeout) => semaphoreAcquire(view, registry.owner, n, timeout),
-        acquireIfAvailable: (n) => Effect.sync(() => semaphoreAcquireIfAvailable(view, registry.owner, n)),
-        release: (n) => semaphoreRelease(view, registry.owner, n),
-        available: Effect.sync(() => Atomics.load(view, 0))
+        acquire: (n, timeout, restore) => tracked(track, semaphoreAcquire(view, handle.id, registry.owner, n, timeout, restore)),
+        acquireIfAvailable: (n) => tracked(track, Effect.suspend(() => semaphoreAcquireIfAvailable(view, registry.owner, n))),
+        release: (n) => Effect.suspend(() => semaphoreRelease(view, registry.owner, n)),
+        available: semaphoreAvailable(view)
       }
     }
   }
+  const track = () => atRunEnd(handle.id, () => registry.post?.(handle.id, "runEnded", []))
   return {
     [HandleKey]: handle,
     ops: {
-      acquire: (n, timeout) => Effect.asVoid(callHost(handle, "acquire", [n, timeout ?? -1], { op: "release", args: [n] })),
+      acquire: (n, timeout, restore) =>
+        tracked(track, (restore ?? identity)(Effect.asVoid(callHost(handle, "acquire", [n, timeout ?? -1], { op: "release", args: [n] })))),
       acquireIfAvailable: (n) =>
-        callHost(handle, "acquireIfAvailable", [n], { op: "releaseIfTaken", args: [n], withResult: true }) as Effect.Effect<
-          boolean,
-          SharedError
-        >,
+        tracked(
+          track,
+          callHost(handle, "acquireIfAvailable", [n], { op: "releaseIfTaken", args: [n], withResult: true }) as Effect.Effect<
+            boolean,
+            SharedError
+          >
+        ),
       release: (n) => Effect.asVoid(callHost(handle, "release", [n])),
       available: callHost(handle, "available", []) as Effect.Effect<number, SharedError>
     }
@@ -111,24 +130,23 @@ export const make = (
     return makeHosted({
       kind,
       cells: SEMAPHORE_CELLS,
-      init: (view) => {
-        view[0] = permits
-        view[1] = options?.bounded === true ? permits : 0
-      },
+      init: (view) => semaphoreInit(view, permits, options?.bounded === true),
       build: fromHandle,
-      call: (view) => (owner, op, args) => {
+      call: (view, id) => (owner, op, args) => {
         const n = args[0] as number
         switch (op) {
           case "acquire":
-            return semaphoreAcquire(view, owner, n, (args[1] as number) < 0 ? undefined : (args[1] as number))
+            return semaphoreAcquire(view, id, owner, n, (args[1] as number) < 0 ? undefined : (args[1] as number))
           case "acquireIfAvailable":
-            return Effect.sync(() => semaphoreAcquireIfAvailable(view, owner, n))
+            return semaphoreAcquireIfAvailable(view, owner, n)
           case "release":
             return semaphoreRelease(view, owner, n)
           case "releaseIfTaken":
             return args[args.length - 1] === true ? semaphoreRelease(view, owner, n) : Effect.void
           case "available":
-            return Effect.sync(() => Atomics.load(view, 0))
+            return semaphoreAvailable(view)
+          case "runEnded":
+            return Effect.sync(() => semaphoreRunEnded(view, owner))
           default:
             return unknownOp(kind, op)
         }
@@ -154,9 +172,11 @@ export const acquire = (
   self: SharedSemaphore,
   n?: number,
   options?: { readonly timeout?: Duration.Input | undefined }
-): Effect.Effect<void, SharedError> =>
+): Effect.Effect<void, SharedError> => acquireWith(self, n, options?.timeout)
+
+const acquireWith = (self: SharedSemaphore, n: number | undefined, timeout: Duration.Input | undefined, restore?: Restore) =>
   Effect.suspend(() =>
-    self.ops.acquire(count(n), options?.timeout === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(options.timeout)))
+    self.ops.acquire(count(n), timeout === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(timeout)), restore)
   )
 
 /**
@@ -194,4 +214,4 @@ export const available = (self: SharedSemaphore): Effect.Effect<number, SharedEr
  */
 export const withPermits = (self: SharedSemaphore, n?: number) =>
 <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SharedError, R> =>
-  holding(acquire(self, n), release(self, n), effect)
+  holding((restore) => acquireWith(self, n, undefined, restore), release(self, n), effect)

@@ -97,7 +97,7 @@ for (const backend of backends) {
         : "an item taken by a consumer that dies before taskDone goes back to the queue (R8) (skipped in-process: a crash would end the test process)",
       () =>
         Effect.gen(function*() {
-          const queue = yield* SharedQueue.make(Schema.Struct({ n: Schema.Number, at: Schema.Date }))
+          const queue = yield* SharedQueue.make(Schema.Struct({ n: Schema.Number, at: Schema.Date }), { joinable: true })
           for (let n = 0; n < 3; n++) yield* SharedQueue.offer(queue, { n, at: new Date(0) })
           assert.isTrue(Exit.isFailure(yield* Effect.exit(TakeAndDie({ queue }))))
           yield* SharedQueue.end(queue)

@@ -1,7 +1,8 @@
 /**
  * Serves workers' calls on parent-hosted shared objects: runs each call as a fiber for the calling
  * worker's owner token, answers with its result, abandons it when the caller is interrupted, and when a
- * worker dies interrupts its pending calls and lets every object release what that worker held (R8).
+ * worker is gone interrupts its pending calls; after a crash every object then gives back what that
+ * worker's running task held (R8), after a normal exit nothing.
  *
  * @internal
  */
@@ -57,11 +58,14 @@ export class HostCalls {
     fiber.interruptUnsafe()
   }
 
-  /** The worker is gone: its calls stop waiting, and its locks and permits are released. */
-  workerGone(workerId: number, owner: number): void {
+  /**
+   * The worker is gone: its calls stop waiting. `crashed`: it died while running a task (or was killed
+   * because it would not stop), as opposed to retiring, idling out or closing with the pool.
+   */
+  workerGone(workerId: number, owner: number, crashed: boolean): void {
     const calls = this.pending.get(workerId)
     this.pending.delete(workerId)
     if (calls !== undefined) for (const fiber of calls.values()) fiber.interruptUnsafe()
-    workerGone(owner)
+    workerGone(owner, crashed)
   }
 }

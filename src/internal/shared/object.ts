@@ -9,7 +9,9 @@ import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
 import { SharedError } from "../../SharedError.ts"
 import { fromWireDefect, type WireDefect } from "../protocol.ts"
+import { closedError } from "./lock.ts"
 import { host as hostObject, registry } from "./registry.ts"
+import { close, HEADER_CELLS } from "./wait.ts"
 
 /** How an object travels: its kind, its id in the parent, and its memory when the receiver shares it. */
 export interface Handle {
@@ -52,20 +54,7 @@ export const callHost = (
   })
 }
 
-export const closed = (kind: string) =>
-  new SharedError({ object: kind, reason: "Closed", message: `the ${kind} was closed: the scope that made it has ended` })
-
-/**
- * Waits until `view[index]` is no longer `expected` (or `millis` pass), without blocking the event loop
- * (`Atomics.waitAsync`). Interruptible: an interrupted wait just stops listening. Each wait is capped at
- * one second and the caller loops, so the waiters of interrupted fibers expire instead of piling up.
- */
-export const waitChange = (view: Int32Array, index: number, expected: number, millis = 1000): Effect.Effect<void> =>
-  Effect.callback<void>((resume) => {
-    const r = Atomics.waitAsync(view, index, expected, Math.min(millis, 1000))
-    if (!r.async) return resume(Effect.void)
-    void r.value.then(() => resume(Effect.void))
-  })
+export const closed = closedError
 
 /**
  * The schema of a shared object: encoded as `{ kind, id, buffer? }` (the buffer only when the receiver
@@ -109,33 +98,42 @@ export const isKind = <A extends HasHandle>(kind: string) => (u: unknown): u is 
   typeof u === "object" && u !== null && (u as Partial<HasHandle>)[HandleKey]?.kind === kind
 
 /**
- * Makes an object in the parent, within the current scope: its shared memory, its registration (so
- * workers on processes can call it and a dead worker's holdings come back), and its removal when the
- * scope closes.
+ * Makes an object in the parent, within the current scope: its shared memory (the common header, then
+ * `cells` of its own), its registration (so workers on processes can call it and a crashed worker's
+ * holdings come back), and its close when the scope ends: the closed flag is raised in the shared memory
+ * and every waiter, in every isolate, is woken (it fails with `Closed`).
  */
 export const makeHosted = <A>(options: {
   readonly kind: string
   readonly cells: number
   readonly init?: ((view: Int32Array) => void) | undefined
   readonly build: (handle: Handle) => A
-  readonly call: (view: Int32Array) => (owner: number, op: string, args: ReadonlyArray<unknown>) => Effect.Effect<unknown, unknown>
-  readonly ownerGone?: ((view: Int32Array, owner: number) => void) | undefined
+  readonly call: (view: Int32Array, id: number) => (owner: number, op: string, args: ReadonlyArray<unknown>) => Effect.Effect<unknown, unknown>
+  readonly ownerGone?: ((view: Int32Array, owner: number, crashed: boolean) => void) | undefined
+  readonly holds?: ((view: Int32Array, owner: number) => boolean) | undefined
 }): Effect.Effect<A, never, import("effect/Scope").Scope> =>
   Effect.map(
     Effect.acquireRelease(
       Effect.sync(() => {
-        const buffer = new SharedArrayBuffer(options.cells * 4)
+        const buffer = new SharedArrayBuffer((HEADER_CELLS + options.cells) * 4)
         const view = new Int32Array(buffer)
         options.init?.(view)
-        const ownerGone = options.ownerGone
+        const { holds, ownerGone } = options
+        let call: ReturnType<typeof options.call> = () => Effect.die(new Error("not registered yet"))
         const hosted = hostObject({
           kind: options.kind,
-          call: options.call(view),
-          ownerGone: ownerGone === undefined ? undefined : (owner) => ownerGone(view, owner)
+          call: (owner, op, args) => call(owner, op, args),
+          ownerGone: ownerGone === undefined ? undefined : (owner, crashed) => ownerGone(view, owner, crashed),
+          holds: holds === undefined ? undefined : (owner) => holds(view, owner)
         })
-        return { object: options.build({ kind: options.kind, id: hosted.id, buffer }), remove: hosted.remove }
+        call = options.call(view, hosted.id)
+        return { object: options.build({ kind: options.kind, id: hosted.id, buffer }), remove: hosted.remove, view }
       }),
-      ({ remove }) => Effect.sync(remove)
+      ({ remove, view }) =>
+        Effect.sync(() => {
+          remove()
+          close(view)
+        })
     ),
     ({ object }) => object
   )
@@ -144,14 +142,18 @@ export const makeHosted = <A>(options: {
 export const unknownOp = (kind: string, op: string) => Effect.die(new Error(`${kind} has no operation ${op}`))
 
 /**
- * Runs `effect` holding what `acquire` takes (a lock, permits): waiting to acquire stays interruptible
- * (R1), and once it is taken the release always runs, whatever `effect` does.
+ * Runs `effect` holding what `acquire` takes (a lock, permits): only the wait inside `acquire` is
+ * interruptible (it runs its wait under the `restore` it is given, R1); once taken, the release always
+ * runs, whatever `effect` does.
  */
 export const holding = <A, E, R, E2>(
-  acquire: Effect.Effect<void, E2>,
+  acquire: (restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>) => Effect.Effect<void, E2>,
   release: Effect.Effect<void, unknown>,
   effect: Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | E2, R> =>
   Effect.uninterruptibleMask((restore) =>
-    Effect.andThen(restore(acquire), Effect.ensuring(restore(effect), Effect.orDie(release)))
+    Effect.andThen(acquire(restore), Effect.ensuring(restore(effect), Effect.orDie(Effect.catchIf(release, isClosedError, () => Effect.void))))
   )
+
+/** A release after the object's scope ended has nothing left to release: not a defect. */
+const isClosedError = (e: unknown): boolean => e instanceof SharedError && e.reason === "Closed"

@@ -15,13 +15,19 @@
  */
 import type * as Effect from "effect/Effect"
 
-/** An object as the parent hosts it: its operations by name, and what to do when a worker dies. */
+/** An object as the parent hosts it: its operations by name, and what to do when a worker is gone. */
 export interface HostedObject {
   readonly kind: string
   /** Runs an operation for `owner` (the calling worker's token); the effect may wait. */
   readonly call: (owner: number, op: string, args: ReadonlyArray<unknown>) => Effect.Effect<unknown, unknown>
-  /** Releases whatever `owner` held (locks, permits) and breaks what it was part of (barriers). */
-  readonly ownerGone?: ((owner: number) => void) | undefined
+  /**
+   * `owner`'s worker is gone. After a crash (`crashed`), gives back what its running task held (a lock,
+   * permits, a joinable queue's unfinished items) and breaks what it was part of (barriers, R8). After a
+   * normal exit (retired, idled out, pool closed) gives nothing back: it only forgets the owner.
+   */
+  readonly ownerGone?: ((owner: number, crashed: boolean) => void) | undefined
+  /** Whether `owner` still holds something here (a lock a finished task kept): its token is then not reused. */
+  readonly holds?: ((owner: number) => boolean) | undefined
 }
 
 /** The parent's own owner token; workers get small tokens from 2 up, reused after a worker is gone. */
@@ -44,8 +50,14 @@ interface State {
       compensate?: { readonly op: string; readonly args: ReadonlyArray<unknown>; readonly withResult?: boolean | undefined }
     ) => Effect.Effect<unknown, unknown>)
     | undefined
+  /** In a worker: sends a call to the parent and ignores its answer (a task's end, to the objects it used). */
+  post: ((object: number, op: string, args: ReadonlyArray<unknown>) => void) | undefined
   /** This isolate's owner token. */
   owner: number
+  /** The task run going on in this isolate (a worker runs one at a time), counted from 1; 0 outside one. */
+  run: number
+  /** What to do when the current run ends normally, by object (each object registers once per run). */
+  readonly runEnd: Map<number, () => void>
   /** In the parent: owner tokens free for new workers (small numbers, so per-owner tables stay small). */
   readonly freeOwners: Array<number>
   nextOwner: number
@@ -58,10 +70,16 @@ const state: State = ((globalThis as Record<symbol, unknown>)[key] ??= {
   hosted: new Map(),
   sharedMemory: true,
   host: undefined,
+  post: undefined,
   owner: PARENT_OWNER,
+  run: 0,
+  runEnd: new Map(),
   freeOwners: [],
   nextOwner: PARENT_OWNER + 1
 }) as State
+// a state made by an older copy of this module lacks the newer fields
+;(state as { runEnd?: Map<number, () => void> }).runEnd ??= new Map()
+state.run ??= 0
 
 export const registry = state
 
@@ -105,10 +123,43 @@ export const allocateOwner = (): number => {
 }
 
 /**
- * Called by the parent's engine when a worker is gone, whatever the reason: every object releases what
- * the worker's token held (R8), then the token is free for another worker.
+ * Called by the parent's engine when a worker is gone: after a crash every object gives back what the
+ * worker's running task held (R8); after a normal exit nothing comes back. The token is then free for
+ * another worker, unless an object still names it (a lock a finished task kept: the next worker with that
+ * token must not find itself holding it).
  */
-export const workerGone = (owner: number): void => {
-  for (const object of state.hosted.values()) object.ownerGone?.(owner)
-  state.freeOwners.push(owner)
+export const workerGone = (owner: number, crashed: boolean): void => {
+  let held = false
+  for (const object of state.hosted.values()) {
+    object.ownerGone?.(owner, crashed)
+    if (object.holds?.(owner) === true) held = true
+  }
+  if (!held) state.freeOwners.push(owner)
+}
+
+// --- task runs (worker side) ---------------------------------------------------------------------------------
+
+/**
+ * A task run starts in this isolate (the worker runtime, before each item). A previous run whose end was
+ * not seen (its fiber was interrupted) ended too: the worker is alive.
+ */
+export const startRun = (): void => {
+  endRun()
+  state.run++
+}
+
+/** The current task run ended without its worker dying: every object it used keeps what it took. */
+export const endRun = (): void => {
+  if (state.runEnd.size === 0) return
+  const ends = [...state.runEnd.values()]
+  state.runEnd.clear()
+  for (const end of ends) end()
+}
+
+/**
+ * Registers what object `id` does when the current run ends normally. Only worker isolates track runs: in
+ * the parent (and in-process) nothing can crash, so nothing needs to be given back.
+ */
+export const atRunEnd = (id: number, end: () => void): void => {
+  if (state.owner !== PARENT_OWNER && state.run > 0 && !state.runEnd.has(id)) state.runEnd.set(id, end)
 }

@@ -2,12 +2,13 @@
  * The re-entrant lock algorithm on shared memory, used directly by threads and by the parent on behalf of
  * process workers (the same code either way, so both backends behave alike).
  *
- * Three Int32 cells: 0 the holder's owner token (0 when free), 1 the holder's fiber id, 2 the hold count.
- * The owner is a fiber, not a worker: two fibers of one worker are two owners. Only cell 0 is contended:
- * acquiring is a compare-and-swap of cell 0 from 0 to the owner token, and the winner writes cells 1 and 2
- * afterwards. That is safe because no other isolate reads cells 1 and 2 unless cell 0 holds its own token,
- * and within one isolate the swap and the writes run in one synchronous step that no fiber can split.
- * Releasing writes cells 1 and 2 first and frees cell 0 last, for the same reason.
+ After the common header (`wait.ts`), three Int32 cells: the holder's owner token (0 when free), the
+ * holder's fiber id, the hold count. The owner is a fiber, not a worker: two fibers of one worker are two
+ * owners. Only the owner cell is contended: acquiring is a compare-and-swap of it from 0 to the owner token,
+ * and the winner writes the other two afterwards. That is safe because no other isolate reads them unless
+ * the owner cell holds its own token, and within one isolate the swap and the writes run in one
+ * synchronous step that no fiber can split. Releasing writes them first and frees the owner cell last, for
+ * the same reason.
  *
  * Every wait is interruptible at any point and leaks nothing: the state changes only in one synchronous
  * step that either happened (and the caller holds the lock) or did not.
@@ -16,16 +17,13 @@
  */
 import * as Effect from "effect/Effect"
 import { SharedError } from "../../SharedError.ts"
-import { waitChange } from "./object.ts"
+import { closedError, ifOpen, type Restore, timeoutError } from "./lock.ts"
+import { HEADER_CELLS, isClosed, wake, waitFor } from "./wait.ts"
 
-export const RLOCK_CELLS = 3
-
-const OWNER = 0
-const FIBER = 1
-const COUNT = 2
-
-const timeoutError = (millis: number) =>
-  new SharedError({ object: "SharedRLock", reason: "Timeout", message: `gave up waiting for the SharedRLock after ${millis} ms` })
+const OWNER = HEADER_CELLS
+const FIBER = HEADER_CELLS + 1
+const COUNT = HEADER_CELLS + 2
+export const RLOCK_CELLS = HEADER_CELLS + 3
 
 const notHeld = () =>
   new SharedError({ object: "SharedRLock", reason: "OverRelease", message: "release of a SharedRLock this fiber does not hold" })
@@ -33,8 +31,8 @@ const notHeld = () =>
 /** Fiber ids are a per-isolate counter; the cell keeps their low 32 bits (unique with the owner token). */
 export const fiberCell = (fiberId: number): number => fiberId | 0
 
-/** Takes the lock `n` times, or adds `n` holds if `fiber` of `owner` holds it; else what cell 0 holds. */
-const attempt = (view: Int32Array, owner: number, fiber: number, n: number): number | true => {
+/** Takes the lock `n` times, or adds `n` holds if `fiber` of `owner` holds it. */
+const attempt = (view: Int32Array, owner: number, fiber: number, n: number): boolean => {
   const seen = Atomics.compareExchange(view, OWNER, 0, owner)
   if (seen === 0) {
     Atomics.store(view, FIBER, fiber)
@@ -45,29 +43,31 @@ const attempt = (view: Int32Array, owner: number, fiber: number, n: number): num
     Atomics.add(view, COUNT, n)
     return true
   }
-  return seen
+  return false
 }
 
 export const rlockAcquire = (
   view: Int32Array,
+  key: number,
   owner: number,
   fiber: number,
   n: number,
-  timeoutMillis: number | undefined
-): Effect.Effect<void, SharedError> => {
-  const deadline = timeoutMillis === undefined ? Infinity : performance.now() + timeoutMillis
-  const loop: Effect.Effect<void, SharedError> = Effect.suspend(() => {
-    const seen = attempt(view, owner, fiber, n)
-    if (seen === true) return Effect.void
-    const left = deadline - performance.now()
-    if (left <= 0) return Effect.fail(timeoutError(timeoutMillis!))
-    return Effect.andThen(waitChange(view, OWNER, seen, left), loop)
+  timeoutMillis: number | undefined,
+  restore?: Restore
+): Effect.Effect<void, SharedError> =>
+  waitFor({
+    view,
+    key,
+    attempt: () => attempt(view, owner, fiber, n),
+    timeoutMillis,
+    closedError: () => closedError("SharedRLock"),
+    onTimeout: () => timeoutError("SharedRLock", timeoutMillis ?? 0),
+    restore,
+    holds: () => holds(view, owner, fiber)
   })
-  return loop
-}
 
-export const rlockAcquireIfAvailable = (view: Int32Array, owner: number, fiber: number): boolean =>
-  attempt(view, owner, fiber, 1) === true
+export const rlockAcquireIfAvailable = (view: Int32Array, owner: number, fiber: number) =>
+  ifOpen("SharedRLock", view, () => attempt(view, owner, fiber, 1))
 
 const holds = (view: Int32Array, owner: number, fiber: number): boolean =>
   Atomics.load(view, OWNER) === owner && Atomics.load(view, FIBER) === fiber
@@ -76,12 +76,13 @@ const free = (view: Int32Array, owner: number): void => {
   Atomics.store(view, FIBER, 0)
   Atomics.store(view, COUNT, 0)
   Atomics.compareExchange(view, OWNER, owner, 0)
-  Atomics.notify(view, OWNER, 1)
+  wake(view, 1)
 }
 
 /** Gives back `n` holds; the last one frees the lock. Fails with `OverRelease` if `fiber` holds fewer. */
 export const rlockRelease = (view: Int32Array, owner: number, fiber: number, n: number): Effect.Effect<void, SharedError> =>
   Effect.suspend(() => {
+    if (isClosed(view)) return Effect.fail(closedError("SharedRLock"))
     if (!holds(view, owner, fiber)) return Effect.fail(notHeld())
     const count = Atomics.load(view, COUNT)
     if (n > count) return Effect.fail(notHeld())
@@ -93,6 +94,7 @@ export const rlockRelease = (view: Int32Array, owner: number, fiber: number, n: 
 /** Frees the lock whatever the count and returns the count (a condition's wait gives it back later). */
 export const rlockReleaseAll = (view: Int32Array, owner: number, fiber: number): Effect.Effect<number, SharedError> =>
   Effect.suspend(() => {
+    if (isClosed(view)) return Effect.fail(closedError("SharedRLock"))
     if (!holds(view, owner, fiber)) return Effect.fail(notHeld())
     const count = Atomics.load(view, COUNT)
     free(view, owner)
@@ -100,9 +102,15 @@ export const rlockReleaseAll = (view: Int32Array, owner: number, fiber: number):
   })
 
 /** Whether `fiber` of `owner` holds the lock now. */
-export const rlockIsHeldBy = (view: Int32Array, owner: number, fiber: number): boolean => holds(view, owner, fiber)
+export const rlockIsHeldBy = (view: Int32Array, owner: number, fiber: number) => ifOpen("SharedRLock", view, () => holds(view, owner, fiber))
 
-/** R8: frees the lock if `owner` (a dead worker) held it. Nobody else writes cells 1 and 2 meanwhile. */
-export const rlockOwnerGone = (view: Int32Array, owner: number): void => {
+/** Whether some fiber holds the lock now. */
+export const rlockIsLocked = (view: Int32Array) => ifOpen("SharedRLock", view, () => Atomics.load(view, OWNER) !== 0)
+
+/** R8: frees the lock if `owner` (a crashed worker) held it. Nobody else writes the other cells meanwhile. */
+export const rlockOwnerCrashed = (view: Int32Array, owner: number): void => {
   if (Atomics.load(view, OWNER) === owner) free(view, owner)
 }
+
+/** Whether a fiber of `owner` holds the lock (then its token must not go to another worker). */
+export const rlockHeldBy = (view: Int32Array, owner: number): boolean => Atomics.load(view, OWNER) === owner

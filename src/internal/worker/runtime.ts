@@ -26,7 +26,7 @@ import { makeTaskLoader } from "../taskLoader.ts"
 import type { FromWorker, ToWorker, WireJob, WireOutcome, WireProblem, WireReply } from "../protocol.ts"
 import { toWireDefect } from "../protocol.ts"
 import { makeTaskRandom } from "../random.ts"
-import { registry } from "../shared/registry.ts"
+import { endRun, registry, startRun } from "../shared/registry.ts"
 
 export interface Transport {
   /** Sends a message to the parent; throws when a value cannot be cloned. */
@@ -79,6 +79,14 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
           transport.send({ _tag: "CallCancel", id })
         })
       })
+    // a call whose answer nobody waits for (ids are never registered, so its Return is ignored)
+    registry.post = (object, op, args) => {
+      try {
+        transport.send({ _tag: "Call", id: nextCall++, object, op, args })
+      } catch {
+        // the channel is gone: so is the worker
+      }
+    }
   }
 
   const loader = makeTaskLoader()
@@ -195,10 +203,13 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
         random
       ]])
     )
+    // shared objects track what a task run takes until the run ends (a crash before gives it back, R8)
+    startRun()
     let effect: Effect.Effect<unknown, unknown, TaskContext>
     try {
       effect = loaded.task.run(decoded.value)
     } catch (e) {
+      endRun()
       return Effect.succeed<WireOutcome>({ _tag: "Defect", defect: toWireDefect(e) })
     }
     let provided = Effect.provideContext(effect, context as Context.Context<TaskContext>)
@@ -213,8 +224,14 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
       )
     }
     return Effect.matchCause(provided, {
-      onSuccess: (value) => outcomeOf(loaded.codec, Exit.succeed(value)),
-      onFailure: (cause) => outcomeOf(loaded.codec, Exit.failCause(cause))
+      onSuccess: (value) => {
+        endRun()
+        return outcomeOf(loaded.codec, Exit.succeed(value))
+      },
+      onFailure: (cause) => {
+        endRun()
+        return outcomeOf(loaded.codec, Exit.failCause(cause))
+      }
     })
   }
 

@@ -38,6 +38,7 @@ import type * as Scope from "effect/Scope"
 import { deepFreeze } from "./internal/shared/freeze.ts"
 import { callHost, type Handle, HandleKey, handleSchema, isKind, unknownOp } from "./internal/shared/object.ts"
 import { host, registry } from "./internal/shared/registry.ts"
+import { invalidValueError } from "./internal/shared/errors.ts"
 import type { SharedError } from "./SharedError.ts"
 
 /**
@@ -112,12 +113,13 @@ export interface SharedValue<A> {
 
 // --- codecs ------------------------------------------------------------------------------------------------
 
+// a value that does not match its schema is the caller's error, typed, with the schema's issue
 const badValue = (what: string) => (e: unknown) =>
-  Effect.die(new TypeError(`Manager: a ${what} does not match its schema: ${e instanceof Error ? e.message : String(e)}`))
+  Effect.fail(invalidValueError("Manager", `a ${what} does not match its schema: ${e instanceof Error ? e.message : String(e)}`))
 
 interface Codec<A> {
-  readonly encode: (a: A) => Effect.Effect<unknown>
-  readonly decode: (u: unknown) => Effect.Effect<A>
+  readonly encode: (a: A) => Effect.Effect<unknown, SharedError>
+  readonly decode: (u: unknown) => Effect.Effect<A, SharedError>
 }
 
 const codecOf = <A, I>(schema: Schema.Codec<A, I>, what: string): Codec<A> => {
@@ -141,9 +143,9 @@ type Read = readonly [number, unknown?]
 const optimistic = <A>(
   handle: Handle,
   readArgs: ReadonlyArray<unknown>,
-  current: (read: Read) => Effect.Effect<A>,
+  current: (read: Read) => Effect.Effect<A, SharedError>,
   f: (a: A) => unknown,
-  encode: (value: never) => Effect.Effect<unknown>
+  encode: (value: never) => Effect.Effect<unknown, SharedError>
 ): Effect.Effect<unknown, SharedError> =>
   Effect.gen(function*() {
     while (true) {
@@ -342,7 +344,8 @@ export const list = <A, I>(
   item: Schema.Codec<A, I>,
   initial: Iterable<A> = []
 ): Effect.Effect<SharedList<A>, never, Scope.Scope> =>
-  Effect.flatMap(Effect.forEach(initial, codecOf(item, "list item").encode), (encoded) => {
+  // an initial value that does not match is a bug in the program that makes the list: a defect
+  Effect.flatMap(Effect.orDie(Effect.forEach(initial, codecOf(item, "list item").encode)), (encoded) => {
     const items: Array<{ readonly value: unknown; readonly version: number }> = []
     let version = 0
     for (const value of encoded) items.push({ value, version: ++version })
@@ -424,7 +427,8 @@ export const valueSchema = <A, I>(schema: Schema.Codec<A, I>) =>
  * @since 0.1.0
  */
 export const value = <A, I>(schema: Schema.Codec<A, I>, initial: A): Effect.Effect<SharedValue<A>, never, Scope.Scope> =>
-  Effect.flatMap(codecOf(schema, "value").encode(initial), (encoded) => {
+  // an initial value that does not match is a bug in the program that makes the value: a defect
+  Effect.flatMap(Effect.orDie(codecOf(schema, "value").encode(initial)), (encoded) => {
     let current = encoded
     let version = 1
     return hostIn(valueKind, (op, args) => {

@@ -15,7 +15,7 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { closedError } from "./internal/shared/lock.ts"
+import { closedError, unsupportedError } from "./internal/shared/errors.ts"
 import { callHost, type Handle, HandleKey, handleSchema, isKind, unknownOp } from "./internal/shared/object.ts"
 import { host } from "./internal/shared/registry.ts"
 import { close, HEADER_CELLS, isClosed } from "./internal/shared/wait.ts"
@@ -136,7 +136,7 @@ const fromHandle = (handle: Handle, elementType: ElementType, length: number): S
     length,
     ops: {
       view: Effect.fail(
-        new SharedError({ object: kind, reason: "Unsupported", message: "a process worker cannot view shared memory; use get, set, add or toArray" })
+        unsupportedError(kind, "a process worker cannot view shared memory; use get, set, add or toArray")
       ),
       get: (i) => callHost(handle, "get", [i]) as Effect.Effect<number, SharedError>,
       set: (i, v) => Effect.asVoid(callHost(handle, "set", [i, v])),

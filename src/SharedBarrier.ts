@@ -31,7 +31,7 @@ import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { closedError } from "./internal/shared/lock.ts"
+import { brokenError, closedError, timeoutError } from "./internal/shared/errors.ts"
 import { callHost, type Handle, HandleKey, handleSchema, isKind, unknownOp } from "./internal/shared/object.ts"
 import { host } from "./internal/shared/registry.ts"
 import { SharedError } from "./SharedError.ts"
@@ -48,7 +48,7 @@ export interface SharedBarrier {
   readonly parties: number
 }
 
-const broken = (why: string) => new SharedError({ object: kind, reason: "Broken", message: `the barrier is broken: ${why}` })
+const broken = (why: string) => brokenError(kind, `the barrier is broken: ${why}`)
 
 const fromHandle = (handle: Handle): SharedBarrier => ({ [HandleKey]: handle, parties: Number(handle.detail) })
 
@@ -134,7 +134,7 @@ export const make = (
             if (!waiting.includes(party)) return
             waiting.splice(waiting.indexOf(party), 1)
             breakWith(`a party waited longer than ${millis} ms`)
-            resume(Effect.fail(new SharedError({ object: kind, reason: "Timeout", message: `gave up waiting at the barrier after ${millis} ms` })))
+            resume(Effect.fail(timeoutError(kind, millis, "the other parties")))
           }, millis)
           return Effect.sync(() => {
             if (timer !== undefined) clearTimeout(timer)

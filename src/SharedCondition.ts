@@ -49,7 +49,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
 import type * as Scope from "effect/Scope"
-import { closedError } from "./internal/shared/lock.ts"
+import { closedError, hasReason, timeoutError } from "./internal/shared/errors.ts"
 import { callHost, type Handle, HandleKey, isKind, unknownOp } from "./internal/shared/object.ts"
 import { host } from "./internal/shared/registry.ts"
 import { fiberCell } from "./internal/shared/rlock.ts"
@@ -70,7 +70,7 @@ export interface SharedCondition {
 }
 
 const timedOut = (millis: number) =>
-  new SharedError({ object: kind, reason: "Timeout", message: `gave up waiting for a notify after ${millis} ms` })
+  timeoutError(kind, millis, "a notify")
 
 /**
  * The lock as `await` uses it, for one fiber: released completely (a re-entrant lock may be held several
@@ -287,7 +287,7 @@ const awaitMillis = (self: SharedCondition, millis: number): Effect.Effect<void,
         if (Exit.isFailure(waited)) return yield* waited
         if (Exit.isFailure(restored)) {
           const closedLock = Cause.findErrorOption(restored.cause)
-          if (Option.isSome(closedLock) && closedLock.value.reason === "Closed") return yield* Effect.fail(closedLock.value)
+          if (Option.isSome(closedLock) && hasReason(closedLock.value, "Closed")) return yield* Effect.fail(closedLock.value)
           return yield* Effect.die(Cause.squash(restored.cause))
         }
         // interrupted while taking the lock back after a notify: it will not act on it, the next waiter may
@@ -343,7 +343,7 @@ export const awaitFor = <E, R>(
       if (left <= 0) return Effect.fail(timedOut(total))
       return Effect.andThen(
         // after a timeout, one last look: the state may have changed without a notify reaching us
-        Effect.catchIf(awaitMillis(self, left === Infinity ? -1 : Math.max(1, Math.ceil(left))), (e) => e.reason === "Timeout", () =>
+        Effect.catchIf(awaitMillis(self, left === Infinity ? -1 : Math.max(1, Math.ceil(left))), (e) => e.reason._tag === "Timeout", () =>
           Effect.flatMap(predicate, (last) => (last ? Effect.void : Effect.fail(timedOut(total))))),
         loop
       )

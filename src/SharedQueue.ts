@@ -36,6 +36,7 @@ import type * as Scope from "effect/Scope"
 import { callHost, type Handle, HandleKey, handleSchema, isKind, unknownOp } from "./internal/shared/object.ts"
 import { makeQueueHost } from "./internal/shared/queue.ts"
 import { atRunEnd, host, registry } from "./internal/shared/registry.ts"
+import { invalidValueError } from "./internal/shared/errors.ts"
 import type { SharedError } from "./SharedError.ts"
 
 const kind = "SharedQueue"
@@ -167,8 +168,9 @@ const trackRun = <A>(self: SharedQueue<A>): Effect.Effect<number> =>
 const encoder = <A>(self: SharedQueue<A>) => Schema.encodeUnknownEffect(self.item)
 const decoder = <A>(self: SharedQueue<A>) => Schema.decodeUnknownEffect(self.item)
 
+// a value that does not match the item schema is the caller's error, typed, with the schema's issue
 const badItem = (e: unknown) =>
-  Effect.die(new TypeError(`SharedQueue: an item does not match the queue's schema: ${e instanceof Error ? e.message : String(e)}`))
+  Effect.fail(invalidValueError(kind, `an item does not match the queue's schema: ${e instanceof Error ? e.message : String(e)}`))
 
 /**
  * Adds an item, waiting while the queue is full. Fails with reason `Ended` after `end`, `Timeout` after

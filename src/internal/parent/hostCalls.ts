@@ -14,6 +14,7 @@ import * as Schema from "effect/Schema"
 import { SharedError } from "../../SharedError.ts"
 import type { FromWorker, ToWorker } from "../protocol.ts"
 import { toWireDefect } from "../protocol.ts"
+import { closedError } from "../shared/errors.ts"
 import { registry, workerGone } from "../shared/registry.ts"
 
 type Call = Extract<FromWorker, { readonly _tag: "Call" }>
@@ -30,7 +31,7 @@ export class HostCalls {
         _tag: "Return",
         id: call.id,
         ok: false,
-        value: { error: encodeError(new SharedError({ object: `#${call.object}`, reason: "Closed", message: "the shared object no longer exists (its scope ended)" })) }
+        value: { error: encodeError(closedError("shared object")) }
       })
     }
     let calls = this.pending.get(workerId)

@@ -21,8 +21,11 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import { SharedError } from "../../SharedError.ts"
+import type { SharedError } from "../../SharedError.ts"
+import { closedError, overReleaseError, timeoutError } from "./errors.ts"
 import { HEADER_CELLS, isClosed, wake, waitFor } from "./wait.ts"
+
+export { closedError, timeoutError }
 
 export type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 
@@ -35,11 +38,6 @@ const HELD = HEADER_CELLS + 2
 export const SEMAPHORE_OWNERS = 254
 export const SEMAPHORE_CELLS = HELD + SEMAPHORE_OWNERS
 
-export const closedError = (object: string) =>
-  new SharedError({ object, reason: "Closed", message: `the ${object} was closed: the scope that made it has ended` })
-
-export const timeoutError = (object: string, millis: number) =>
-  new SharedError({ object, reason: "Timeout", message: `gave up waiting for the ${object} after ${millis} ms` })
 
 /** Fails with `Closed` once the object's scope has ended, else runs `f`. */
 export const ifOpen = <A>(object: string, view: Int32Array, f: () => A): Effect.Effect<A, SharedError> =>
@@ -65,7 +63,7 @@ export const lockRelease = (view: Int32Array, owner: number): Effect.Effect<void
   Effect.suspend(() => {
     if (isClosed(view)) return Effect.fail(closedError("SharedLock"))
     if (Atomics.compareExchange(view, STATE, owner, 0) !== owner) {
-      return Effect.fail(new SharedError({ object: "SharedLock", reason: "OverRelease", message: "release of a SharedLock this worker does not hold" }))
+      return Effect.fail(overReleaseError("SharedLock", "release of a SharedLock this worker does not hold"))
     }
     wake(view, 1)
     return Effect.void
@@ -128,11 +126,7 @@ export const semaphoreRelease = (view: Int32Array, owner: number, n: number): Ef
     for (;;) {
       const free = Atomics.load(view, FREE)
       if (bound > 0 && free + n > bound) {
-        return Effect.fail(new SharedError({
-          object: "SharedSemaphore",
-          reason: "OverRelease",
-          message: `release of ${n} permit(s) would exceed the bound of ${bound} (${free} free)`
-        }))
+        return Effect.fail(overReleaseError("SharedSemaphore", `release of ${n} permit(s) would exceed the bound of ${bound} (${free} free)`))
       }
       if (Atomics.compareExchange(view, FREE, free, free + n) === free) break
     }

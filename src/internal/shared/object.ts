@@ -9,7 +9,7 @@ import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
 import { SharedError } from "../../SharedError.ts"
 import { fromWireDefect, type WireDefect } from "../protocol.ts"
-import { closedError } from "./lock.ts"
+import { closedError, hasReason } from "./errors.ts"
 import { host as hostObject, registry } from "./registry.ts"
 import { close, HEADER_CELLS } from "./wait.ts"
 
@@ -156,4 +156,4 @@ export const holding = <A, E, R, E2>(
   )
 
 /** A release after the object's scope ended has nothing left to release: not a defect. */
-const isClosedError = (e: unknown): boolean => e instanceof SharedError && e.reason === "Closed"
+const isClosedError = (e: unknown): boolean => hasReason(e, "Closed")

@@ -14,14 +14,14 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import { SharedError } from "../../SharedError.ts"
+import type { SharedError } from "../../SharedError.ts"
 import { Deque } from "../parent/deque.ts"
-import { closedError, timeoutError } from "./lock.ts"
+import { closedError, endedError, overReleaseError, timeoutError } from "./errors.ts"
 import { PARENT_OWNER } from "./registry.ts"
 
 const kind = "SharedQueue"
 
-const ended = () => new SharedError({ object: kind, reason: "Ended", message: "the queue was ended" })
+const ended = () => endedError(kind, "the queue was ended")
 
 interface Taker {
   readonly owner: number
@@ -205,7 +205,7 @@ export const makeQueueHost = (capacity: number, joinable: boolean): QueueHost =>
     taskDone: (owner, run) =>
       open(() => {
         if (unfinished === 0) {
-          return Effect.fail(new SharedError({ object: kind, reason: "OverRelease", message: "taskDone called more times than there were items" }))
+          return Effect.fail(overReleaseError(kind, "taskDone called more times than there were items"))
         }
         untrack(owner, run)
         finished()

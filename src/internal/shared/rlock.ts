@@ -16,7 +16,8 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import { SharedError } from "../../SharedError.ts"
+import type { SharedError } from "../../SharedError.ts"
+import { overReleaseError } from "./errors.ts"
 import { closedError, ifOpen, type Restore, timeoutError } from "./lock.ts"
 import { HEADER_CELLS, isClosed, wake, waitFor } from "./wait.ts"
 
@@ -26,7 +27,7 @@ const COUNT = HEADER_CELLS + 2
 export const RLOCK_CELLS = HEADER_CELLS + 3
 
 const notHeld = () =>
-  new SharedError({ object: "SharedRLock", reason: "OverRelease", message: "release of a SharedRLock this fiber does not hold" })
+  overReleaseError("SharedRLock", "release of a SharedRLock this fiber does not hold")
 
 /** Fiber ids are a per-isolate counter; the cell keeps their low 32 bits (unique with the owner token). */
 export const fiberCell = (fiberId: number): number => fiberId | 0

@@ -208,7 +208,7 @@ export const waitForFlag = (
   timeoutMillis: number | undefined,
   closedError: () => SharedError
 ): Effect.Effect<boolean, SharedError> => {
-  const timedOut = { reason: "Timeout" } as unknown as SharedError
+  const timedOut = new Error("timed out") as unknown as SharedError
   return waitFor({
     view,
     key,

@@ -15,7 +15,7 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { closedError, unsupportedError } from "./internal/shared/errors.ts"
+import { closedError, invalidArgumentError, unsupportedError } from "./internal/shared/errors.ts"
 import { callHost, type Handle, HandleKey, handleSchema, isKind, unknownOp } from "./internal/shared/object.ts"
 import { host } from "./internal/shared/registry.ts"
 import { close, HEADER_CELLS, isClosed } from "./internal/shared/wait.ts"
@@ -183,12 +183,21 @@ export const schema = handleSchema<SharedArray>(kind, isSharedArray, (h) => {
  * @category constructors
  * @since 0.1.0
  */
-export const make = (elementType: ElementType, length: number): Effect.Effect<SharedArray, never, Scope.Scope> =>
+export const make = (elementType: ElementType, length: number): Effect.Effect<SharedArray, SharedError, Scope.Scope> =>
+  Effect.suspend(() => {
+    if (!Object.hasOwn(constructors, elementType)) {
+      return Effect.fail(invalidArgumentError(kind, "elementType", `unknown element type ${String(elementType)}`))
+    }
+    if (!(Number.isInteger(length) && length >= 0)) {
+      return Effect.fail(invalidArgumentError(kind, "length", `length must be a non-negative integer, got ${length}`))
+    }
+    return allocate(elementType, length)
+  })
+
+const allocate = (elementType: ElementType, length: number): Effect.Effect<SharedArray, never, Scope.Scope> =>
   Effect.map(
     Effect.acquireRelease(
       Effect.sync(() => {
-        if (!(elementType in constructors)) throw new TypeError(`SharedArray.make: unknown element type ${String(elementType)}`)
-        if (!(Number.isInteger(length) && length >= 0)) throw new RangeError(`SharedArray.make: length must be a non-negative integer, got ${length}`)
         const C = constructors[elementType]
         const buffer = new SharedArrayBuffer(HEADER_BYTES + length * C.BYTES_PER_ELEMENT)
         const array = viewOf(elementType, buffer, length)

@@ -28,10 +28,11 @@
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { brokenError, closedError, timeoutError } from "./internal/shared/errors.ts"
+import { timeoutMillis } from "./internal/shared/args.ts"
+import { brokenError, closedError, invalidArgumentError, timeoutError } from "./internal/shared/errors.ts"
 import { callHost, type Handle, HandleKey, handleSchema, isKind, unknownOp } from "./internal/shared/object.ts"
 import { host } from "./internal/shared/registry.ts"
 import { SharedError } from "./SharedError.ts"
@@ -73,8 +74,6 @@ interface Party {
   readonly resume: (outcome: Effect.Effect<number, SharedError>) => void
 }
 
-const millisOf = (timeout: Duration.Input | undefined): number =>
-  timeout === undefined ? -1 : Duration.toMillis(Duration.fromInputUnsafe(timeout))
 
 /**
  * Makes a barrier for `parties` parties, alive as long as the current scope. `action` runs in the parent
@@ -90,13 +89,13 @@ export const make = (
     readonly action?: Effect.Effect<void, unknown> | undefined
     readonly timeout?: Duration.Input | undefined
   }
-): Effect.Effect<SharedBarrier, never, Scope.Scope> =>
+): Effect.Effect<SharedBarrier, SharedError, Scope.Scope> =>
   Effect.gen(function*() {
     if (!(Number.isInteger(parties) && parties > 0)) {
-      return yield* Effect.die(new RangeError(`SharedBarrier.make: parties must be a positive integer, got ${parties}`))
+      return yield* Effect.fail(invalidArgumentError(kind, "parties", `parties must be a positive integer, got ${parties}`))
     }
     const action = options?.action ?? Effect.void
-    const defaultMillis = millisOf(options?.timeout)
+    const defaultMillis = yield* timeoutMillis(kind, options?.timeout)
     // the parties of the current generation, in arrival order; `brokenBy` is set while the barrier is broken
     let waiting: Array<Party> = []
     let brokenBy: string | undefined
@@ -106,7 +105,7 @@ export const make = (
       waiting = []
       for (const party of gone) party.resume(Effect.fail(broken(why)))
     }
-    const arrive = (owner: number, millis: number): Effect.Effect<number, SharedError> =>
+    const arrive = (owner: number, millis: number | undefined): Effect.Effect<number, SharedError> =>
       Effect.suspend(() => {
         if (brokenBy !== undefined) return Effect.fail(broken(brokenBy))
         if (waiting.length + 1 === parties) {
@@ -130,7 +129,7 @@ export const make = (
         return Effect.callback<number, SharedError>((resume) => {
           const party: Party = { owner, resume }
           waiting.push(party)
-          const timer = millis < 0 ? undefined : setTimeout(() => {
+          const timer = millis === undefined ? undefined : setTimeout(() => {
             if (!waiting.includes(party)) return
             waiting.splice(waiting.indexOf(party), 1)
             breakWith(`a party waited longer than ${millis} ms`)
@@ -152,10 +151,9 @@ export const make = (
           kind,
           call: (owner, op, args) => {
             switch (op) {
-              case "await": {
-                const millis = args[0] as number
-                return arrive(owner, millis === -2 ? defaultMillis : millis)
-              }
+              case "await":
+                // no timeout given: the barrier's own
+                return arrive(owner, (args[0] as number | undefined) ?? defaultMillis)
               case "abort":
                 return Effect.sync(() => breakWith("it was aborted"))
               case "reset":
@@ -202,10 +200,7 @@ export const await_ = (
   self: SharedBarrier,
   options?: { readonly timeout?: Duration.Input | undefined }
 ): Effect.Effect<number, SharedError> =>
-  callHost(self[HandleKey], "await", [options?.timeout === undefined ? -2 : millisOf(options.timeout)]) as Effect.Effect<
-    number,
-    SharedError
-  >
+  Effect.flatMap(timeoutMillis(kind, options?.timeout), (ms) => callHost(self[HandleKey], "await", [ms]) as Effect.Effect<number, SharedError>)
 
 export {
   /**

@@ -41,7 +41,7 @@
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
@@ -49,6 +49,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
 import type * as Scope from "effect/Scope"
+import { timeoutMillis } from "./internal/shared/args.ts"
 import { closedError, hasReason, timeoutError } from "./internal/shared/errors.ts"
 import { callHost, type Handle, HandleKey, isKind, unknownOp } from "./internal/shared/object.ts"
 import { host } from "./internal/shared/registry.ts"
@@ -162,7 +163,7 @@ export const make = (
       queue.delete(ticket)
       if (waiter.notified && !consumed) notify(1)
     }
-    const wait = (ticket: number, millis: number): Effect.Effect<void, SharedError> =>
+    const wait = (ticket: number, millis: number | undefined): Effect.Effect<void, SharedError> =>
       Effect.suspend(() => {
         const waiter = tickets.get(ticket)
         // unknown ticket: its worker was declared gone; a spurious wake-up is allowed
@@ -175,7 +176,7 @@ export const make = (
             waiter.wake = undefined
           })
         })
-        const timed = millis < 0
+        const timed = millis === undefined
           ? waiting
           : Effect.flatMap(Effect.timeoutOption(waiting, millis), (o) => Option.isSome(o) ? Effect.void : Effect.fail(timedOut(millis)))
         return Effect.onExit(timed, (exit) => Effect.sync(() => leave(ticket, Exit.isSuccess(exit))))
@@ -197,7 +198,7 @@ export const make = (
               case "unregister":
                 return Effect.sync(() => leave(args[args.length - 1] as number, false))
               case "wait":
-                return wait(args[0] as number, args[1] as number)
+                return wait(args[0] as number, args[1] as number | undefined)
               case "notify":
                 return Effect.sync(() => notify(args[0] as number))
               case "notifyAll":
@@ -224,8 +225,6 @@ export const make = (
     return fromParts(hosted.id, lock)
   })
 
-const millisOf = (timeout: Duration.Input | undefined): number =>
-  timeout === undefined ? -1 : Duration.toMillis(Duration.fromInputUnsafe(timeout))
 
 /**
  * Waits until the condition's lock is free and takes it (see `SharedLock.acquire`, `SharedRLock.acquire`).
@@ -263,7 +262,7 @@ export const withLock: {
     SharedRLock.isSharedRLock(self.lock) ? SharedRLock.withLock(effect, self.lock) : SharedLock.withLock(effect, self.lock)
 )
 
-const awaitMillis = (self: SharedCondition, millis: number): Effect.Effect<void, SharedError> =>
+const awaitMillis = (self: SharedCondition, millis: number | undefined): Effect.Effect<void, SharedError> =>
   Effect.withFiber((current) => {
     const lock = lockFor(self.lock, fiberCell(current.id))
     const handle = self[HandleKey]
@@ -308,7 +307,7 @@ const awaitMillis = (self: SharedCondition, millis: number): Effect.Effect<void,
 export const await_ = (
   self: SharedCondition,
   options?: { readonly timeout?: Duration.Input | undefined }
-): Effect.Effect<void, SharedError> => awaitMillis(self, millisOf(options?.timeout))
+): Effect.Effect<void, SharedError> => Effect.flatMap(timeoutMillis(kind, options?.timeout), (ms) => awaitMillis(self, ms))
 
 export {
   /**
@@ -333,24 +332,22 @@ export const awaitFor = <E, R>(
   self: SharedCondition,
   predicate: Effect.Effect<boolean, E, R>,
   options?: { readonly timeout?: Duration.Input | undefined }
-): Effect.Effect<void, E | SharedError, R> => {
-  const total = millisOf(options?.timeout)
-  return Effect.suspend(() => {
-    const deadline = total < 0 ? Infinity : performance.now() + total
+): Effect.Effect<void, E | SharedError, R> =>
+  Effect.flatMap(timeoutMillis(kind, options?.timeout), (total) => {
+    const deadline = total === undefined ? Infinity : performance.now() + total
     const loop: Effect.Effect<void, E | SharedError, R> = Effect.flatMap(predicate, (ok) => {
       if (ok) return Effect.void
       const left = deadline - performance.now()
-      if (left <= 0) return Effect.fail(timedOut(total))
+      if (left <= 0) return Effect.fail(timedOut(total!))
       return Effect.andThen(
         // after a timeout, one last look: the state may have changed without a notify reaching us
-        Effect.catchIf(awaitMillis(self, left === Infinity ? -1 : Math.max(1, Math.ceil(left))), (e) => e.reason._tag === "Timeout", () =>
-          Effect.flatMap(predicate, (last) => (last ? Effect.void : Effect.fail(timedOut(total))))),
+        Effect.catchIf(awaitMillis(self, left === Infinity ? undefined : Math.max(1, Math.ceil(left))), (e) => e.reason._tag === "Timeout", () =>
+          Effect.flatMap(predicate, (last) => (last ? Effect.void : Effect.fail(timedOut(total!))))),
         loop
       )
     })
     return loop
   })
-}
 
 /**
  * Wakes up to `n` waiters (default 1), the longest waiting first. Does not need the lock, but changing

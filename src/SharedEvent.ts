@@ -14,9 +14,10 @@
  *
  * @since 0.1.0
  */
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import { timeoutMillis } from "./internal/shared/args.ts"
 import { closedError } from "./internal/shared/errors.ts"
 import { ifOpen } from "./internal/shared/lock.ts"
 import { callHost, type Handle, HandleKey, handleSchema, isKind, makeHosted, unknownOp } from "./internal/shared/object.ts"
@@ -60,7 +61,7 @@ const fromHandle = (handle: Handle): SharedEvent => {
       set: Effect.asVoid(callHost(handle, "set", [])),
       clear: Effect.asVoid(callHost(handle, "clear", [])),
       isSet: callHost(handle, "isSet", []) as Effect.Effect<boolean, SharedError>,
-      await: (timeout) => callHost(handle, "await", [timeout ?? -1]) as Effect.Effect<boolean, SharedError>
+      await: (timeout) => callHost(handle, "await", [timeout]) as Effect.Effect<boolean, SharedError>
     }
   }
 }
@@ -102,7 +103,7 @@ export const make: Effect.Effect<SharedEvent, never, Scope.Scope> = makeHosted({
         case "isSet":
           return ops.isSet
         case "await":
-          return ops.await((args[0] as number) < 0 ? undefined : (args[0] as number))
+          return ops.await(args[0] as number | undefined)
         default:
           return unknownOp(kind, op)
       }
@@ -145,7 +146,7 @@ export const await_ = (
   self: SharedEvent,
   options?: { readonly timeout?: Duration.Input | undefined }
 ): Effect.Effect<boolean, SharedError> =>
-  self.ops.await(options?.timeout === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(options.timeout)))
+  Effect.flatMap(timeoutMillis(kind, options?.timeout), self.ops.await)
 
 export {
   /**

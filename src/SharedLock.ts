@@ -30,7 +30,7 @@
 import * as Effect from "effect/Effect"
 import { dual, identity } from "effect/Function"
 import type * as Scope from "effect/Scope"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import {
   LOCK_CELLS,
   lockAcquire,
@@ -41,6 +41,7 @@ import {
   lockRelease,
   type Restore
 } from "./internal/shared/lock.ts"
+import { timeoutMillis } from "./internal/shared/args.ts"
 import { callHost, type Handle, HandleKey, handleSchema, holding, isKind, makeHosted, unknownOp } from "./internal/shared/object.ts"
 import { registry } from "./internal/shared/registry.ts"
 import type { SharedError } from "./SharedError.ts"
@@ -83,7 +84,7 @@ const fromHandle = (handle: Handle): SharedLock => {
     [HandleKey]: handle,
     ops: {
       acquire: (timeout, restore) =>
-        (restore ?? identity)(Effect.asVoid(callHost(handle, "acquire", [timeout ?? -1], { op: "release", args: [] }))),
+        (restore ?? identity)(Effect.asVoid(callHost(handle, "acquire", [timeout], { op: "release", args: [] }))),
       // the compensation gets the call's result: release only if the lock was in fact taken
       acquireIfAvailable: callHost(handle, "acquireIfAvailable", [], { op: "releaseIfTaken", args: [], withResult: true }) as Effect.Effect<
         boolean,
@@ -124,7 +125,7 @@ export const make: Effect.Effect<SharedLock, never, Scope.Scope> = makeHosted({
   call: (view, id) => (owner, op, args) => {
     switch (op) {
       case "acquire":
-        return lockAcquire(view, id, owner, (args[0] as number) < 0 ? undefined : (args[0] as number))
+        return lockAcquire(view, id, owner, args[0] as number | undefined)
       case "acquireIfAvailable":
         return lockAcquireIfAvailable(view, owner)
       case "release":
@@ -143,8 +144,6 @@ export const make: Effect.Effect<SharedLock, never, Scope.Scope> = makeHosted({
   holds: lockHeldBy
 })
 
-const millis = (timeout: Duration.Input | undefined): number | undefined =>
-  timeout === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(timeout))
 
 /**
  * Waits until the lock is free and takes it. With `timeout`, gives up with a `SharedError` (reason
@@ -156,7 +155,7 @@ const millis = (timeout: Duration.Input | undefined): number | undefined =>
 export const acquire = (
   self: SharedLock,
   options?: { readonly timeout?: Duration.Input | undefined }
-): Effect.Effect<void, SharedError> => self.ops.acquire(millis(options?.timeout))
+): Effect.Effect<void, SharedError> => Effect.flatMap(timeoutMillis(kind, options?.timeout), (ms) => self.ops.acquire(ms))
 
 /**
  * Takes the lock if it is free, without waiting; tells whether it did.

@@ -100,7 +100,7 @@ export const make = <A, AI, B, BI>(
   a: Schema.Codec<A, AI>,
   b: Schema.Codec<B, BI>,
   options?: { readonly capacity?: number | undefined }
-): Effect.Effect<{ readonly left: SharedPipe<A, B>; readonly right: SharedPipe<B, A> }, never, Scope.Scope> =>
+): Effect.Effect<{ readonly left: SharedPipe<A, B>; readonly right: SharedPipe<B, A> }, SharedError, Scope.Scope> =>
   Effect.gen(function*() {
     const toRight = yield* SharedQueue.make(a, options)
     const toLeft = yield* SharedQueue.make(b, options)

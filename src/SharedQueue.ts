@@ -28,7 +28,7 @@
  *
  * @since 0.1.0
  */
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -36,7 +36,8 @@ import type * as Scope from "effect/Scope"
 import { callHost, type Handle, HandleKey, handleSchema, isKind, unknownOp } from "./internal/shared/object.ts"
 import { makeQueueHost } from "./internal/shared/queue.ts"
 import { atRunEnd, host, registry } from "./internal/shared/registry.ts"
-import { invalidValueError } from "./internal/shared/errors.ts"
+import { timeoutMillis } from "./internal/shared/args.ts"
+import { invalidArgumentError, invalidValueError } from "./internal/shared/errors.ts"
 import type { SharedError } from "./SharedError.ts"
 
 const kind = "SharedQueue"
@@ -62,8 +63,6 @@ export interface Waiting {
   readonly offerers: number
 }
 
-const millisOf = (timeout: Duration.Input | undefined): number | undefined =>
-  timeout === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(timeout))
 
 const fromHandle = <A>(item: Schema.Codec<A, any>) => (handle: Handle): SharedQueue<A> => ({ [HandleKey]: handle, item })
 
@@ -103,11 +102,11 @@ export const schema = <A, I>(item: Schema.Codec<A, I>) =>
 export const make = <A, I>(
   item: Schema.Codec<A, I>,
   options?: { readonly capacity?: number | undefined; readonly joinable?: boolean | undefined }
-): Effect.Effect<SharedQueue<A>, never, Scope.Scope> =>
+): Effect.Effect<SharedQueue<A>, SharedError, Scope.Scope> =>
   Effect.gen(function*() {
     const capacity = options?.capacity ?? Number.MAX_SAFE_INTEGER
     if (!(Number.isInteger(capacity) && capacity > 0)) {
-      return yield* Effect.die(new RangeError(`SharedQueue.make: capacity must be a positive integer, got ${capacity}`))
+      return yield* Effect.fail(invalidArgumentError(kind, "capacity", `capacity must be a positive integer, got ${capacity}`))
     }
     const joinable = options?.joinable === true
     const q = makeQueueHost(capacity, joinable)
@@ -184,8 +183,8 @@ export const offer = <A>(
   item: A,
   options?: { readonly timeout?: Duration.Input | undefined }
 ): Effect.Effect<void, SharedError> =>
-  Effect.flatMap(Effect.catch(encoder(self)(item), badItem), (encoded) =>
-    Effect.asVoid(callHost(self[HandleKey], "offer", [encoded, millisOf(options?.timeout)])))
+  Effect.flatMap(Effect.zip(timeoutMillis(kind, options?.timeout), Effect.catch(encoder(self)(item), badItem)), ([ms, encoded]) =>
+    Effect.asVoid(callHost(self[HandleKey], "offer", [encoded, ms])))
 
 /**
  * Adds an item if there is room now; tells whether it did.
@@ -208,9 +207,9 @@ export const take = <A>(
   self: SharedQueue<A>,
   options?: { readonly timeout?: Duration.Input | undefined }
 ): Effect.Effect<A, SharedError> =>
-  Effect.flatMap(trackRun(self), (run) =>
+  Effect.flatMap(Effect.zip(timeoutMillis(kind, options?.timeout), trackRun(self)), ([ms, run]) =>
     Effect.flatMap(
-      callHost(self[HandleKey], "take", [millisOf(options?.timeout), run], { op: "putBack", args: [run], withResult: true }),
+      callHost(self[HandleKey], "take", [ms, run], { op: "putBack", args: [run], withResult: true }),
       (encoded) => Effect.catch(decoder(self)(encoded), badItem)
     ))
 

@@ -22,10 +22,11 @@
  *
  * @since 0.1.0
  */
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual, identity } from "effect/Function"
 import type * as Scope from "effect/Scope"
+import { timeoutMillis } from "./internal/shared/args.ts"
 import { callHost, type Handle, HandleKey, handleSchema, holding, isKind, makeHosted, unknownOp } from "./internal/shared/object.ts"
 import { registry } from "./internal/shared/registry.ts"
 import type { Restore } from "./internal/shared/lock.ts"
@@ -89,7 +90,7 @@ const fromHandle = (handle: Handle): SharedRLock => {
     [HandleKey]: handle,
     ops: {
       acquire: (fiber, n, timeout, restore) =>
-        (restore ?? identity)(Effect.asVoid(callHost(handle, "acquire", [fiber, n, timeout ?? -1], { op: "release", args: [fiber, n] }))),
+        (restore ?? identity)(Effect.asVoid(callHost(handle, "acquire", [fiber, n, timeout], { op: "release", args: [fiber, n] }))),
       acquireIfAvailable: (fiber) =>
         callHost(handle, "acquireIfAvailable", [fiber], { op: "releaseIf", args: [fiber], withResult: true }) as Effect.Effect<
           boolean,
@@ -136,10 +137,8 @@ export const make: Effect.Effect<SharedRLock, never, Scope.Scope> = makeHosted({
   call: (view, id) => (owner, op, args) => {
     const fiber = args[0] as number
     switch (op) {
-      case "acquire": {
-        const timeout = args[2] as number
-        return rlockAcquire(view, id, owner, fiber, args[1] as number, timeout < 0 ? undefined : timeout)
-      }
+      case "acquire":
+        return rlockAcquire(view, id, owner, fiber, args[1] as number, args[2] as number | undefined)
       case "acquireIfAvailable":
         return rlockAcquireIfAvailable(view, owner, fiber)
       case "release":
@@ -166,8 +165,6 @@ export const make: Effect.Effect<SharedRLock, never, Scope.Scope> = makeHosted({
   holds: rlockHeldBy
 })
 
-const millis = (timeout: Duration.Input | undefined): number | undefined =>
-  timeout === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(timeout))
 
 /** Runs `f` with the current fiber's id as the lock knows it. */
 const withFiberId = <A, E>(f: (fiber: number) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
@@ -183,7 +180,8 @@ const withFiberId = <A, E>(f: (fiber: number) => Effect.Effect<A, E>): Effect.Ef
 export const acquire = (
   self: SharedRLock,
   options?: { readonly timeout?: Duration.Input | undefined }
-): Effect.Effect<void, SharedError> => withFiberId((fiber) => self.ops.acquire(fiber, 1, millis(options?.timeout)))
+): Effect.Effect<void, SharedError> =>
+  Effect.flatMap(timeoutMillis(kind, options?.timeout), (ms) => withFiberId((fiber) => self.ops.acquire(fiber, 1, ms)))
 
 /**
  * Takes the lock if it is free or held by this fiber, without waiting; tells whether it did.

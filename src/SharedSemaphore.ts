@@ -16,7 +16,7 @@
  *
  * @since 0.1.0
  */
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { identity } from "effect/Function"
@@ -31,6 +31,8 @@ import {
   semaphoreRelease,
   semaphoreRunEnded
 } from "./internal/shared/lock.ts"
+import { permitCount, timeoutMillis } from "./internal/shared/args.ts"
+import { invalidArgumentError } from "./internal/shared/errors.ts"
 import { callHost, type Handle, HandleKey, handleSchema, holding, isKind, makeHosted, unknownOp } from "./internal/shared/object.ts"
 import { atRunEnd, registry } from "./internal/shared/registry.ts"
 import type { SharedError } from "./SharedError.ts"
@@ -80,7 +82,7 @@ const fromHandle = (handle: Handle): SharedSemaphore => {
     [HandleKey]: handle,
     ops: {
       acquire: (n, timeout, restore) =>
-        tracked(track, (restore ?? identity)(Effect.asVoid(callHost(handle, "acquire", [n, timeout ?? -1], { op: "release", args: [n] })))),
+        tracked(track, (restore ?? identity)(Effect.asVoid(callHost(handle, "acquire", [n, timeout], { op: "release", args: [n] })))),
       acquireIfAvailable: (n) =>
         tracked(
           track,
@@ -122,10 +124,10 @@ export const schema = handleSchema<SharedSemaphore>(kind, isSharedSemaphore, fro
 export const make = (
   permits: number,
   options?: { readonly bounded?: boolean | undefined }
-): Effect.Effect<SharedSemaphore, never, Scope.Scope> =>
+): Effect.Effect<SharedSemaphore, SharedError, Scope.Scope> =>
   Effect.suspend(() => {
     if (!(Number.isInteger(permits) && permits >= 0)) {
-      return Effect.die(new RangeError(`SharedSemaphore.make: permits must be a non-negative integer, got ${permits}`))
+      return Effect.fail(invalidArgumentError(kind, "permits", `permits must be a non-negative integer, got ${permits}`))
     }
     return makeHosted({
       kind,
@@ -136,7 +138,7 @@ export const make = (
         const n = args[0] as number
         switch (op) {
           case "acquire":
-            return semaphoreAcquire(view, id, owner, n, (args[1] as number) < 0 ? undefined : (args[1] as number))
+            return semaphoreAcquire(view, id, owner, n, args[1] as number | undefined)
           case "acquireIfAvailable":
             return semaphoreAcquireIfAvailable(view, owner, n)
           case "release":
@@ -155,11 +157,6 @@ export const make = (
     })
   })
 
-const count = (n: number | undefined): number => {
-  const k = n ?? 1
-  if (!(Number.isInteger(k) && k > 0)) throw new RangeError(`SharedSemaphore: permits must be a positive integer, got ${k}`)
-  return k
-}
 
 /**
  * Waits until `n` permits (default 1) are free and takes them. With `timeout`, gives up with reason
@@ -175,8 +172,9 @@ export const acquire = (
 ): Effect.Effect<void, SharedError> => acquireWith(self, n, options?.timeout)
 
 const acquireWith = (self: SharedSemaphore, n: number | undefined, timeout: Duration.Input | undefined, restore?: Restore) =>
-  Effect.suspend(() =>
-    self.ops.acquire(count(n), timeout === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(timeout)), restore)
+  Effect.flatMap(
+    Effect.zip(permitCount(kind, n), timeoutMillis(kind, timeout)),
+    ([k, ms]) => self.ops.acquire(k, ms, restore)
   )
 
 /**
@@ -186,7 +184,7 @@ const acquireWith = (self: SharedSemaphore, n: number | undefined, timeout: Dura
  * @since 0.1.0
  */
 export const acquireIfAvailable = (self: SharedSemaphore, n?: number): Effect.Effect<boolean, SharedError> =>
-  Effect.suspend(() => self.ops.acquireIfAvailable(count(n)))
+  Effect.flatMap(permitCount(kind, n), self.ops.acquireIfAvailable)
 
 /**
  * Gives back `n` permits (default 1).
@@ -195,7 +193,7 @@ export const acquireIfAvailable = (self: SharedSemaphore, n?: number): Effect.Ef
  * @since 0.1.0
  */
 export const release = (self: SharedSemaphore, n?: number): Effect.Effect<void, SharedError> =>
-  Effect.suspend(() => self.ops.release(count(n)))
+  Effect.flatMap(permitCount(kind, n), self.ops.release)
 
 /**
  * The number of free permits now.

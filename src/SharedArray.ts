@@ -15,13 +15,12 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { closedError, invalidArgumentError, unsupportedError } from "./internal/shared/errors.ts"
-import { callHost, type Handle, HandleKey, handleSchema, isKind, unknownOp } from "./internal/shared/object.ts"
-import { host } from "./internal/shared/registry.ts"
-import { close, HEADER_CELLS, isClosed } from "./internal/shared/wait.ts"
-import { SharedError } from "./SharedError.ts"
-
-const kind = "SharedArray"
+import { makeArray } from "./internal/shared/array/parent.ts"
+import { constructors, kind, parseDetail } from "./internal/shared/array/protocol.ts"
+import { type ArrayView, arrayView } from "./internal/shared/array/worker.ts"
+import { invalidArgumentError } from "./internal/shared/errors.ts"
+import { type Handle, HandleKey, handleSchema, isKind } from "./internal/shared/object.ts"
+import type { SharedError } from "./SharedError.ts"
 
 /**
  * The element types of a shared array.
@@ -31,19 +30,13 @@ const kind = "SharedArray"
  */
 export type ElementType = "Int8" | "Uint8" | "Int16" | "Uint16" | "Int32" | "Uint32" | "Float32" | "Float64"
 
-const constructors = {
-  Int8: Int8Array,
-  Uint8: Uint8Array,
-  Int16: Int16Array,
-  Uint16: Uint16Array,
-  Int32: Int32Array,
-  Uint32: Uint32Array,
-  Float32: Float32Array,
-  Float64: Float64Array
-} as const
-
-/** A typed array over shared memory. */
-type TypedArray =
+/**
+ * A typed array over shared memory: what `view` gives (and `toArray`, over a copy).
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type TypedArray =
   | Int8Array<SharedArrayBuffer>
   | Uint8Array<SharedArrayBuffer>
   | Int16Array<SharedArrayBuffer>
@@ -52,21 +45,6 @@ type TypedArray =
   | Uint32Array<SharedArrayBuffer>
   | Float32Array<SharedArrayBuffer>
   | Float64Array<SharedArrayBuffer>
-
-// The buffer starts with the common header of shared objects (closed flag, wake sequence): 8 bytes, so the
-// elements stay aligned for every element type.
-const HEADER_BYTES = HEADER_CELLS * 4
-
-const viewOf = (elementType: ElementType, buffer: SharedArrayBuffer, length: number): TypedArray =>
-  new (constructors[elementType] as unknown as new(buffer: SharedArrayBuffer, offset: number, length: number) => TypedArray)(
-    buffer,
-    HEADER_BYTES,
-    length
-  )
-
-const headerOf = (buffer: SharedArrayBuffer): Int32Array => new Int32Array(buffer, 0, HEADER_CELLS)
-
-const atomicKinds: ReadonlySet<ElementType> = new Set(["Int8", "Uint8", "Int16", "Uint16", "Int32", "Uint32"])
 
 /**
  * @category models
@@ -77,74 +55,12 @@ export interface SharedArray {
   readonly elementType: ElementType
   readonly length: number
   /** @internal */
-  readonly ops: ArrayOps
+  readonly ops: ArrayView
 }
 
-interface ArrayOps {
-  readonly view: Effect.Effect<TypedArray, SharedError>
-  readonly get: (index: number) => Effect.Effect<number, SharedError>
-  readonly set: (index: number, value: number) => Effect.Effect<void, SharedError>
-  readonly add: (index: number, value: number) => Effect.Effect<number, SharedError>
-  readonly compareExchange: (index: number, expected: number, replacement: number) => Effect.Effect<number, SharedError>
-  readonly toArray: Effect.Effect<TypedArray, SharedError>
-}
-
-const outOfRange = (index: number, length: number) =>
-  Effect.die(new RangeError(`SharedArray index ${index} is out of range [0, ${length})`))
-
-const notAtomic = (elementType: ElementType) =>
-  Effect.die(new TypeError(`SharedArray of ${elementType}: atomic operations need an integer element type`))
-
-/** Operations on the memory itself: what threads do directly and the parent does for processes. */
-const localOps = (elementType: ElementType, array: TypedArray, header: Int32Array): ArrayOps => {
-  const check = (index: number) => Number.isInteger(index) && index >= 0 && index < array.length
-  const atomic = atomicKinds.has(elementType)
-  const ints = array as unknown as Int32Array
-  // every operation fails with Closed once the array's scope has ended
-  const open = <A>(f: () => Effect.Effect<A, SharedError>): Effect.Effect<A, SharedError> =>
-    Effect.suspend(() => (isClosed(header) ? Effect.fail(closedError(kind)) : f()))
-  return {
-    view: open(() => Effect.succeed(array)),
-    get: (i) => open(() => check(i) ? Effect.sync(() => (atomic ? Atomics.load(ints, i) : array[i]!)) : outOfRange(i, array.length)),
-    set: (i, v) =>
-      open(() =>
-        check(i)
-          ? Effect.sync(() => {
-            if (atomic) Atomics.store(ints, i, v)
-            else array[i] = v
-          })
-          : outOfRange(i, array.length)
-      ),
-    add: (i, v) =>
-      open(() => !atomic ? notAtomic(elementType) : check(i) ? Effect.sync(() => Atomics.add(ints, i, v)) : outOfRange(i, array.length)),
-    compareExchange: (i, e, r) =>
-      open(() =>
-        !atomic ? notAtomic(elementType) : check(i) ? Effect.sync(() => Atomics.compareExchange(ints, i, e, r)) : outOfRange(i, array.length)
-      ),
-    toArray: open(() => Effect.sync(() => array.slice() as unknown as TypedArray))
-  }
-}
-
-const fromHandle = (handle: Handle, elementType: ElementType, length: number): SharedArray => {
-  if (handle.buffer !== undefined) {
-    const array = viewOf(elementType, handle.buffer, length)
-    return { [HandleKey]: handle, elementType, length, ops: localOps(elementType, array, headerOf(handle.buffer)) }
-  }
-  return {
-    [HandleKey]: handle,
-    elementType,
-    length,
-    ops: {
-      view: Effect.fail(
-        unsupportedError(kind, "a process worker cannot view shared memory; use get, set, add or toArray")
-      ),
-      get: (i) => callHost(handle, "get", [i]) as Effect.Effect<number, SharedError>,
-      set: (i, v) => Effect.asVoid(callHost(handle, "set", [i, v])),
-      add: (i, v) => callHost(handle, "add", [i, v]) as Effect.Effect<number, SharedError>,
-      compareExchange: (i, e, r) => callHost(handle, "compareExchange", [i, e, r]) as Effect.Effect<number, SharedError>,
-      toArray: callHost(handle, "toArray", []) as Effect.Effect<TypedArray, SharedError>
-    }
-  }
+const fromHandle = (handle: Handle): SharedArray => {
+  const { elementType, length } = parseDetail(handle.detail)
+  return { [HandleKey]: handle, elementType, length, ops: arrayView(handle) }
 }
 
 /**
@@ -155,19 +71,13 @@ const fromHandle = (handle: Handle, elementType: ElementType, length: number): S
  */
 export const isSharedArray: (u: unknown) => u is SharedArray = isKind<SharedArray>(kind)
 
-// The element type and length travel in the kind string, so one schema fits every shared array.
-const encodeKind = (elementType: ElementType, length: number) => `${kind}:${elementType}:${length}`
-
 /**
  * The schema to put a shared array in a task's payload.
  *
  * @category schemas
  * @since 0.1.0
  */
-export const schema = handleSchema<SharedArray>(kind, isSharedArray, (h) => {
-  const [, elementType, length] = h.detail?.split(":") ?? []
-  return fromHandle(h, elementType as ElementType, Number(length))
-})
+export const schema = handleSchema<SharedArray>(kind, isSharedArray, fromHandle)
 
 /**
  * Makes a shared array of `length` elements (zeros), alive as long as the current scope.
@@ -191,49 +101,8 @@ export const make = (elementType: ElementType, length: number): Effect.Effect<Sh
     if (!(Number.isInteger(length) && length >= 0)) {
       return Effect.fail(invalidArgumentError(kind, "length", `length must be a non-negative integer, got ${length}`))
     }
-    return allocate(elementType, length)
+    return Effect.map(makeArray(elementType, length), fromHandle)
   })
-
-const allocate = (elementType: ElementType, length: number): Effect.Effect<SharedArray, never, Scope.Scope> =>
-  Effect.map(
-    Effect.acquireRelease(
-      Effect.sync(() => {
-        const C = constructors[elementType]
-        const buffer = new SharedArrayBuffer(HEADER_BYTES + length * C.BYTES_PER_ELEMENT)
-        const array = viewOf(elementType, buffer, length)
-        const header = headerOf(buffer)
-        const ops = localOps(elementType, array, header)
-        const hosted = host({
-          kind,
-          call: (_owner, op, args) => {
-            const [a, b, c] = args as ReadonlyArray<number>
-            switch (op) {
-              case "get":
-                return ops.get(a!)
-              case "set":
-                return ops.set(a!, b!)
-              case "add":
-                return ops.add(a!, b!)
-              case "compareExchange":
-                return ops.compareExchange(a!, b!, c!)
-              case "toArray":
-                return ops.toArray
-              default:
-                return unknownOp(kind, op)
-            }
-          }
-        })
-        const handle: Handle = { kind, id: hosted.id, buffer, detail: encodeKind(elementType, length) }
-        return { array: fromHandle(handle, elementType, length), remove: hosted.remove, header }
-      }),
-      ({ header, remove }) =>
-        Effect.sync(() => {
-          remove()
-          close(header)
-        })
-    ),
-    ({ array }) => array
-  )
 
 /**
  * The live typed array over the shared memory (threads and in-process; fails with reason `Unsupported` in

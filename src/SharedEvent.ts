@@ -2,7 +2,8 @@
  * A flag that workers wait for: one side sets it, every waiter wakes (Python's `multiprocessing.Event`).
  *
  * Made in the parent within a Scope, passed to tasks in their payload (`schema`). `await` is interruptible
- * and takes an optional timeout.
+ * and takes an optional timeout. After the event's scope ends, every operation fails with reason
+ * `Closed`, and pending waits are woken with it.
  *
  * **Example** (Workers start together)
  *
@@ -18,13 +19,11 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { timeoutMillis } from "./internal/shared/args.ts"
-import { closedError } from "./internal/shared/errors.ts"
-import { ifOpen } from "./internal/shared/lock.ts"
-import { callHost, type Handle, HandleKey, handleSchema, isKind, makeHosted, unknownOp } from "./internal/shared/object.ts"
-import { HEADER_CELLS, waitForFlag, wake } from "./internal/shared/wait.ts"
+import { makeEvent } from "./internal/shared/event/parent.ts"
+import { kind } from "./internal/shared/event/protocol.ts"
+import { type EventView, eventView } from "./internal/shared/event/worker.ts"
+import { type Handle, HandleKey, handleSchema, isKind } from "./internal/shared/object.ts"
 import type { SharedError } from "./SharedError.ts"
-
-const kind = "SharedEvent"
 
 /**
  * @category models
@@ -33,38 +32,10 @@ const kind = "SharedEvent"
 export interface SharedEvent {
   readonly [HandleKey]: Handle
   /** @internal */
-  readonly ops: {
-    readonly set: Effect.Effect<void, SharedError>
-    readonly clear: Effect.Effect<void, SharedError>
-    readonly isSet: Effect.Effect<boolean, SharedError>
-    readonly await: (timeoutMillis: number | undefined) => Effect.Effect<boolean, SharedError>
-  }
+  readonly ops: EventView
 }
 
-const FLAG = HEADER_CELLS
-
-const local = (view: Int32Array, id: number): SharedEvent["ops"] => ({
-  set: ifOpen(kind, view, () => {
-    Atomics.store(view, FLAG, 1)
-    wake(view, Infinity)
-  }),
-  clear: ifOpen(kind, view, () => void Atomics.store(view, FLAG, 0)),
-  isSet: ifOpen(kind, view, () => Atomics.load(view, FLAG) === 1),
-  await: (timeout) => waitForFlag(view, id, FLAG, timeout, () => closedError(kind))
-})
-
-const fromHandle = (handle: Handle): SharedEvent => {
-  if (handle.buffer !== undefined) return { [HandleKey]: handle, ops: local(new Int32Array(handle.buffer), handle.id) }
-  return {
-    [HandleKey]: handle,
-    ops: {
-      set: Effect.asVoid(callHost(handle, "set", [])),
-      clear: Effect.asVoid(callHost(handle, "clear", [])),
-      isSet: callHost(handle, "isSet", []) as Effect.Effect<boolean, SharedError>,
-      await: (timeout) => callHost(handle, "await", [timeout]) as Effect.Effect<boolean, SharedError>
-    }
-  }
-}
+const fromHandle = (handle: Handle): SharedEvent => ({ [HandleKey]: handle, ops: eventView(handle) })
 
 /**
  * Tells whether a value is a {@link SharedEvent}.
@@ -88,28 +59,7 @@ export const schema = handleSchema<SharedEvent>(kind, isSharedEvent, fromHandle)
  * @category constructors
  * @since 0.1.0
  */
-export const make: Effect.Effect<SharedEvent, never, Scope.Scope> = makeHosted({
-  kind,
-  cells: 1,
-  build: fromHandle,
-  call: (view, id) => {
-    const ops = local(view, id)
-    return (_owner, op, args) => {
-      switch (op) {
-        case "set":
-          return ops.set
-        case "clear":
-          return ops.clear
-        case "isSet":
-          return ops.isSet
-        case "await":
-          return ops.await(args[0] as number | undefined)
-        default:
-          return unknownOp(kind, op)
-      }
-    }
-  }
-})
+export const make: Effect.Effect<SharedEvent, never, Scope.Scope> = Effect.map(makeEvent, fromHandle)
 
 /**
  * Sets the flag and wakes every waiter.

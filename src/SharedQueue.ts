@@ -30,17 +30,16 @@
  */
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
+import type * as Option from "effect/Option"
+import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { callHost, type Handle, HandleKey, handleSchema, isKind, unknownOp } from "./internal/shared/object.ts"
-import { makeQueueHost } from "./internal/shared/queue.ts"
-import { atRunEnd, host, registry } from "./internal/shared/registry.ts"
 import { timeoutMillis } from "./internal/shared/args.ts"
-import { invalidArgumentError, invalidValueError } from "./internal/shared/errors.ts"
+import { invalidArgumentError } from "./internal/shared/errors.ts"
+import { type Handle, HandleKey, handleSchema, isKind } from "./internal/shared/object.ts"
+import { makeQueue } from "./internal/shared/queue/parent.ts"
+import { kind } from "./internal/shared/queue/protocol.ts"
+import { type QueueView, queueView } from "./internal/shared/queue/worker.ts"
 import type { SharedError } from "./SharedError.ts"
-
-const kind = "SharedQueue"
 
 /**
  * @category models
@@ -50,6 +49,8 @@ export interface SharedQueue<A> {
   readonly [HandleKey]: Handle
   /** @internal */
   readonly item: Schema.Codec<A, any>
+  /** @internal */
+  readonly ops: QueueView<A>
 }
 
 /**
@@ -63,10 +64,11 @@ export interface Waiting {
   readonly offerers: number
 }
 
-
-const fromHandle = <A>(item: Schema.Codec<A, any>) => (handle: Handle): SharedQueue<A> => ({ [HandleKey]: handle, item })
-
-const isJoinable = (self: SharedQueue<unknown>): boolean => self[HandleKey].detail === "joinable"
+const fromHandle = <A>(item: Schema.Codec<A, any>) => (handle: Handle): SharedQueue<A> => ({
+  [HandleKey]: handle,
+  item,
+  ops: queueView(handle, item)
+})
 
 /**
  * Tells whether a value is a {@link SharedQueue}.
@@ -94,7 +96,7 @@ export const schema = <A, I>(item: Schema.Codec<A, I>) =>
  * timeout). Without it (the default) every item is delivered exactly once: an item taken is never offered
  * again, whatever happens to its taker. Either way, a task that ends keeps what it took, with or without
  * `taskDone`, and a worker that retires or closes gives nothing back. `taskDone` and `awaitEmpty` count on
- * every queue.
+ * every queue. A `capacity` that is not a positive integer fails with reason `InvalidArgument`.
  *
  * @category constructors
  * @since 0.1.0
@@ -103,77 +105,18 @@ export const make = <A, I>(
   item: Schema.Codec<A, I>,
   options?: { readonly capacity?: number | undefined; readonly joinable?: boolean | undefined }
 ): Effect.Effect<SharedQueue<A>, SharedError, Scope.Scope> =>
-  Effect.gen(function*() {
+  Effect.suspend(() => {
     const capacity = options?.capacity ?? Number.MAX_SAFE_INTEGER
     if (!(Number.isInteger(capacity) && capacity > 0)) {
-      return yield* Effect.fail(invalidArgumentError(kind, "capacity", `capacity must be a positive integer, got ${capacity}`))
+      return Effect.fail(invalidArgumentError(kind, "capacity", `capacity must be a positive integer, got ${capacity}`))
     }
-    const joinable = options?.joinable === true
-    const q = makeQueueHost(capacity, joinable)
-    const ops = (owner: number, op: string, args: ReadonlyArray<unknown>): Effect.Effect<unknown, SharedError> => {
-      switch (op) {
-        case "offer":
-          return q.offer(args[0], args[1] as number | undefined)
-        case "offerIfAvailable":
-          return q.offerIfAvailable(args[0])
-        case "take":
-          return q.take(owner, args[1] as number, args[0] as number | undefined)
-        case "takeIfAvailable":
-          return q.takeIfAvailable(owner, args[0] as number)
-        case "putBack":
-          // a take that completed after its caller gave up: the item goes back
-          return q.putBack(owner, args[0] as number, args[args.length - 1])
-        case "taskDone":
-          return q.taskDone(owner, args[0] as number)
-        case "awaitEmpty":
-          return q.awaitEmpty
-        case "end":
-          return q.end
-        case "size":
-          return q.size
-        case "waiting":
-          return q.waiting
-        case "runEnded":
-          return Effect.sync(() => q.runEnded(owner, args[0] as number))
-        default:
-          return unknownOp(kind, op) as never
-      }
-    }
-    const hosted = yield* Effect.acquireRelease(
-      Effect.sync(() => host({ kind, call: ops, ownerGone: q.ownerGone })),
-      (h) =>
-        Effect.sync(() => {
-          h.remove()
-          q.close()
-        })
-    )
-    return fromHandle(item)({ kind, id: hosted.id, buffer: undefined, detail: joinable ? "joinable" : undefined })
+    return Effect.map(makeQueue(capacity, options?.joinable === true), fromHandle(item))
   })
 
 /**
- * A take in a worker from a joinable queue: the parent remembers the item for the running task until it
- * ends (then the item is simply taken) or its worker crashes (then the item goes back).
- */
-const trackRun = <A>(self: SharedQueue<A>): Effect.Effect<number> =>
-  Effect.sync(() => {
-    const run = registry.run
-    if (isJoinable(self)) {
-      const id = self[HandleKey].id
-      atRunEnd(id, () => registry.post?.(id, "runEnded", [run]))
-    }
-    return run
-  })
-
-const encoder = <A>(self: SharedQueue<A>) => Schema.encodeUnknownEffect(self.item)
-const decoder = <A>(self: SharedQueue<A>) => Schema.decodeUnknownEffect(self.item)
-
-// a value that does not match the item schema is the caller's error, typed, with the schema's issue
-const badItem = (e: unknown) =>
-  Effect.fail(invalidValueError(kind, `an item does not match the queue's schema: ${e instanceof Error ? e.message : String(e)}`))
-
-/**
- * Adds an item, waiting while the queue is full. Fails with reason `Ended` after `end`, `Timeout` after
- * `timeout`.
+ * Adds an item, waiting while the queue is full. Fails with reason `Ended` after `end` (also when it was
+ * waiting for room then), `Timeout` after `timeout`, `InvalidValue` when the item does not match the
+ * queue's schema.
  *
  * @category combinators
  * @since 0.1.0
@@ -182,9 +125,7 @@ export const offer = <A>(
   self: SharedQueue<A>,
   item: A,
   options?: { readonly timeout?: Duration.Input | undefined }
-): Effect.Effect<void, SharedError> =>
-  Effect.flatMap(Effect.zip(timeoutMillis(kind, options?.timeout), Effect.catch(encoder(self)(item), badItem)), ([ms, encoded]) =>
-    Effect.asVoid(callHost(self[HandleKey], "offer", [encoded, ms])))
+): Effect.Effect<void, SharedError> => Effect.flatMap(timeoutMillis(kind, options?.timeout), (ms) => self.ops.offer(item, ms))
 
 /**
  * Adds an item if there is room now; tells whether it did.
@@ -192,9 +133,7 @@ export const offer = <A>(
  * @category combinators
  * @since 0.1.0
  */
-export const offerIfAvailable = <A>(self: SharedQueue<A>, item: A): Effect.Effect<boolean, SharedError> =>
-  Effect.flatMap(Effect.catch(encoder(self)(item), badItem), (encoded) =>
-    callHost(self[HandleKey], "offerIfAvailable", [encoded]) as Effect.Effect<boolean, SharedError>)
+export const offerIfAvailable = <A>(self: SharedQueue<A>, item: A): Effect.Effect<boolean, SharedError> => self.ops.offerIfAvailable(item)
 
 /**
  * Takes the next item, waiting while the queue is empty. Fails with reason `Ended` once the queue is
@@ -206,12 +145,7 @@ export const offerIfAvailable = <A>(self: SharedQueue<A>, item: A): Effect.Effec
 export const take = <A>(
   self: SharedQueue<A>,
   options?: { readonly timeout?: Duration.Input | undefined }
-): Effect.Effect<A, SharedError> =>
-  Effect.flatMap(Effect.zip(timeoutMillis(kind, options?.timeout), trackRun(self)), ([ms, run]) =>
-    Effect.flatMap(
-      callHost(self[HandleKey], "take", [ms, run], { op: "putBack", args: [run], withResult: true }),
-      (encoded) => Effect.catch(decoder(self)(encoded), badItem)
-    ))
+): Effect.Effect<A, SharedError> => Effect.flatMap(timeoutMillis(kind, options?.timeout), self.ops.take)
 
 /**
  * Takes the next item if there is one now.
@@ -219,20 +153,16 @@ export const take = <A>(
  * @category combinators
  * @since 0.1.0
  */
-export const takeIfAvailable = <A>(self: SharedQueue<A>): Effect.Effect<Option.Option<A>, SharedError> =>
-  Effect.flatMap(Effect.flatMap(trackRun(self), (run) => callHost(self[HandleKey], "takeIfAvailable", [run])), (got) => {
-    const items = got as ReadonlyArray<unknown>
-    return items.length === 0 ? Effect.succeedNone : Effect.map(Effect.catch(decoder(self)(items[0]), badItem), Option.some)
-  })
+export const takeIfAvailable = <A>(self: SharedQueue<A>): Effect.Effect<Option.Option<A>, SharedError> => self.ops.takeIfAvailable
 
 /**
- * Marks one taken item as processed (joinable queues).
+ * Marks one taken item as processed (joinable queues: an item marked done no longer goes back if its
+ * taker crashes).
  *
  * @category combinators
  * @since 0.1.0
  */
-export const taskDone = <A>(self: SharedQueue<A>): Effect.Effect<void, SharedError> =>
-  Effect.suspend(() => Effect.asVoid(callHost(self[HandleKey], "taskDone", [registry.run])))
+export const taskDone = <A>(self: SharedQueue<A>): Effect.Effect<void, SharedError> => self.ops.taskDone
 
 /**
  * Waits until every item offered has been taken and marked done with `taskDone` (Python's
@@ -241,8 +171,7 @@ export const taskDone = <A>(self: SharedQueue<A>): Effect.Effect<void, SharedErr
  * @category combinators
  * @since 0.1.0
  */
-export const awaitEmpty = <A>(self: SharedQueue<A>): Effect.Effect<void, SharedError> =>
-  Effect.asVoid(callHost(self[HandleKey], "awaitEmpty", []))
+export const awaitEmpty = <A>(self: SharedQueue<A>): Effect.Effect<void, SharedError> => self.ops.awaitEmpty
 
 /**
  * Ends the queue: no more offers (offers waiting for room fail with reason `Ended` at once, their items
@@ -252,8 +181,7 @@ export const awaitEmpty = <A>(self: SharedQueue<A>): Effect.Effect<void, SharedE
  * @category combinators
  * @since 0.1.0
  */
-export const end = <A>(self: SharedQueue<A>): Effect.Effect<void, SharedError> =>
-  Effect.asVoid(callHost(self[HandleKey], "end", []))
+export const end = <A>(self: SharedQueue<A>): Effect.Effect<void, SharedError> => self.ops.end
 
 /**
  * The number of items in the queue now.
@@ -261,8 +189,7 @@ export const end = <A>(self: SharedQueue<A>): Effect.Effect<void, SharedError> =
  * @category getters
  * @since 0.1.0
  */
-export const size = <A>(self: SharedQueue<A>): Effect.Effect<number, SharedError> =>
-  callHost(self[HandleKey], "size", []) as Effect.Effect<number, SharedError>
+export const size = <A>(self: SharedQueue<A>): Effect.Effect<number, SharedError> => self.ops.size
 
 /**
  * How many fibers wait on the queue now, anywhere: `takers` waiting for an item, `offerers` waiting for
@@ -271,5 +198,4 @@ export const size = <A>(self: SharedQueue<A>): Effect.Effect<number, SharedError
  * @category getters
  * @since 0.2.0
  */
-export const waiting = <A>(self: SharedQueue<A>): Effect.Effect<Waiting, SharedError> =>
-  callHost(self[HandleKey], "waiting", []) as Effect.Effect<Waiting, SharedError>
+export const waiting = <A>(self: SharedQueue<A>): Effect.Effect<Waiting, SharedError> => self.ops.waiting

@@ -10,8 +10,12 @@
  * (`Atomics.waitAsync`); on processes the parent holds it for the worker over the pool's channel.
  *
  * **Rules**
- * - R1: waiting to acquire is interruptible at any point and never leaves the lock taken.
- * - R8: a lock held by a worker that dies is released, whatever its count.
+ * - R1: waiting to acquire is interruptible at any point and never leaves the lock taken; an interrupted
+ *   waiter never keeps the release's wake-up from the next one.
+ * - R8: a lock held by a worker that crashes is released, whatever its count; a task that ends without
+ *   releasing it leaves it held (`withLock` is the scoped way), also when its worker retires.
+ * - After the lock's scope ends, every operation fails with reason `Closed`, and pending waits are woken
+ *   with it.
  *
  * **Example** (A recursive function that locks at every level)
  *
@@ -24,27 +28,14 @@
  */
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { dual, identity } from "effect/Function"
+import { dual } from "effect/Function"
 import type * as Scope from "effect/Scope"
 import { timeoutMillis } from "./internal/shared/args.ts"
-import { callHost, type Handle, HandleKey, handleSchema, holding, isKind, makeHosted, unknownOp } from "./internal/shared/object.ts"
-import { registry } from "./internal/shared/registry.ts"
-import type { Restore } from "./internal/shared/lock.ts"
-import {
-  fiberCell,
-  RLOCK_CELLS,
-  rlockAcquire,
-  rlockAcquireIfAvailable,
-  rlockHeldBy,
-  rlockIsHeldBy,
-  rlockIsLocked,
-  rlockOwnerCrashed,
-  rlockRelease,
-  rlockReleaseAll
-} from "./internal/shared/rlock.ts"
+import { type Handle, HandleKey, handleSchema, holding, isKind } from "./internal/shared/object.ts"
+import { makeRLock } from "./internal/shared/rlock/parent.ts"
+import { fiberCell, kind } from "./internal/shared/rlock/protocol.ts"
+import { type RLockView, rlockView } from "./internal/shared/rlock/worker.ts"
 import type { SharedError } from "./SharedError.ts"
-
-const kind = "SharedRLock"
 
 /**
  * @category models
@@ -53,60 +44,10 @@ const kind = "SharedRLock"
 export interface SharedRLock {
   readonly [HandleKey]: Handle
   /** @internal */
-  readonly ops: RLockOps
+  readonly ops: RLockView
 }
 
-/** The operations for one fiber (its id in the lock's cell). */
-interface RLockOps {
-  /** Only the wait runs under `restore` (see `holding`). */
-  readonly acquire: (fiber: number, n: number, timeoutMillis: number | undefined, restore?: Restore) => Effect.Effect<void, SharedError>
-  readonly acquireIfAvailable: (fiber: number) => Effect.Effect<boolean, SharedError>
-  readonly release: (fiber: number, n: number) => Effect.Effect<void, SharedError>
-  /** Frees the lock whatever the count; returns the count (for a condition's wait). */
-  readonly releaseAll: (fiber: number) => Effect.Effect<number, SharedError>
-  readonly isLocked: Effect.Effect<boolean, SharedError>
-  readonly isHeld: (fiber: number) => Effect.Effect<boolean, SharedError>
-}
-
-const fromHandle = (handle: Handle): SharedRLock => {
-  const buffer = handle.buffer
-  if (buffer !== undefined) {
-    const view = new Int32Array(buffer)
-    return {
-      [HandleKey]: handle,
-      ops: {
-        acquire: (fiber, n, timeout, restore) => rlockAcquire(view, handle.id, registry.owner, fiber, n, timeout, restore),
-        acquireIfAvailable: (fiber) => Effect.suspend(() => rlockAcquireIfAvailable(view, registry.owner, fiber)),
-        release: (fiber, n) => rlockRelease(view, registry.owner, fiber, n),
-        releaseAll: (fiber) => rlockReleaseAll(view, registry.owner, fiber),
-        isLocked: rlockIsLocked(view),
-        isHeld: (fiber) => Effect.suspend(() => rlockIsHeldBy(view, registry.owner, fiber))
-      }
-    }
-  }
-  // Processes: the parent runs the same algorithm with the worker's token and the fiber id sent along. A
-  // call that completes after its caller gave up is undone by its compensation (R1).
-  return {
-    [HandleKey]: handle,
-    ops: {
-      acquire: (fiber, n, timeout, restore) =>
-        (restore ?? identity)(Effect.asVoid(callHost(handle, "acquire", [fiber, n, timeout], { op: "release", args: [fiber, n] }))),
-      acquireIfAvailable: (fiber) =>
-        callHost(handle, "acquireIfAvailable", [fiber], { op: "releaseIf", args: [fiber], withResult: true }) as Effect.Effect<
-          boolean,
-          SharedError
-        >,
-      release: (fiber, n) => Effect.asVoid(callHost(handle, "release", [fiber, n])),
-      releaseAll: (fiber) =>
-        callHost(handle, "releaseAll", [fiber], { op: "acquireBack", args: [fiber], withResult: true }) as Effect.Effect<
-          number,
-          SharedError
-        >,
-      isLocked: callHost(handle, "isLocked", []) as Effect.Effect<boolean, SharedError>,
-      isHeld: (fiber) => callHost(handle, "isHeld", [fiber]) as Effect.Effect<boolean, SharedError>
-    }
-  }
-}
+const fromHandle = (handle: Handle): SharedRLock => ({ [HandleKey]: handle, ops: rlockView(handle) })
 
 /**
  * Tells whether a value is a {@link SharedRLock}.
@@ -130,40 +71,7 @@ export const schema = handleSchema<SharedRLock>(kind, isSharedRLock, fromHandle)
  * @category constructors
  * @since 0.1.0
  */
-export const make: Effect.Effect<SharedRLock, never, Scope.Scope> = makeHosted({
-  kind,
-  cells: RLOCK_CELLS,
-  build: fromHandle,
-  call: (view, id) => (owner, op, args) => {
-    const fiber = args[0] as number
-    switch (op) {
-      case "acquire":
-        return rlockAcquire(view, id, owner, fiber, args[1] as number, args[2] as number | undefined)
-      case "acquireIfAvailable":
-        return rlockAcquireIfAvailable(view, owner, fiber)
-      case "release":
-        return rlockRelease(view, owner, fiber, args[1] as number)
-      case "releaseIf":
-        // compensation of an acquireIfAvailable whose caller gave up: undo it only if it took the lock
-        return args[1] === true ? rlockRelease(view, owner, fiber, 1) : Effect.void
-      case "releaseAll":
-        return rlockReleaseAll(view, owner, fiber)
-      case "acquireBack":
-        // compensation of a releaseAll whose caller gave up: it still believes it holds the lock
-        return rlockAcquire(view, id, owner, fiber, args[1] as number, undefined)
-      case "isLocked":
-        return rlockIsLocked(view)
-      case "isHeld":
-        return rlockIsHeldBy(view, owner, fiber)
-      default:
-        return unknownOp(kind, op)
-    }
-  },
-  ownerGone: (view, owner, crashed) => {
-    if (crashed) rlockOwnerCrashed(view, owner)
-  },
-  holds: rlockHeldBy
-})
+export const make: Effect.Effect<SharedRLock, never, Scope.Scope> = Effect.map(makeRLock, fromHandle)
 
 
 /** Runs `f` with the current fiber's id as the lock knows it. */

@@ -3,8 +3,18 @@
  * `multiprocessing.Semaphore`, and `BoundedSemaphore` with `bounded: true`).
  *
  * Made in the parent within a Scope, passed to tasks in their payload (`schema`). Threads count in
- * shared memory with `Atomics`; processes ask the parent. The permits a worker holds when it dies come
- * back (R8); a wait for permits is interruptible at any point and never loses one (R1).
+ * shared memory with `Atomics`; processes ask the parent. Many waiters are served one release at a time,
+ * in arrival order within a worker: a release of one permit wakes one waiter, never all of them.
+ *
+ * **Rules**
+ * - R1: a wait for permits is interruptible at any point and never loses one; an interrupted waiter never
+ *   keeps a wake-up meant for another.
+ * - R8: permits a task takes and does not release stay taken when it ends (`withPermits` is the scoped
+ *   way), also when its worker retires; only a crash gives back what the crashed task held, never beyond
+ *   the bound of a bounded semaphore. Releasing permits taken by another owner is allowed (as in Python)
+ *   and is never counted twice.
+ * - After the semaphore's scope ends, every operation fails with reason `Closed`, and pending waits are
+ *   woken with it.
  *
  * **Example** (At most 3 workers download at once)
  *
@@ -19,25 +29,14 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { identity } from "effect/Function"
-import {
-  type Restore,
-  SEMAPHORE_CELLS,
-  semaphoreAcquire,
-  semaphoreAcquireIfAvailable,
-  semaphoreAvailable,
-  semaphoreInit,
-  semaphoreOwnerGone,
-  semaphoreRelease,
-  semaphoreRunEnded
-} from "./internal/shared/lock.ts"
 import { permitCount, timeoutMillis } from "./internal/shared/args.ts"
 import { invalidArgumentError } from "./internal/shared/errors.ts"
-import { callHost, type Handle, HandleKey, handleSchema, holding, isKind, makeHosted, unknownOp } from "./internal/shared/object.ts"
-import { atRunEnd, registry } from "./internal/shared/registry.ts"
+import { type Handle, HandleKey, handleSchema, holding, isKind } from "./internal/shared/object.ts"
+import { makeSemaphore } from "./internal/shared/semaphore/parent.ts"
+import { kind } from "./internal/shared/semaphore/protocol.ts"
+import { type SemaphoreView, semaphoreView } from "./internal/shared/semaphore/worker.ts"
+import type { Restore } from "./internal/shared/wait.ts"
 import type { SharedError } from "./SharedError.ts"
-
-const kind = "SharedSemaphore"
 
 /**
  * @category models
@@ -46,56 +45,10 @@ const kind = "SharedSemaphore"
 export interface SharedSemaphore {
   readonly [HandleKey]: Handle
   /** @internal */
-  readonly ops: {
-    /** Only the wait runs under `restore` (see `holding`). */
-    readonly acquire: (n: number, timeoutMillis: number | undefined, restore?: Restore) => Effect.Effect<void, SharedError>
-    readonly acquireIfAvailable: (n: number) => Effect.Effect<boolean, SharedError>
-    readonly release: (n: number) => Effect.Effect<void, SharedError>
-    readonly available: Effect.Effect<number, SharedError>
-  }
+  readonly ops: SemaphoreView
 }
 
-/**
- * A task that takes permits in a worker is tracked until it ends: if its worker crashes first, what it
- * holds comes back (R8); once it ends normally, what it kept stays taken, whatever happens to its worker.
- */
-const tracked = <A, E>(track: () => void, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-  Effect.andThen(Effect.sync(track), effect)
-
-const fromHandle = (handle: Handle): SharedSemaphore => {
-  const buffer = handle.buffer
-  if (buffer !== undefined) {
-    const view = new Int32Array(buffer)
-    const track = () => atRunEnd(handle.id, () => semaphoreRunEnded(view, registry.owner))
-    return {
-      [HandleKey]: handle,
-      ops: {
-        acquire: (n, timeout, restore) => tracked(track, semaphoreAcquire(view, handle.id, registry.owner, n, timeout, restore)),
-        acquireIfAvailable: (n) => tracked(track, Effect.suspend(() => semaphoreAcquireIfAvailable(view, registry.owner, n))),
-        release: (n) => Effect.suspend(() => semaphoreRelease(view, registry.owner, n)),
-        available: semaphoreAvailable(view)
-      }
-    }
-  }
-  const track = () => atRunEnd(handle.id, () => registry.post?.(handle.id, "runEnded", []))
-  return {
-    [HandleKey]: handle,
-    ops: {
-      acquire: (n, timeout, restore) =>
-        tracked(track, (restore ?? identity)(Effect.asVoid(callHost(handle, "acquire", [n, timeout], { op: "release", args: [n] })))),
-      acquireIfAvailable: (n) =>
-        tracked(
-          track,
-          callHost(handle, "acquireIfAvailable", [n], { op: "releaseIfTaken", args: [n], withResult: true }) as Effect.Effect<
-            boolean,
-            SharedError
-          >
-        ),
-      release: (n) => Effect.asVoid(callHost(handle, "release", [n])),
-      available: callHost(handle, "available", []) as Effect.Effect<number, SharedError>
-    }
-  }
-}
+const fromHandle = (handle: Handle): SharedSemaphore => ({ [HandleKey]: handle, ops: semaphoreView(handle) })
 
 /**
  * Tells whether a value is a {@link SharedSemaphore}.
@@ -129,34 +82,8 @@ export const make = (
     if (!(Number.isInteger(permits) && permits >= 0)) {
       return Effect.fail(invalidArgumentError(kind, "permits", `permits must be a non-negative integer, got ${permits}`))
     }
-    return makeHosted({
-      kind,
-      cells: SEMAPHORE_CELLS,
-      init: (view) => semaphoreInit(view, permits, options?.bounded === true),
-      build: fromHandle,
-      call: (view, id) => (owner, op, args) => {
-        const n = args[0] as number
-        switch (op) {
-          case "acquire":
-            return semaphoreAcquire(view, id, owner, n, args[1] as number | undefined)
-          case "acquireIfAvailable":
-            return semaphoreAcquireIfAvailable(view, owner, n)
-          case "release":
-            return semaphoreRelease(view, owner, n)
-          case "releaseIfTaken":
-            return args[args.length - 1] === true ? semaphoreRelease(view, owner, n) : Effect.void
-          case "available":
-            return semaphoreAvailable(view)
-          case "runEnded":
-            return Effect.sync(() => semaphoreRunEnded(view, owner))
-          default:
-            return unknownOp(kind, op)
-        }
-      },
-      ownerGone: semaphoreOwnerGone
-    })
+    return Effect.map(makeSemaphore(permits, options?.bounded === true), fromHandle)
   })
-
 
 /**
  * Waits until `n` permits (default 1) are free and takes them. With `timeout`, gives up with reason

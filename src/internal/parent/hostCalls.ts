@@ -36,7 +36,7 @@ export class HostCalls {
     }
     let calls = this.pending.get(workerId)
     if (calls === undefined) this.pending.set(workerId, calls = new Map())
-    const fiber = Effect.runFork(object.call(owner, call.op, call.args))
+    const fiber = Effect.runFork(object.call(owner, call.request))
     calls.set(call.id, fiber)
     fiber.addObserver((exit) => {
       if (calls.get(call.id) !== fiber) return

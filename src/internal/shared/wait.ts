@@ -31,12 +31,19 @@
 import * as Effect from "effect/Effect"
 import type { SharedError } from "../../SharedError.ts"
 
+/** What an acquire runs its wait under (see `holding` in object.ts): only the wait is interruptible there. */
+export type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+
 /** Header cells of every shared-memory object. */
 export const CLOSED = 0
 export const SEQ = 1
 export const HEADER_CELLS = 2
 
 export const isClosed = (view: Int32Array): boolean => Atomics.load(view, CLOSED) !== 0
+
+/** Fails with `closedError()` once the object's scope has ended, else runs `f`. */
+export const ifOpen = <A>(view: Int32Array, closedError: () => SharedError, f: () => A): Effect.Effect<A, SharedError> =>
+  Effect.suspend(() => (isClosed(view) ? Effect.fail(closedError()) : Effect.succeed(f())))
 
 /** After a change that can let `n` waiters in: bump the sequence and wake up to `n` waiting isolates. */
 export const wake = (view: Int32Array, n: number): void => {
@@ -145,7 +152,7 @@ export const waitFor = (options: {
   readonly timeoutMillis: number | undefined
   readonly closedError: () => SharedError
   readonly onTimeout: () => SharedError
-  readonly restore?: (<A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) | undefined
+  readonly restore?: Restore | undefined
   /** The caller already holds the object (a re-entrant lock): it tries at once, ahead of any queue. */
   readonly holds?: (() => boolean) | undefined
 }): Effect.Effect<void, SharedError> =>

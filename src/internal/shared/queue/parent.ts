@@ -1,6 +1,6 @@
 /**
- * The parent side of a `SharedQueue`: its items (encoded), its waiting takers and offerers, and what each
- * worker's running task took from a joinable queue.
+ * `SharedQueue`, the parent's side (on every backend): its items (encoded), its waiting takers and
+ * offerers, and what each worker's running task took from a joinable queue.
  *
  * Written by hand rather than on Effect's `Queue`: the queue must answer things that `Queue` does not
  * expose or does differently: how many takers and offerers wait (observability), an `end` that fails the
@@ -14,12 +14,40 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import type { SharedError } from "../../SharedError.ts"
-import { Deque } from "../parent/deque.ts"
-import { closedError, endedError, overReleaseError, timeoutError } from "./errors.ts"
-import { PARENT_OWNER } from "./registry.ts"
+import type * as Scope from "effect/Scope"
+import type { SharedError } from "../../../SharedError.ts"
+import { Deque } from "../../parent/deque.ts"
+import { closedError, endedError, overReleaseError, timeoutError } from "../errors.ts"
+import { type Handle, hostScoped } from "../object.ts"
+import { PARENT_OWNER } from "../registry.ts"
+import { kind, type QueueOps } from "./protocol.ts"
 
-const kind = "SharedQueue"
+/** Hosts a queue for the current scope; its handle says whether it is joinable. */
+export const makeQueue = (capacity: number, joinable: boolean): Effect.Effect<Handle, never, Scope.Scope> =>
+  Effect.suspend(() => {
+    const q = queueState(capacity, joinable)
+    return Effect.map(
+      hostScoped<QueueOps>({
+        kind,
+        handlers: () => ({
+          offer: (_owner, { item, timeout }) => q.offer(item, timeout),
+          offerIfAvailable: (_owner, { item }) => q.offerIfAvailable(item),
+          take: (owner, { run, timeout }) => q.take(owner, run, timeout),
+          takeIfAvailable: (owner, { run }) => q.takeIfAvailable(owner, run),
+          putBack: (owner, { item, run }) => q.putBack(owner, run, item),
+          taskDone: (owner, { run }) => q.taskDone(owner, run),
+          awaitEmpty: () => q.awaitEmpty,
+          end: () => q.end,
+          size: () => q.size,
+          waiting: () => q.waiting,
+          runEnded: (owner, { run }) => Effect.sync(() => q.runEnded(owner, run))
+        }),
+        ownerGone: q.ownerGone,
+        close: q.close
+      }),
+      (id): Handle => ({ kind, id, buffer: undefined, detail: joinable ? "joinable" : undefined })
+    )
+  })
 
 const ended = () => endedError(kind, "the queue was ended")
 
@@ -34,7 +62,7 @@ interface Offerer {
   readonly resume: (outcome: Effect.Effect<void, SharedError>) => void
 }
 
-export interface QueueHost {
+interface QueueState {
   readonly offer: (item: unknown, timeoutMillis: number | undefined) => Effect.Effect<void, SharedError>
   readonly offerIfAvailable: (item: unknown) => Effect.Effect<boolean, SharedError>
   readonly take: (owner: number, run: number, timeoutMillis: number | undefined) => Effect.Effect<unknown, SharedError>
@@ -55,7 +83,7 @@ export interface QueueHost {
   readonly close: () => void
 }
 
-export const makeQueueHost = (capacity: number, joinable: boolean): QueueHost => {
+const queueState = (capacity: number, joinable: boolean): QueueState => {
   let items = new Deque<unknown>()
   const takers = new Set<Taker>()
   const offerers = new Set<Offerer>()

@@ -1,6 +1,7 @@
 /**
- * The re-entrant lock algorithm on shared memory, used directly by threads and by the parent on behalf of
- * process workers (the same code either way, so both backends behave alike).
+ * `SharedRLock`: its operations, and the re-entrant lock algorithm on shared memory that both sides run (a
+ * thread on the memory it shares, the parent for a process worker, with that worker's owner token and the
+ * fiber id it sends along).
  *
  After the common header (`wait.ts`), three Int32 cells: the holder's owner token (0 when free), the
  * holder's fiber id, the hold count. The owner is a fiber, not a worker: two fibers of one worker are two
@@ -16,18 +17,37 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import type { SharedError } from "../../SharedError.ts"
-import { overReleaseError } from "./errors.ts"
-import { closedError, ifOpen, type Restore, timeoutError } from "./lock.ts"
-import { HEADER_CELLS, isClosed, wake, waitFor } from "./wait.ts"
+import type { SharedError } from "../../../SharedError.ts"
+import { closedError, overReleaseError, timeoutError } from "../errors.ts"
+import { HEADER_CELLS, ifOpen as ifOpenOn, isClosed, type Restore, wake, waitFor } from "../wait.ts"
+
+export const kind = "SharedRLock"
+
+/** Every request names the calling fiber (`fiber`): the holder is a fiber, not a worker. */
+export type RLockOps = {
+  readonly acquire: { readonly request: { readonly fiber: number; readonly n: number; readonly timeout: number | undefined }; readonly result: void }
+  readonly acquireIfAvailable: { readonly request: { readonly fiber: number }; readonly result: boolean }
+  readonly release: { readonly request: { readonly fiber: number; readonly n: number }; readonly result: void }
+  /** Compensation of an `acquireIfAvailable` whose caller gave up: undo it only if it took the lock. */
+  readonly releaseIfTaken: { readonly request: { readonly fiber: number; readonly taken: boolean }; readonly result: void }
+  /** Frees the lock whatever the count; returns the count (a condition's wait gives it back later). */
+  readonly releaseAll: { readonly request: { readonly fiber: number }; readonly result: number }
+  /** Compensation of a `releaseAll` whose caller gave up: it still believes it holds the lock. */
+  readonly acquireBack: { readonly request: { readonly fiber: number; readonly n: number }; readonly result: void }
+  readonly isLocked: { readonly request: {}; readonly result: boolean }
+  readonly isHeld: { readonly request: { readonly fiber: number }; readonly result: boolean }
+}
+
+const closed = () => closedError(kind)
+const ifOpen = <A>(view: Int32Array, f: () => A) => ifOpenOn(view, closed, f)
 
 const OWNER = HEADER_CELLS
 const FIBER = HEADER_CELLS + 1
 const COUNT = HEADER_CELLS + 2
-export const RLOCK_CELLS = HEADER_CELLS + 3
+export const RLOCK_CELLS = 3
 
 const notHeld = () =>
-  overReleaseError("SharedRLock", "release of a SharedRLock this fiber does not hold")
+  overReleaseError(kind, "release of a SharedRLock this fiber does not hold")
 
 /** Fiber ids are a per-isolate counter; the cell keeps their low 32 bits (unique with the owner token). */
 export const fiberCell = (fiberId: number): number => fiberId | 0
@@ -61,14 +81,14 @@ export const rlockAcquire = (
     key,
     attempt: () => attempt(view, owner, fiber, n),
     timeoutMillis,
-    closedError: () => closedError("SharedRLock"),
-    onTimeout: () => timeoutError("SharedRLock", timeoutMillis ?? 0),
+    closedError: closed,
+    onTimeout: () => timeoutError(kind, timeoutMillis ?? 0),
     restore,
     holds: () => holds(view, owner, fiber)
   })
 
 export const rlockAcquireIfAvailable = (view: Int32Array, owner: number, fiber: number) =>
-  ifOpen("SharedRLock", view, () => attempt(view, owner, fiber, 1))
+  ifOpen(view, () => attempt(view, owner, fiber, 1))
 
 const holds = (view: Int32Array, owner: number, fiber: number): boolean =>
   Atomics.load(view, OWNER) === owner && Atomics.load(view, FIBER) === fiber
@@ -83,7 +103,7 @@ const free = (view: Int32Array, owner: number): void => {
 /** Gives back `n` holds; the last one frees the lock. Fails with `OverRelease` if `fiber` holds fewer. */
 export const rlockRelease = (view: Int32Array, owner: number, fiber: number, n: number): Effect.Effect<void, SharedError> =>
   Effect.suspend(() => {
-    if (isClosed(view)) return Effect.fail(closedError("SharedRLock"))
+    if (isClosed(view)) return Effect.fail(closed())
     if (!holds(view, owner, fiber)) return Effect.fail(notHeld())
     const count = Atomics.load(view, COUNT)
     if (n > count) return Effect.fail(notHeld())
@@ -95,7 +115,7 @@ export const rlockRelease = (view: Int32Array, owner: number, fiber: number, n: 
 /** Frees the lock whatever the count and returns the count (a condition's wait gives it back later). */
 export const rlockReleaseAll = (view: Int32Array, owner: number, fiber: number): Effect.Effect<number, SharedError> =>
   Effect.suspend(() => {
-    if (isClosed(view)) return Effect.fail(closedError("SharedRLock"))
+    if (isClosed(view)) return Effect.fail(closed())
     if (!holds(view, owner, fiber)) return Effect.fail(notHeld())
     const count = Atomics.load(view, COUNT)
     free(view, owner)
@@ -103,10 +123,10 @@ export const rlockReleaseAll = (view: Int32Array, owner: number, fiber: number):
   })
 
 /** Whether `fiber` of `owner` holds the lock now. */
-export const rlockIsHeldBy = (view: Int32Array, owner: number, fiber: number) => ifOpen("SharedRLock", view, () => holds(view, owner, fiber))
+export const rlockIsHeldBy = (view: Int32Array, owner: number, fiber: number) => ifOpen(view, () => holds(view, owner, fiber))
 
 /** Whether some fiber holds the lock now. */
-export const rlockIsLocked = (view: Int32Array) => ifOpen("SharedRLock", view, () => Atomics.load(view, OWNER) !== 0)
+export const rlockIsLocked = (view: Int32Array) => ifOpen(view, () => Atomics.load(view, OWNER) !== 0)
 
 /** R8: frees the lock if `owner` (a crashed worker) held it. Nobody else writes the other cells meanwhile. */
 export const rlockOwnerCrashed = (view: Int32Array, owner: number): void => {

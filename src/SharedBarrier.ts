@@ -30,13 +30,13 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { timeoutMillis } from "./internal/shared/args.ts"
+import { parseTimeout, withTimeout } from "./internal/shared/args.ts"
 import { makeBarrier } from "./internal/shared/barrier/parent.ts"
 import { kind } from "./internal/shared/barrier/protocol.ts"
 import { type BarrierView, barrierView } from "./internal/shared/barrier/worker.ts"
 import { invalidArgumentError } from "./internal/shared/errors.ts"
 import { type Handle, HandleKey, handleSchema, isKind } from "./internal/shared/object.ts"
-import type { SharedError } from "./SharedError.ts"
+import { SharedError } from "./SharedError.ts"
 
 /**
  * @category models
@@ -88,7 +88,8 @@ export const make = (
       return yield* Effect.fail(invalidArgumentError(kind, "parties", `parties must be a positive integer, got ${parties}`))
     }
     const action = options?.action ?? Effect.void
-    const defaultMillis = yield* timeoutMillis(kind, options?.timeout)
+    const defaultMillis = parseTimeout(kind, options?.timeout)
+    if (defaultMillis instanceof SharedError) return yield* Effect.fail(defaultMillis)
     return fromHandle(yield* makeBarrier(parties, action, defaultMillis))
   })
 
@@ -105,7 +106,7 @@ export const await_ = (
   self: SharedBarrier,
   options?: { readonly timeout?: Duration.Input | undefined }
 ): Effect.Effect<number, SharedError> =>
-  Effect.flatMap(timeoutMillis(kind, options?.timeout), self.ops.await)
+  withTimeout(kind, options?.timeout, self.ops.await)
 
 export {
   /**

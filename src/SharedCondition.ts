@@ -46,7 +46,7 @@ import { dual } from "effect/Function"
 import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
 import type * as Scope from "effect/Scope"
-import { timeoutMillis } from "./internal/shared/args.ts"
+import { withTimeout } from "./internal/shared/args.ts"
 import { makeConditionWaiters } from "./internal/shared/condition/parent.ts"
 import { kind } from "./internal/shared/condition/protocol.ts"
 import { type ConditionView, conditionView, type WaitLock } from "./internal/shared/condition/worker.ts"
@@ -185,7 +185,7 @@ const awaitMillis = (self: SharedCondition, millis: number | undefined): Effect.
 export const await_ = (
   self: SharedCondition,
   options?: { readonly timeout?: Duration.Input | undefined }
-): Effect.Effect<void, SharedError> => Effect.flatMap(timeoutMillis(kind, options?.timeout), (ms) => awaitMillis(self, ms))
+): Effect.Effect<void, SharedError> => withTimeout(kind, options?.timeout, (ms) => awaitMillis(self, ms))
 
 export {
   /**
@@ -211,7 +211,7 @@ export const awaitFor = <E, R>(
   predicate: Effect.Effect<boolean, E, R>,
   options?: { readonly timeout?: Duration.Input | undefined }
 ): Effect.Effect<void, E | SharedError, R> =>
-  Effect.flatMap(timeoutMillis(kind, options?.timeout), (total) => {
+  withTimeout(kind, options?.timeout, (total) => Effect.suspend(() => {
     const deadline = total === undefined ? Infinity : performance.now() + total
     const loop: Effect.Effect<void, E | SharedError, R> = Effect.flatMap(predicate, (ok) => {
       if (ok) return Effect.void
@@ -225,7 +225,7 @@ export const awaitFor = <E, R>(
       )
     })
     return loop
-  })
+  }))
 
 /**
  * Wakes up to `n` waiters (default 1), the longest waiting first. Does not need the lock, but changing

@@ -18,7 +18,7 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { timeoutMillis } from "./internal/shared/args.ts"
+import { withTimeout } from "./internal/shared/args.ts"
 import { makeEvent } from "./internal/shared/event/parent.ts"
 import { kind } from "./internal/shared/event/protocol.ts"
 import { type EventView, eventView } from "./internal/shared/event/worker.ts"
@@ -96,7 +96,7 @@ export const await_ = (
   self: SharedEvent,
   options?: { readonly timeout?: Duration.Input | undefined }
 ): Effect.Effect<boolean, SharedError> =>
-  Effect.flatMap(timeoutMillis(kind, options?.timeout), self.ops.await)
+  withTimeout(kind, options?.timeout, self.ops.await)
 
 export {
   /**

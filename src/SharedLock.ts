@@ -35,7 +35,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import type * as Scope from "effect/Scope"
-import { timeoutMillis } from "./internal/shared/args.ts"
+import { withTimeout } from "./internal/shared/args.ts"
 import { makeLock } from "./internal/shared/lock/parent.ts"
 import { kind } from "./internal/shared/lock/protocol.ts"
 import { type LockView, lockView } from "./internal/shared/lock/worker.ts"
@@ -90,7 +90,7 @@ export const make: Effect.Effect<SharedLock, never, Scope.Scope> = Effect.map(ma
 export const acquire = (
   self: SharedLock,
   options?: { readonly timeout?: Duration.Input | undefined }
-): Effect.Effect<void, SharedError> => Effect.flatMap(timeoutMillis(kind, options?.timeout), (ms) => self.ops.acquire(ms))
+): Effect.Effect<void, SharedError> => withTimeout(kind, options?.timeout, (ms) => self.ops.acquire(ms))
 
 /**
  * Takes the lock if it is free, without waiting; tells whether it did.

@@ -33,7 +33,7 @@ import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { timeoutMillis } from "./internal/shared/args.ts"
+import { withTimeout } from "./internal/shared/args.ts"
 import { invalidArgumentError } from "./internal/shared/errors.ts"
 import { type Handle, HandleKey, handleSchema, isKind } from "./internal/shared/object.ts"
 import { makeQueue } from "./internal/shared/queue/parent.ts"
@@ -125,7 +125,7 @@ export const offer = <A>(
   self: SharedQueue<A>,
   item: A,
   options?: { readonly timeout?: Duration.Input | undefined }
-): Effect.Effect<void, SharedError> => Effect.flatMap(timeoutMillis(kind, options?.timeout), (ms) => self.ops.offer(item, ms))
+): Effect.Effect<void, SharedError> => withTimeout(kind, options?.timeout, (ms) => self.ops.offer(item, ms))
 
 /**
  * Adds an item if there is room now; tells whether it did.
@@ -145,7 +145,7 @@ export const offerIfAvailable = <A>(self: SharedQueue<A>, item: A): Effect.Effec
 export const take = <A>(
   self: SharedQueue<A>,
   options?: { readonly timeout?: Duration.Input | undefined }
-): Effect.Effect<A, SharedError> => Effect.flatMap(timeoutMillis(kind, options?.timeout), self.ops.take)
+): Effect.Effect<A, SharedError> => withTimeout(kind, options?.timeout, self.ops.take)
 
 /**
  * Takes the next item if there is one now.

@@ -30,7 +30,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import type * as Scope from "effect/Scope"
-import { timeoutMillis } from "./internal/shared/args.ts"
+import { withTimeout } from "./internal/shared/args.ts"
 import { type Handle, HandleKey, handleSchema, holding, isKind } from "./internal/shared/object.ts"
 import { makeRLock } from "./internal/shared/rlock/parent.ts"
 import { fiberCell, kind } from "./internal/shared/rlock/protocol.ts"
@@ -89,7 +89,7 @@ export const acquire = (
   self: SharedRLock,
   options?: { readonly timeout?: Duration.Input | undefined }
 ): Effect.Effect<void, SharedError> =>
-  Effect.flatMap(timeoutMillis(kind, options?.timeout), (ms) => withFiberId((fiber) => self.ops.acquire(fiber, 1, ms)))
+  withTimeout(kind, options?.timeout, (ms) => withFiberId((fiber) => self.ops.acquire(fiber, 1, ms)))
 
 /**
  * Takes the lock if it is free or held by this fiber, without waiting; tells whether it did.

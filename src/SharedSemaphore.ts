@@ -29,14 +29,14 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { permitCount, timeoutMillis } from "./internal/shared/args.ts"
+import { parsePermits, withTimeout } from "./internal/shared/args.ts"
 import { invalidArgumentError } from "./internal/shared/errors.ts"
 import { type Handle, HandleKey, handleSchema, holding, isKind } from "./internal/shared/object.ts"
 import { makeSemaphore } from "./internal/shared/semaphore/parent.ts"
 import { kind } from "./internal/shared/semaphore/protocol.ts"
 import { type SemaphoreView, semaphoreView } from "./internal/shared/semaphore/worker.ts"
 import type { Restore } from "./internal/shared/wait.ts"
-import type { SharedError } from "./SharedError.ts"
+import { SharedError } from "./SharedError.ts"
 
 /**
  * @category models
@@ -98,11 +98,10 @@ export const acquire = (
   options?: { readonly timeout?: Duration.Input | undefined }
 ): Effect.Effect<void, SharedError> => acquireWith(self, n, options?.timeout)
 
-const acquireWith = (self: SharedSemaphore, n: number | undefined, timeout: Duration.Input | undefined, restore?: Restore) =>
-  Effect.flatMap(
-    Effect.zip(permitCount(kind, n), timeoutMillis(kind, timeout)),
-    ([k, ms]) => self.ops.acquire(k, ms, restore)
-  )
+const acquireWith = (self: SharedSemaphore, n: number | undefined, timeout: Duration.Input | undefined, restore?: Restore) => {
+  const k = parsePermits(kind, n)
+  return k instanceof SharedError ? Effect.fail(k) : withTimeout(kind, timeout, (ms) => self.ops.acquire(k, ms, restore))
+}
 
 /**
  * Takes `n` permits (default 1) if they are free now; tells whether it did.
@@ -110,8 +109,10 @@ const acquireWith = (self: SharedSemaphore, n: number | undefined, timeout: Dura
  * @category combinators
  * @since 0.1.0
  */
-export const acquireIfAvailable = (self: SharedSemaphore, n?: number): Effect.Effect<boolean, SharedError> =>
-  Effect.flatMap(permitCount(kind, n), self.ops.acquireIfAvailable)
+export const acquireIfAvailable = (self: SharedSemaphore, n?: number): Effect.Effect<boolean, SharedError> => {
+  const k = parsePermits(kind, n)
+  return k instanceof SharedError ? Effect.fail(k) : self.ops.acquireIfAvailable(k)
+}
 
 /**
  * Gives back `n` permits (default 1).
@@ -119,8 +120,10 @@ export const acquireIfAvailable = (self: SharedSemaphore, n?: number): Effect.Ef
  * @category combinators
  * @since 0.1.0
  */
-export const release = (self: SharedSemaphore, n?: number): Effect.Effect<void, SharedError> =>
-  Effect.flatMap(permitCount(kind, n), self.ops.release)
+export const release = (self: SharedSemaphore, n?: number): Effect.Effect<void, SharedError> => {
+  const k = parsePermits(kind, n)
+  return k instanceof SharedError ? Effect.fail(k) : self.ops.release(k)
+}
 
 /**
  * The number of free permits now.

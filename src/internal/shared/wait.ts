@@ -137,32 +137,44 @@ class Agent {
 // One agent per object per isolate, while it has waiters or an outstanding registration.
 const agents = new Map<number, Agent>()
 
+/** The errors a wait on one kind of object fails with. */
+export interface WaitErrors {
+  readonly closed: () => SharedError
+  readonly timeout: (millis: number) => SharedError
+}
+
 /**
- * Waits until `attempt` succeeds (tried at once, then after each change of the object), the object closes
- * (`closedError`), or `timeoutMillis` pass (`onTimeout`). Only the wait itself is run under `restore`, so a
- * caller inside `uninterruptibleMask` cannot be interrupted between a successful attempt and what follows
- * (`withLock` relies on it). An interrupted or timed-out waiter leaves the queue and nothing else changes.
- *
- * `key` identifies the object within this isolate (its id); `view` starts with the common header.
+ * What a fiber waits for: the object (its memory and its id, which names it within this isolate) and the
+ * attempt to make (take the lock, the permits, see the flag). Built once per object and caller where it can
+ * be: the uncontended path then allocates nothing but the effect.
  */
-export const waitFor = (options: {
+export interface Waitable {
   readonly view: Int32Array
   readonly key: number
+  /** Tries to proceed; true when done. */
   readonly attempt: () => boolean
-  readonly timeoutMillis: number | undefined
-  readonly closedError: () => SharedError
-  readonly onTimeout: () => SharedError
-  readonly restore?: Restore | undefined
+  readonly errors: WaitErrors
   /** The caller already holds the object (a re-entrant lock): it tries at once, ahead of any queue. */
   readonly holds?: (() => boolean) | undefined
-}): Effect.Effect<void, SharedError> =>
+  /** Runs first, each time (a semaphore notes that the running task uses it). */
+  readonly enter?: (() => void) | undefined
+}
+
+/**
+ * Waits until `attempt` succeeds (tried at once, then after each change of the object), the object closes
+ * (`Closed`), or `timeoutMillis` pass (`Timeout`). Only the wait itself is run under `restore`, so a caller
+ * inside `uninterruptibleMask` cannot be interrupted between a successful attempt and what follows
+ * (`withLock` relies on it). An interrupted or timed-out waiter leaves the queue and nothing else changes.
+ */
+export const waitFor = (w: Waitable, timeoutMillis: number | undefined, restore?: Restore): Effect.Effect<void, SharedError> =>
   Effect.suspend(() => {
-    const { attempt, closedError, key, onTimeout, timeoutMillis, view } = options
-    if (isClosed(view)) return Effect.fail(closedError())
+    const { attempt, errors, key, view } = w
+    w.enter?.()
+    if (isClosed(view)) return Effect.fail(errors.closed())
     let agent = agents.get(key)
     // nobody of this isolate waits before us (no queue to respect), or we hold it already: try at once
-    if ((agent === undefined || agent.waiters.size === 0 || options.holds?.() === true) && attempt()) return Effect.void
-    if (timeoutMillis !== undefined && timeoutMillis <= 0) return Effect.fail(onTimeout())
+    if ((agent === undefined || agent.waiters.size === 0 || w.holds?.() === true) && attempt()) return Effect.void
+    if (timeoutMillis !== undefined && timeoutMillis <= 0) return Effect.fail(errors.timeout(timeoutMillis))
     if (agent === undefined) agents.set(key, agent = new Agent(view, key))
     const a = agent
     const waiter: Waiter = { resume: undefined, timedOut: false }
@@ -182,10 +194,10 @@ export const waitFor = (options: {
         waiter.resume = undefined
       })
     })
-    const restored = options.restore === undefined ? wait : options.restore(wait)
+    const restored = restore === undefined ? wait : restore(wait)
     const loop: Effect.Effect<void, SharedError> = Effect.flatMap(restored, () => {
-      if (isClosed(view)) return Effect.fail(closedError())
-      if (waiter.timedOut) return Effect.fail(onTimeout())
+      if (isClosed(view)) return Effect.fail(errors.closed())
+      if (waiter.timedOut) return Effect.fail(errors.timeout(timeoutMillis!))
       const seq = Atomics.load(view, SEQ)
       if (attempt()) {
         a.waiters.delete(waiter)
@@ -216,14 +228,10 @@ export const waitForFlag = (
   closedError: () => SharedError
 ): Effect.Effect<boolean, SharedError> => {
   const timedOut = new Error("timed out") as unknown as SharedError
-  return waitFor({
-    view,
-    key,
-    attempt: () => Atomics.load(view, index) !== 0,
-    timeoutMillis,
-    closedError,
-    onTimeout: () => timedOut
-  }).pipe(
+  return waitFor(
+    { view, key, attempt: () => Atomics.load(view, index) !== 0, errors: { closed: closedError, timeout: () => timedOut } },
+    timeoutMillis
+  ).pipe(
     Effect.as(true),
     Effect.catchIf((e) => e === timedOut, () => Effect.succeed(false))
   )

@@ -73,27 +73,27 @@ export const arrayOnMemory = (elementType: ElementType, buffer: SharedArrayBuffe
   const check = (index: number) => Number.isInteger(index) && index >= 0 && index < array.length
   const atomic = atomicKinds.has(elementType)
   const ints = array as unknown as Int32Array
-  const open = <A>(f: () => Effect.Effect<A, SharedError>): Effect.Effect<A, SharedError> =>
-    Effect.suspend(() => (isClosed(header) ? Effect.fail(closedError(kind)) : f()))
+  // every operation checks the closed flag first; each is one effect on the way that succeeds
+  const closed = Effect.fail(closedError(kind))
+  const bad = (i: number) => (atomic ? outOfRange(i, array.length) : notAtomic(elementType))
   return {
-    view: open(() => Effect.succeed(array)),
-    get: (i) => open(() => check(i) ? Effect.sync(() => (atomic ? Atomics.load(ints, i) : array[i]!)) : outOfRange(i, array.length)),
+    view: Effect.suspend(() => (isClosed(header) ? closed : Effect.succeed(array))),
+    get: (i) =>
+      Effect.suspend(() =>
+        isClosed(header) ? closed : check(i) ? Effect.succeed(atomic ? Atomics.load(ints, i) : array[i]!) : outOfRange(i, array.length)
+      ),
     set: (i, v) =>
-      open(() =>
-        check(i)
-          ? Effect.sync(() => {
-            if (atomic) Atomics.store(ints, i, v)
-            else array[i] = v
-          })
-          : outOfRange(i, array.length)
-      ),
-    add: (i, v) =>
-      open(() => !atomic ? notAtomic(elementType) : check(i) ? Effect.sync(() => Atomics.add(ints, i, v)) : outOfRange(i, array.length)),
+      Effect.suspend(() => {
+        if (isClosed(header)) return closed
+        if (!check(i)) return outOfRange(i, array.length)
+        if (atomic) Atomics.store(ints, i, v)
+        else array[i] = v
+        return Effect.void
+      }),
+    add: (i, v) => Effect.suspend(() => (isClosed(header) ? closed : atomic && check(i) ? Effect.succeed(Atomics.add(ints, i, v)) : bad(i))),
     compareExchange: (i, e, r) =>
-      open(() =>
-        !atomic ? notAtomic(elementType) : check(i) ? Effect.sync(() => Atomics.compareExchange(ints, i, e, r)) : outOfRange(i, array.length)
-      ),
-    toArray: open(() => Effect.sync(() => array.slice() as unknown as TypedArray))
+      Effect.suspend(() => (isClosed(header) ? closed : atomic && check(i) ? Effect.succeed(Atomics.compareExchange(ints, i, e, r)) : bad(i))),
+    toArray: Effect.suspend(() => (isClosed(header) ? closed : Effect.succeed(array.slice() as unknown as TypedArray)))
   }
 }
 

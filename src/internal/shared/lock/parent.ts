@@ -17,14 +17,15 @@ import {
   lockIsLocked,
   lockOwnerCrashed,
   type LockOps,
-  lockRelease
+  lockRelease,
+  lockWaitable
 } from "./protocol.ts"
 
 export const makeLock: Effect.Effect<Handle, never, Scope.Scope> = makeOnMemory<LockOps>({
   kind,
   cells: LOCK_CELLS,
   handlers: (view, id) => ({
-    acquire: (owner, { timeout }) => lockAcquire(view, id, owner, timeout),
+    acquire: (owner, { timeout }) => lockAcquire(lockWaitable(view, id, () => owner), timeout),
     acquireIfAvailable: (owner) => lockAcquireIfAvailable(view, owner),
     release: (owner) => lockRelease(view, owner),
     releaseIfTaken: (owner, { taken }) => (taken ? lockRelease(view, owner) : Effect.void),

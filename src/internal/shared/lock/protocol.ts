@@ -12,7 +12,7 @@
 import * as Effect from "effect/Effect"
 import type { SharedError } from "../../../SharedError.ts"
 import { closedError, overReleaseError, timeoutError } from "../errors.ts"
-import { HEADER_CELLS, ifOpen, isClosed, type Restore, wake, waitFor } from "../wait.ts"
+import { HEADER_CELLS, ifOpen, isClosed, type Restore, type Waitable, type WaitErrors, wake, waitFor } from "../wait.ts"
 
 export const kind = "SharedLock"
 
@@ -29,17 +29,18 @@ const STATE = HEADER_CELLS
 export const LOCK_CELLS = 1
 
 const closed = () => closedError(kind)
+const errors: WaitErrors = { closed, timeout: (millis) => timeoutError(kind, millis) }
 
-export const lockAcquire = (view: Int32Array, key: number, owner: number, timeoutMillis?: number, restore?: Restore) =>
-  waitFor({
-    view,
-    key,
-    attempt: () => Atomics.compareExchange(view, STATE, 0, owner) === 0,
-    timeoutMillis,
-    closedError: closed,
-    onTimeout: () => timeoutError(kind, timeoutMillis ?? 0),
-    restore
-  })
+/** What an acquire by `owner()` waits for (built once per handle on threads: `owner` is read at each try). */
+export const lockWaitable = (view: Int32Array, key: number, owner: () => number): Waitable => ({
+  view,
+  key,
+  attempt: () => Atomics.compareExchange(view, STATE, 0, owner()) === 0,
+  errors
+})
+
+export const lockAcquire = (waitable: Waitable, timeoutMillis: number | undefined, restore?: Restore) =>
+  waitFor(waitable, timeoutMillis, restore)
 
 export const lockAcquireIfAvailable = (view: Int32Array, owner: number) =>
   ifOpen(view, closed, () => Atomics.compareExchange(view, STATE, 0, owner) === 0)

@@ -11,7 +11,7 @@ import type { SharedError } from "../../../SharedError.ts"
 import { caller, type Handle } from "../object.ts"
 import { registry } from "../registry.ts"
 import type { Restore } from "../wait.ts"
-import { lockAcquire, lockAcquireIfAvailable, lockIsLocked, type LockOps, lockRelease } from "./protocol.ts"
+import { lockAcquire, lockAcquireIfAvailable, lockIsLocked, type LockOps, lockRelease, lockWaitable } from "./protocol.ts"
 
 export interface LockView {
   /** Only the wait runs under `restore` (see `holding`). */
@@ -25,8 +25,9 @@ export const lockView = (handle: Handle): LockView => {
   const buffer = handle.buffer
   if (buffer !== undefined) {
     const view = new Int32Array(buffer)
+    const waitable = lockWaitable(view, handle.id, () => registry.owner)
     return {
-      acquire: (timeout, restore) => lockAcquire(view, handle.id, registry.owner, timeout, restore),
+      acquire: (timeout, restore) => lockAcquire(waitable, timeout, restore),
       acquireIfAvailable: Effect.suspend(() => lockAcquireIfAvailable(view, registry.owner)),
       release: Effect.suspend(() => lockRelease(view, registry.owner)),
       isLocked: lockIsLocked(view)

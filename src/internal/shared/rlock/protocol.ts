@@ -19,7 +19,7 @@
 import * as Effect from "effect/Effect"
 import type { SharedError } from "../../../SharedError.ts"
 import { closedError, overReleaseError, timeoutError } from "../errors.ts"
-import { HEADER_CELLS, ifOpen as ifOpenOn, isClosed, type Restore, wake, waitFor } from "../wait.ts"
+import { HEADER_CELLS, ifOpen as ifOpenOn, isClosed, type Restore, type WaitErrors, wake, waitFor } from "../wait.ts"
 
 export const kind = "SharedRLock"
 
@@ -39,6 +39,7 @@ export type RLockOps = {
 }
 
 const closed = () => closedError(kind)
+const errors: WaitErrors = { closed, timeout: (millis) => timeoutError(kind, millis) }
 const ifOpen = <A>(view: Int32Array, f: () => A) => ifOpenOn(view, closed, f)
 
 const OWNER = HEADER_CELLS
@@ -76,16 +77,11 @@ export const rlockAcquire = (
   timeoutMillis: number | undefined,
   restore?: Restore
 ): Effect.Effect<void, SharedError> =>
-  waitFor({
-    view,
-    key,
-    attempt: () => attempt(view, owner, fiber, n),
+  waitFor(
+    { view, key, attempt: () => attempt(view, owner, fiber, n), errors, holds: () => holds(view, owner, fiber) },
     timeoutMillis,
-    closedError: closed,
-    onTimeout: () => timeoutError(kind, timeoutMillis ?? 0),
-    restore,
-    holds: () => holds(view, owner, fiber)
-  })
+    restore
+  )
 
 export const rlockAcquireIfAvailable = (view: Int32Array, owner: number, fiber: number) =>
   ifOpen(view, () => attempt(view, owner, fiber, 1))

@@ -16,7 +16,7 @@
 import * as Effect from "effect/Effect"
 import type { SharedError } from "../../../SharedError.ts"
 import { closedError, overReleaseError, timeoutError } from "../errors.ts"
-import { HEADER_CELLS, ifOpen, isClosed, type Restore, wake, waitFor } from "../wait.ts"
+import { HEADER_CELLS, ifOpen, isClosed, type Restore, type WaitErrors, wake, waitFor } from "../wait.ts"
 
 export const kind = "SharedSemaphore"
 
@@ -32,6 +32,7 @@ export type SemaphoreOps = {
 }
 
 const closed = () => closedError(kind)
+const errors: WaitErrors = { closed, timeout: (millis) => timeoutError(kind, millis) }
 
 const FREE = HEADER_CELLS
 const BOUND = HEADER_CELLS + 1
@@ -62,16 +63,16 @@ const tryTake = (view: Int32Array, owner: number, n: number): boolean => {
   }
 }
 
-export const semaphoreAcquire = (view: Int32Array, key: number, owner: number, n: number, timeoutMillis?: number, restore?: Restore) =>
-  waitFor({
-    view,
-    key,
-    attempt: () => tryTake(view, owner, n),
-    timeoutMillis,
-    closedError: closed,
-    onTimeout: () => timeoutError(kind, timeoutMillis ?? 0),
-    restore
-  })
+/** Waits for `n` permits; `enter` runs first (a worker notes that its running task uses the semaphore). */
+export const semaphoreAcquire = (
+  view: Int32Array,
+  key: number,
+  owner: number,
+  n: number,
+  timeoutMillis: number | undefined,
+  restore?: Restore,
+  enter?: () => void
+) => waitFor({ view, key, attempt: () => tryTake(view, owner, n), errors, enter }, timeoutMillis, restore)
 
 export const semaphoreAcquireIfAvailable = (view: Int32Array, owner: number, n: number) =>
   ifOpen(view, closed, () => tryTake(view, owner, n))

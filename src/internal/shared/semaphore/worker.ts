@@ -37,8 +37,12 @@ export const semaphoreView = (handle: Handle): SemaphoreView => {
     const view = new Int32Array(buffer)
     const track = () => atRunEnd(handle.id, () => semaphoreRunEnded(view, registry.owner))
     return {
-      acquire: (n, timeout, restore) => tracked(track, semaphoreAcquire(view, handle.id, registry.owner, n, timeout, restore)),
-      acquireIfAvailable: (n) => tracked(track, Effect.suspend(() => semaphoreAcquireIfAvailable(view, registry.owner, n))),
+      acquire: (n, timeout, restore) => semaphoreAcquire(view, handle.id, registry.owner, n, timeout, restore, track),
+      acquireIfAvailable: (n) =>
+        Effect.suspend(() => {
+          track()
+          return semaphoreAcquireIfAvailable(view, registry.owner, n)
+        }),
       release: (n) => Effect.suspend(() => semaphoreRelease(view, registry.owner, n)),
       available: semaphoreAvailable(view)
     }

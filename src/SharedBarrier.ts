@@ -17,6 +17,9 @@
  * - R8: a waiting party's worker dies;
  * - the `action` fails (or dies).
  *
+ * After the barrier's scope ends, every operation fails with reason `Closed`, and so do the parties waiting
+ * then.
+ *
  * **Example** (Three workers finish step 1 before any starts step 2)
  *
  * ```ts

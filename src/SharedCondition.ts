@@ -17,6 +17,8 @@
  *   `withLock` around it releases it). Taking the lock back cannot be interrupted.
  * - R1: a notify is never lost to a waiter that gave up: if a waiter is interrupted or times out after it
  *   was notified, the notify goes to the next waiter.
+ * - After the condition's scope ends, every operation fails with reason `Closed`; a pending `await` is
+ *   woken with it (it takes the lock back first if the lock is still open).
  * - R8: a worker that dies is removed from the waiters (a notify it had received goes on), and the lock
  *   it held is released.
  * - Waiters are woken in the order they started waiting. As with every condition variable, a woken

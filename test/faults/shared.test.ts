@@ -22,6 +22,7 @@ import {
   SharedArray,
   SharedBarrier,
   SharedCondition,
+  SharedError,
   SharedEvent,
   SharedLock,
   SharedPipe,
@@ -382,7 +383,7 @@ for (const backend of ["threads", "processes"] as const) {
             const ms = performance.now() - t0
             const closed = (e: Exit.Exit<unknown, unknown>) => {
               const err = Exit.isFailure(e) ? Cause.findErrorOption(e.cause) : Option.none()
-              return Option.isSome(err) && (err.value as { readonly reason?: unknown }).reason === "Closed"
+              return Option.isSome(err) && SharedError.isSharedError(err.value) && err.value.reason._tag === "Closed"
             }
             assert.deepStrictEqual(parentExits.filter((e) => !closed(e)).length, 0, "every parent wait failed with Closed")
             for (const w of workerResults) assert.strictEqual(w.closed, w.waits, "every worker's waits failed with Closed")

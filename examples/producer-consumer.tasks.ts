@@ -64,7 +64,7 @@ export const Consume = Task.make("Consume", {
       while (true) {
         const next = yield* SharedQueue.take(queue).pipe(
           Effect.map(Option.some),
-          Effect.catchIf((e) => e.reason === "Ended", () => Effect.succeedNone)
+          Effect.catchReason("SharedError", "Ended", () => Effect.succeedNone)
         )
         if (Option.isNone(next)) return taken
         const item = next.value

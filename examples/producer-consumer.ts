@@ -34,7 +34,8 @@ const pipeline = (backend: "threads" | "processes") =>
     fs.mkdirSync(outDir, { recursive: true })
     fs.writeFileSync(logFile, "")
     const [elapsed, taken] = yield* Effect.timed(Effect.scoped(Effect.gen(function*() {
-      const queue = yield* SharedQueue.make(Item, { capacity: 16 })
+      // joinable: an item whose consumer crashes before taskDone goes back to the queue for another
+      const queue = yield* SharedQueue.make(Item, { capacity: 16, joinable: true })
       const lock = yield* SharedLock.make
       const workers = yield* Effect.forkChild(
         Effect.forEach(Array.from({ length: consumers }, (_, k) => k + 1), (consumer) => Consume({ queue, lock, logFile, consumer }), {

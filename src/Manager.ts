@@ -33,12 +33,13 @@
  */
 import "./internal/nodeVersion.ts"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
+import type * as Option from "effect/Option"
+import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { deepFreeze } from "./internal/shared/freeze.ts"
-import { callHost, type Handle, HandleKey, handleSchema, isKind, unknownOp } from "./internal/shared/object.ts"
-import { host, registry } from "./internal/shared/registry.ts"
+import { makeList, makeMap, makeValue } from "./internal/shared/manager/parent.ts"
+import { listKind, mapKind, valueKind } from "./internal/shared/manager/protocol.ts"
+import { codecOf, listView, mapView, valueView } from "./internal/shared/manager/worker.ts"
+import { type Handle, HandleKey, handleSchema, isKind } from "./internal/shared/object.ts"
 import type { SharedError } from "./SharedError.ts"
 
 /**
@@ -111,91 +112,6 @@ export interface SharedValue<A> {
   readonly modify: (f: (current: A) => A) => Effect.Effect<A, SharedError>
 }
 
-// --- codecs ------------------------------------------------------------------------------------------------
-
-const badValue = (what: string) => (e: unknown) =>
-  Effect.die(new TypeError(`Manager: a ${what} does not match its schema: ${e instanceof Error ? e.message : String(e)}`))
-
-interface Codec<A> {
-  readonly encode: (a: A) => Effect.Effect<unknown>
-  readonly decode: (u: unknown) => Effect.Effect<A>
-}
-
-const codecOf = <A, I>(schema: Schema.Codec<A, I>, what: string): Codec<A> => {
-  const encode = Schema.encodeUnknownEffect(schema)
-  const decode = Schema.decodeUnknownEffect(schema)
-  const bad = badValue(what)
-  return {
-    // In the parent (and in-process) nothing is cloned on the way to the store: copy what is stored, so
-    // that the caller's value and the stored one never share objects.
-    encode: (a) =>
-      Effect.map(Effect.catch(encode(a), bad), (e) => (registry.host === undefined && typeof e === "object" && e !== null ? structuredClone(e) : e)),
-    decode: (u) => Effect.map(Effect.catch(decode(u), bad), deepFreeze)
-  }
-}
-
-const call = (handle: Handle, op: string, args: ReadonlyArray<unknown>) => callHost(handle, op, args)
-
-/** `[version, value]` of a present entry, `[absentVersion]` of a missing one. */
-type Read = readonly [number, unknown?]
-
-const optimistic = <A>(
-  handle: Handle,
-  readArgs: ReadonlyArray<unknown>,
-  current: (read: Read) => Effect.Effect<A>,
-  f: (a: A) => unknown,
-  encode: (value: never) => Effect.Effect<unknown>
-): Effect.Effect<unknown, SharedError> =>
-  Effect.gen(function*() {
-    while (true) {
-      const read = (yield* call(handle, "read", readArgs)) as Read
-      const a = yield* current(read)
-      const next = yield* Effect.sync(() => f(a))
-      const encoded = yield* encode(next as never)
-      if (yield* call(handle, "writeIf", [...readArgs, encoded, read[0]])) return next
-    }
-  })
-
-// --- map ---------------------------------------------------------------------------------------------------
-
-const mapKind = "SharedMap"
-
-const mapFromHandle = <K, KI, V, VI>(key: Schema.Codec<K, KI>, value: Schema.Codec<V, VI>) => (handle: Handle): SharedMap<K, V> => {
-  const k = codecOf(key, "key")
-  const v = codecOf(value, "value")
-  const decodeSome = (got: unknown) => {
-    const found = got as ReadonlyArray<unknown>
-    return found.length === 0 ? Effect.succeedNone : Effect.map(v.decode(found[0]), Option.some)
-  }
-  return {
-    [HandleKey]: handle,
-    get: (key) => Effect.flatMap(k.encode(key), (ek) => Effect.flatMap(call(handle, "get", [ek]), decodeSome)),
-    set: (key, val) =>
-      Effect.flatMap(Effect.all([k.encode(key), v.encode(val)]), ([ek, ev]) => Effect.asVoid(call(handle, "set", [ek, ev]))),
-    delete: (key) => Effect.flatMap(k.encode(key), (ek) => call(handle, "delete", [ek]) as Effect.Effect<boolean, SharedError>),
-    has: (key) => Effect.flatMap(k.encode(key), (ek) => call(handle, "has", [ek]) as Effect.Effect<boolean, SharedError>),
-    keys: Effect.flatMap(call(handle, "keys", []), (ks) => Effect.forEach(ks as ReadonlyArray<unknown>, k.decode)),
-    entries: Effect.flatMap(call(handle, "entries", []), (es) =>
-      Effect.forEach(es as ReadonlyArray<readonly [unknown, unknown]>, ([ek, ev]) =>
-        Effect.map(Effect.all([k.decode(ek), v.decode(ev)]), (pair) => Object.freeze(pair) as readonly [K, V]))),
-    size: call(handle, "size", []) as Effect.Effect<number, SharedError>,
-    clear: Effect.asVoid(call(handle, "clear", [])),
-    modify: (key, f) =>
-      Effect.flatMap(k.encode(key), (ek) =>
-        optimistic<Option.Option<V>>(
-          handle,
-          [ek],
-          (read) => (read.length < 2 ? Effect.succeedNone : Effect.map(v.decode(read[1]), Option.some)),
-          f,
-          v.encode as never
-        ) as Effect.Effect<V, SharedError>)
-  }
-}
-
-/** Map keys by their encoded form: strings and numbers as they are, anything else as JSON. */
-const keyOf = (k: unknown): string =>
-  typeof k === "string" ? `s${k}` : typeof k === "number" ? `n${k}` : typeof k === "bigint" ? `b${k}` : `j${JSON.stringify(k)}`
-
 /**
  * Tells whether a value is a {@link SharedMap}.
  *
@@ -211,13 +127,7 @@ export const isSharedMap: (u: unknown) => u is SharedMap<unknown, unknown> = isK
  * @since 0.1.0
  */
 export const mapSchema = <K, KI, V, VI>(key: Schema.Codec<K, KI>, value: Schema.Codec<V, VI>) =>
-  handleSchema<SharedMap<K, V>>(mapKind, isSharedMap as (u: unknown) => u is SharedMap<K, V>, mapFromHandle(key, value))
-
-const hostIn = <A>(kind: string, call: (op: string, args: ReadonlyArray<unknown>) => Effect.Effect<unknown>, build: (h: Handle) => A) =>
-  Effect.map(
-    Effect.acquireRelease(Effect.sync(() => host({ kind, call: (_owner, op, args) => call(op, args) })), (h) => Effect.sync(h.remove)),
-    (h) => build({ kind, id: h.id, buffer: undefined })
-  )
+  handleSchema<SharedMap<K, V>>(mapKind, isSharedMap as (u: unknown) => u is SharedMap<K, V>, mapView(key, value))
 
 /**
  * Makes an empty map in the parent, alive as long as the current scope, and returns its proxy.
@@ -228,92 +138,9 @@ const hostIn = <A>(kind: string, call: (op: string, args: ReadonlyArray<unknown>
 export const map = <K, KI, V, VI>(
   key: Schema.Codec<K, KI>,
   value: Schema.Codec<V, VI>
-): Effect.Effect<SharedMap<K, V>, never, Scope.Scope> => Effect.suspend(() => makeMap(key, value))
-
-const makeMap = <K, KI, V, VI>(key: Schema.Codec<K, KI>, value: Schema.Codec<V, VI>) => {
-  interface Entry {
-    readonly key: unknown
-    readonly value: unknown
-    readonly version: number
-  }
-  const entries = new Map<string, Entry>()
-  // every write gets a new version; `epoch` counts removals, so a missing key read before and after a
-  // set-then-delete is not mistaken for one that stayed missing
-  let version = 0
-  let epoch = 0
-  const write = (k: unknown, v: unknown): void => void entries.set(keyOf(k), { key: k, value: v, version: ++version })
-  return hostIn(mapKind, (op, args) => {
-    switch (op) {
-      case "get":
-        return Effect.sync(() => {
-          const e = entries.get(keyOf(args[0]))
-          return e === undefined ? [] : [e.value]
-        })
-      case "read":
-        return Effect.sync(() => {
-          const e = entries.get(keyOf(args[0]))
-          return e === undefined ? [-1 - epoch] : [e.version, e.value]
-        })
-      case "set":
-        return Effect.sync(() => write(args[0], args[1]))
-      case "writeIf":
-        return Effect.sync(() => {
-          const expected = args[2] as number
-          const e = entries.get(keyOf(args[0]))
-          if (e === undefined ? expected !== -1 - epoch : expected !== e.version) return false
-          write(args[0], args[1])
-          return true
-        })
-      case "delete":
-        return Effect.sync(() => {
-          const removed = entries.delete(keyOf(args[0]))
-          if (removed) epoch++
-          return removed
-        })
-      case "has":
-        return Effect.sync(() => entries.has(keyOf(args[0])))
-      case "keys":
-        return Effect.sync(() => Array.from(entries.values(), (e) => e.key))
-      case "entries":
-        return Effect.sync(() => Array.from(entries.values(), (e) => [e.key, e.value]))
-      case "size":
-        return Effect.sync(() => entries.size)
-      case "clear":
-        return Effect.sync(() => {
-          entries.clear()
-          epoch++
-        })
-      default:
-        return unknownOp(mapKind, op)
-    }
-  }, mapFromHandle(key, value))
-}
+): Effect.Effect<SharedMap<K, V>, never, Scope.Scope> => Effect.map(makeMap, mapView(key, value))
 
 // --- list --------------------------------------------------------------------------------------------------
-
-const listKind = "SharedList"
-
-const outOfRange = (index: number, length: number) =>
-  Effect.die(new RangeError(`Manager list index ${index} is out of range [0, ${length})`))
-
-const listFromHandle = <A, I>(item: Schema.Codec<A, I>) => (handle: Handle): SharedList<A> => {
-  const c = codecOf(item, "list item")
-  return {
-    [HandleKey]: handle,
-    append: (a) => Effect.flatMap(c.encode(a), (e) => call(handle, "append", [e]) as Effect.Effect<number, SharedError>),
-    get: (index) =>
-      Effect.flatMap(call(handle, "get", [index]), (got) => {
-        const found = got as ReadonlyArray<unknown>
-        return found.length === 0 ? Effect.succeedNone : Effect.map(c.decode(found[0]), Option.some)
-      }),
-    set: (index, a) => Effect.flatMap(c.encode(a), (e) => Effect.asVoid(call(handle, "set", [index, e]))),
-    length: call(handle, "length", []) as Effect.Effect<number, SharedError>,
-    toArray: Effect.flatMap(call(handle, "toArray", []), (items) =>
-      Effect.map(Effect.forEach(items as ReadonlyArray<unknown>, c.decode), (all): ReadonlyArray<A> => Object.freeze(all))),
-    modify: (index, f) =>
-      optimistic<A>(handle, [index], (read) => c.decode(read[1]), f, c.encode as never) as Effect.Effect<A, SharedError>
-  }
-}
 
 /**
  * Tells whether a value is a {@link SharedList}.
@@ -330,7 +157,7 @@ export const isSharedList: (u: unknown) => u is SharedList<unknown> = isKind<Sha
  * @since 0.1.0
  */
 export const listSchema = <A, I>(item: Schema.Codec<A, I>) =>
-  handleSchema<SharedList<A>>(listKind, isSharedList as (u: unknown) => u is SharedList<A>, listFromHandle(item))
+  handleSchema<SharedList<A>>(listKind, isSharedList as (u: unknown) => u is SharedList<A>, listView(item))
 
 /**
  * Makes a list in the parent holding `initial` (default: empty), alive as long as the current scope, and
@@ -343,62 +170,11 @@ export const list = <A, I>(
   item: Schema.Codec<A, I>,
   initial: Iterable<A> = []
 ): Effect.Effect<SharedList<A>, never, Scope.Scope> =>
-  Effect.flatMap(Effect.forEach(initial, codecOf(item, "list item").encode), (encoded) => {
-    const items: Array<{ readonly value: unknown; readonly version: number }> = []
-    let version = 0
-    for (const value of encoded) items.push({ value, version: ++version })
-    const at = (i: unknown) => (Number.isInteger(i) && (i as number) >= 0 && (i as number) < items.length ? items[i as number] : undefined)
-    return hostIn(listKind, (op, args) => {
-      switch (op) {
-        case "append":
-          return Effect.sync(() => items.push({ value: args[0], version: ++version }) - 1)
-        case "get":
-          return Effect.sync(() => {
-            const e = at(args[0])
-            return e === undefined ? [] : [e.value]
-          })
-        case "read":
-          return Effect.suspend(() => {
-            const e = at(args[0])
-            return e === undefined ? outOfRange(args[0] as number, items.length) : Effect.succeed([e.version, e.value])
-          })
-        case "set":
-          return Effect.suspend(() => {
-            if (at(args[0]) === undefined) return outOfRange(args[0] as number, items.length)
-            items[args[0] as number] = { value: args[1], version: ++version }
-            return Effect.void
-          })
-        case "writeIf":
-          return Effect.suspend(() => {
-            const e = at(args[0])
-            if (e === undefined) return outOfRange(args[0] as number, items.length)
-            if (e.version !== args[2]) return Effect.succeed(false)
-            items[args[0] as number] = { value: args[1], version: ++version }
-            return Effect.succeed(true)
-          })
-        case "length":
-          return Effect.sync(() => items.length)
-        case "toArray":
-          return Effect.sync(() => items.map((e) => e.value))
-        default:
-          return unknownOp(listKind, op)
-      }
-    }, listFromHandle(item))
-  })
+  // an initial value that does not match is a bug in the program that makes the list: a defect
+  Effect.flatMap(Effect.orDie(Effect.forEach(initial, codecOf(item, "list item").encode)), (encoded) =>
+    Effect.map(makeList(encoded), listView(item)))
 
 // --- value -------------------------------------------------------------------------------------------------
-
-const valueKind = "SharedValue"
-
-const valueFromHandle = <A, I>(schema: Schema.Codec<A, I>) => (handle: Handle): SharedValue<A> => {
-  const c = codecOf(schema, "value")
-  return {
-    [HandleKey]: handle,
-    get: Effect.flatMap(call(handle, "get", []), c.decode),
-    set: (a) => Effect.flatMap(c.encode(a), (e) => Effect.asVoid(call(handle, "set", [e]))),
-    modify: (f) => optimistic<A>(handle, [], (read) => c.decode(read[1]), f, c.encode as never) as Effect.Effect<A, SharedError>
-  }
-}
 
 /**
  * Tells whether a value is a {@link SharedValue}.
@@ -415,7 +191,7 @@ export const isSharedValue: (u: unknown) => u is SharedValue<unknown> = isKind<S
  * @since 0.1.0
  */
 export const valueSchema = <A, I>(schema: Schema.Codec<A, I>) =>
-  handleSchema<SharedValue<A>>(valueKind, isSharedValue as (u: unknown) => u is SharedValue<A>, valueFromHandle(schema))
+  handleSchema<SharedValue<A>>(valueKind, isSharedValue as (u: unknown) => u is SharedValue<A>, valueView(schema))
 
 /**
  * Makes a value in the parent, starting at `initial`, alive as long as the current scope, and returns its
@@ -425,29 +201,6 @@ export const valueSchema = <A, I>(schema: Schema.Codec<A, I>) =>
  * @since 0.1.0
  */
 export const value = <A, I>(schema: Schema.Codec<A, I>, initial: A): Effect.Effect<SharedValue<A>, never, Scope.Scope> =>
-  Effect.flatMap(codecOf(schema, "value").encode(initial), (encoded) => {
-    let current = encoded
-    let version = 1
-    return hostIn(valueKind, (op, args) => {
-      switch (op) {
-        case "get":
-          return Effect.sync(() => current)
-        case "read":
-          return Effect.sync(() => [version, current])
-        case "set":
-          return Effect.sync(() => {
-            current = args[0]
-            version++
-          })
-        case "writeIf":
-          return Effect.sync(() => {
-            if (args[1] !== version) return false
-            current = args[0]
-            version++
-            return true
-          })
-        default:
-          return unknownOp(valueKind, op)
-      }
-    }, valueFromHandle(schema))
-  })
+  // an initial value that does not match is a bug in the program that makes the value: a defect
+  // an initial value that does not match is a bug in the program that makes the value: a defect
+  Effect.flatMap(Effect.orDie(codecOf(schema, "value").encode(initial)), (encoded) => Effect.map(makeValue(encoded), valueView(schema)))

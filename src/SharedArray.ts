@@ -16,11 +16,12 @@
 import "./internal/nodeVersion.ts"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { callHost, type Handle, HandleKey, handleSchema, isKind, unknownOp } from "./internal/shared/object.ts"
-import { host } from "./internal/shared/registry.ts"
-import { SharedError } from "./SharedError.ts"
-
-const kind = "SharedArray"
+import { makeArray } from "./internal/shared/array/parent.ts"
+import { constructors, kind, parseDetail } from "./internal/shared/array/protocol.ts"
+import { type ArrayView, arrayView } from "./internal/shared/array/worker.ts"
+import { invalidArgumentError } from "./internal/shared/errors.ts"
+import { type Handle, HandleKey, handleSchema, isKind } from "./internal/shared/object.ts"
+import type { SharedError } from "./SharedError.ts"
 
 /**
  * The element types of a shared array.
@@ -30,19 +31,13 @@ const kind = "SharedArray"
  */
 export type ElementType = "Int8" | "Uint8" | "Int16" | "Uint16" | "Int32" | "Uint32" | "Float32" | "Float64"
 
-const constructors = {
-  Int8: Int8Array,
-  Uint8: Uint8Array,
-  Int16: Int16Array,
-  Uint16: Uint16Array,
-  Int32: Int32Array,
-  Uint32: Uint32Array,
-  Float32: Float32Array,
-  Float64: Float64Array
-} as const
-
-/** A typed array over shared memory. */
-type TypedArray =
+/**
+ * A typed array over shared memory: what `view` gives (and `toArray`, over a copy).
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type TypedArray =
   | Int8Array<SharedArrayBuffer>
   | Uint8Array<SharedArrayBuffer>
   | Int16Array<SharedArrayBuffer>
@@ -51,11 +46,6 @@ type TypedArray =
   | Uint32Array<SharedArrayBuffer>
   | Float32Array<SharedArrayBuffer>
   | Float64Array<SharedArrayBuffer>
-
-const viewOf = (elementType: ElementType, buffer: SharedArrayBuffer): TypedArray =>
-  new (constructors[elementType] as unknown as new(buffer: SharedArrayBuffer) => TypedArray)(buffer)
-
-const atomicKinds: ReadonlySet<ElementType> = new Set(["Int8", "Uint8", "Int16", "Uint16", "Int32", "Uint32"])
 
 /**
  * @category models
@@ -66,65 +56,12 @@ export interface SharedArray {
   readonly elementType: ElementType
   readonly length: number
   /** @internal */
-  readonly ops: ArrayOps
+  readonly ops: ArrayView
 }
 
-interface ArrayOps {
-  readonly view: Effect.Effect<TypedArray, SharedError>
-  readonly get: (index: number) => Effect.Effect<number, SharedError>
-  readonly set: (index: number, value: number) => Effect.Effect<void, SharedError>
-  readonly add: (index: number, value: number) => Effect.Effect<number, SharedError>
-  readonly compareExchange: (index: number, expected: number, replacement: number) => Effect.Effect<number, SharedError>
-  readonly toArray: Effect.Effect<TypedArray, SharedError>
-}
-
-const outOfRange = (index: number, length: number) =>
-  Effect.die(new RangeError(`SharedArray index ${index} is out of range [0, ${length})`))
-
-const notAtomic = (elementType: ElementType) =>
-  Effect.die(new TypeError(`SharedArray of ${elementType}: atomic operations need an integer element type`))
-
-/** Operations on the memory itself: what threads do directly and the parent does for processes. */
-const localOps = (elementType: ElementType, array: TypedArray): Omit<ArrayOps, "view"> => {
-  const check = (index: number) => Number.isInteger(index) && index >= 0 && index < array.length
-  const atomic = atomicKinds.has(elementType)
-  const ints = array as unknown as Int32Array
-  return {
-    get: (i) => check(i) ? Effect.sync(() => (atomic ? Atomics.load(ints, i) : array[i]!)) : outOfRange(i, array.length),
-    set: (i, v) =>
-      check(i)
-        ? Effect.sync(() => {
-          if (atomic) Atomics.store(ints, i, v)
-          else array[i] = v
-        })
-        : outOfRange(i, array.length),
-    add: (i, v) => !atomic ? notAtomic(elementType) : check(i) ? Effect.sync(() => Atomics.add(ints, i, v)) : outOfRange(i, array.length),
-    compareExchange: (i, e, r) =>
-      !atomic ? notAtomic(elementType) : check(i) ? Effect.sync(() => Atomics.compareExchange(ints, i, e, r)) : outOfRange(i, array.length),
-    toArray: Effect.sync(() => array.slice() as unknown as TypedArray)
-  }
-}
-
-const fromHandle = (handle: Handle, elementType: ElementType, length: number): SharedArray => {
-  if (handle.buffer !== undefined) {
-    const array = viewOf(elementType, handle.buffer)
-    return { [HandleKey]: handle, elementType, length, ops: { ...localOps(elementType, array), view: Effect.succeed(array) } }
-  }
-  return {
-    [HandleKey]: handle,
-    elementType,
-    length,
-    ops: {
-      view: Effect.fail(
-        new SharedError({ object: kind, reason: "Unsupported", message: "a process worker cannot view shared memory; use get, set, add or toArray" })
-      ),
-      get: (i) => callHost(handle, "get", [i]) as Effect.Effect<number, SharedError>,
-      set: (i, v) => Effect.asVoid(callHost(handle, "set", [i, v])),
-      add: (i, v) => callHost(handle, "add", [i, v]) as Effect.Effect<number, SharedError>,
-      compareExchange: (i, e, r) => callHost(handle, "compareExchange", [i, e, r]) as Effect.Effect<number, SharedError>,
-      toArray: callHost(handle, "toArray", []) as Effect.Effect<TypedArray, SharedError>
-    }
-  }
+const fromHandle = (handle: Handle): SharedArray => {
+  const { elementType, length } = parseDetail(handle.detail)
+  return { [HandleKey]: handle, elementType, length, ops: arrayView(handle) }
 }
 
 /**
@@ -135,19 +72,13 @@ const fromHandle = (handle: Handle, elementType: ElementType, length: number): S
  */
 export const isSharedArray: (u: unknown) => u is SharedArray = isKind<SharedArray>(kind)
 
-// The element type and length travel in the kind string, so one schema fits every shared array.
-const encodeKind = (elementType: ElementType, length: number) => `${kind}:${elementType}:${length}`
-
 /**
  * The schema to put a shared array in a task's payload.
  *
  * @category schemas
  * @since 0.1.0
  */
-export const schema = handleSchema<SharedArray>(kind, isSharedArray, (h) => {
-  const [, elementType, length] = h.detail?.split(":") ?? []
-  return fromHandle(h, elementType as ElementType, Number(length))
-})
+export const schema = handleSchema<SharedArray>(kind, isSharedArray, fromHandle)
 
 /**
  * Makes a shared array of `length` elements (zeros), alive as long as the current scope.
@@ -163,43 +94,16 @@ export const schema = handleSchema<SharedArray>(kind, isSharedArray, (h) => {
  * @category constructors
  * @since 0.1.0
  */
-export const make = (elementType: ElementType, length: number): Effect.Effect<SharedArray, never, Scope.Scope> =>
-  Effect.map(
-    Effect.acquireRelease(
-      Effect.sync(() => {
-        if (!(elementType in constructors)) throw new TypeError(`SharedArray.make: unknown element type ${String(elementType)}`)
-        if (!(Number.isInteger(length) && length >= 0)) throw new RangeError(`SharedArray.make: length must be a non-negative integer, got ${length}`)
-        const C = constructors[elementType]
-        const buffer = new SharedArrayBuffer(length * C.BYTES_PER_ELEMENT)
-        const array = viewOf(elementType, buffer)
-        const ops = localOps(elementType, array)
-        const hosted = host({
-          kind,
-          call: (_owner, op, args) => {
-            const [a, b, c] = args as ReadonlyArray<number>
-            switch (op) {
-              case "get":
-                return ops.get(a!)
-              case "set":
-                return ops.set(a!, b!)
-              case "add":
-                return ops.add(a!, b!)
-              case "compareExchange":
-                return ops.compareExchange(a!, b!, c!)
-              case "toArray":
-                return ops.toArray
-              default:
-                return unknownOp(kind, op)
-            }
-          }
-        })
-        const handle: Handle = { kind, id: hosted.id, buffer, detail: encodeKind(elementType, length) }
-        return { array: fromHandle(handle, elementType, length), remove: hosted.remove }
-      }),
-      ({ remove }) => Effect.sync(remove)
-    ),
-    ({ array }) => array
-  )
+export const make = (elementType: ElementType, length: number): Effect.Effect<SharedArray, SharedError, Scope.Scope> =>
+  Effect.suspend(() => {
+    if (!Object.hasOwn(constructors, elementType)) {
+      return Effect.fail(invalidArgumentError(kind, "elementType", `unknown element type ${String(elementType)}`))
+    }
+    if (!(Number.isInteger(length) && length >= 0)) {
+      return Effect.fail(invalidArgumentError(kind, "length", `length must be a non-negative integer, got ${length}`))
+    }
+    return Effect.map(makeArray(elementType, length), fromHandle)
+  })
 
 /**
  * The live typed array over the shared memory (threads and in-process; fails with reason `Unsupported` in

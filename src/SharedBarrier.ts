@@ -17,6 +17,9 @@
  * - R8: a waiting party's worker dies;
  * - the `action` fails (or dies).
  *
+ * After the barrier's scope ends, every operation fails with reason `Closed`, and so do the parties waiting
+ * then.
+ *
  * **Example** (Three workers finish step 1 before any starts step 2)
  *
  * ```ts
@@ -28,15 +31,16 @@
  * @since 0.1.0
  */
 import "./internal/nodeVersion.ts"
-import * as Cause from "effect/Cause"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { callHost, type Handle, HandleKey, handleSchema, isKind, unknownOp } from "./internal/shared/object.ts"
-import { host } from "./internal/shared/registry.ts"
+import { parseTimeout, withTimeout } from "./internal/shared/args.ts"
+import { makeBarrier } from "./internal/shared/barrier/parent.ts"
+import { kind } from "./internal/shared/barrier/protocol.ts"
+import { type BarrierView, barrierView } from "./internal/shared/barrier/worker.ts"
+import { invalidArgumentError } from "./internal/shared/errors.ts"
+import { type Handle, HandleKey, handleSchema, isKind } from "./internal/shared/object.ts"
 import { SharedError } from "./SharedError.ts"
-
-const kind = "SharedBarrier"
 
 /**
  * @category models
@@ -46,11 +50,11 @@ export interface SharedBarrier {
   readonly [HandleKey]: Handle
   /** How many parties must arrive for the barrier to trip. */
   readonly parties: number
+  /** @internal */
+  readonly ops: BarrierView
 }
 
-const broken = (why: string) => new SharedError({ object: kind, reason: "Broken", message: `the barrier is broken: ${why}` })
-
-const fromHandle = (handle: Handle): SharedBarrier => ({ [HandleKey]: handle, parties: Number(handle.detail) })
+const fromHandle = (handle: Handle): SharedBarrier => ({ [HandleKey]: handle, parties: Number(handle.detail), ops: barrierView(handle) })
 
 /**
  * Tells whether a value is a {@link SharedBarrier}.
@@ -68,14 +72,6 @@ export const isSharedBarrier: (u: unknown) => u is SharedBarrier = isKind<Shared
  */
 export const schema = handleSchema<SharedBarrier>(kind, isSharedBarrier, fromHandle)
 
-interface Party {
-  readonly owner: number
-  readonly resume: (outcome: Effect.Effect<number, SharedError>) => void
-}
-
-const millisOf = (timeout: Duration.Input | undefined): number =>
-  timeout === undefined ? -1 : Duration.toMillis(Duration.fromInputUnsafe(timeout))
-
 /**
  * Makes a barrier for `parties` parties, alive as long as the current scope. `action` runs in the parent
  * each time the barrier trips, before the parties are released; if it fails, the barrier breaks.
@@ -90,99 +86,15 @@ export const make = (
     readonly action?: Effect.Effect<void, unknown> | undefined
     readonly timeout?: Duration.Input | undefined
   }
-): Effect.Effect<SharedBarrier, never, Scope.Scope> =>
+): Effect.Effect<SharedBarrier, SharedError, Scope.Scope> =>
   Effect.gen(function*() {
     if (!(Number.isInteger(parties) && parties > 0)) {
-      return yield* Effect.die(new RangeError(`SharedBarrier.make: parties must be a positive integer, got ${parties}`))
+      return yield* Effect.fail(invalidArgumentError(kind, "parties", `parties must be a positive integer, got ${parties}`))
     }
     const action = options?.action ?? Effect.void
-    const defaultMillis = millisOf(options?.timeout)
-    // the parties of the current generation, in arrival order; `brokenBy` is set while the barrier is broken
-    let waiting: Array<Party> = []
-    let brokenBy: string | undefined
-    const breakWith = (why: string): void => {
-      brokenBy ??= why
-      const gone = waiting
-      waiting = []
-      for (const party of gone) party.resume(Effect.fail(broken(why)))
-    }
-    const arrive = (owner: number, millis: number): Effect.Effect<number, SharedError> =>
-      Effect.suspend(() => {
-        if (brokenBy !== undefined) return Effect.fail(broken(brokenBy))
-        if (waiting.length + 1 === parties) {
-          // the last party: the action runs (uninterruptibly: the others wait on it), then everyone goes
-          const generation = waiting
-          waiting = []
-          return Effect.uninterruptible(Effect.matchCauseEffect(action, {
-            onSuccess: () =>
-              Effect.sync(() => {
-                generation.forEach((party, index) => party.resume(Effect.succeed(index)))
-                return parties - 1
-              }),
-            onFailure: (cause) => {
-              const why = `its action failed: ${Cause.pretty(cause).split("\n")[0]}`
-              waiting = generation.concat(waiting)
-              breakWith(why)
-              return Effect.fail(broken(why))
-            }
-          }))
-        }
-        return Effect.callback<number, SharedError>((resume) => {
-          const party: Party = { owner, resume }
-          waiting.push(party)
-          const timer = millis < 0 ? undefined : setTimeout(() => {
-            if (!waiting.includes(party)) return
-            waiting.splice(waiting.indexOf(party), 1)
-            breakWith(`a party waited longer than ${millis} ms`)
-            resume(Effect.fail(new SharedError({ object: kind, reason: "Timeout", message: `gave up waiting at the barrier after ${millis} ms` })))
-          }, millis)
-          return Effect.sync(() => {
-            if (timer !== undefined) clearTimeout(timer)
-            // interrupted (or its worker died) while still waiting: the others cannot trip without it
-            if (waiting.includes(party)) {
-              waiting.splice(waiting.indexOf(party), 1)
-              breakWith("a waiting party was interrupted or its worker died")
-            }
-          })
-        })
-      })
-    const hosted = yield* Effect.acquireRelease(
-      Effect.sync(() =>
-        host({
-          kind,
-          call: (owner, op, args) => {
-            switch (op) {
-              case "await": {
-                const millis = args[0] as number
-                return arrive(owner, millis === -2 ? defaultMillis : millis)
-              }
-              case "abort":
-                return Effect.sync(() => breakWith("it was aborted"))
-              case "reset":
-                return Effect.sync(() => {
-                  breakWith("it was reset while parties waited")
-                  brokenBy = undefined
-                })
-              case "isBroken":
-                return Effect.sync(() => brokenBy !== undefined)
-              case "waiting":
-                return Effect.sync(() => waiting.length)
-              default:
-                return unknownOp(kind, op)
-            }
-          },
-          ownerGone: (owner) => {
-            if (waiting.some((party) => party.owner === owner)) breakWith("a waiting party's worker died")
-          }
-        })
-      ),
-      (h) =>
-        Effect.sync(() => {
-          h.remove()
-          breakWith("its scope ended")
-        })
-    )
-    return fromHandle({ kind, id: hosted.id, buffer: undefined, detail: String(parties) })
+    const defaultMillis = parseTimeout(kind, options?.timeout)
+    if (defaultMillis instanceof SharedError) return yield* Effect.fail(defaultMillis)
+    return fromHandle(yield* makeBarrier(parties, action, defaultMillis))
   })
 
 /**
@@ -198,10 +110,7 @@ export const await_ = (
   self: SharedBarrier,
   options?: { readonly timeout?: Duration.Input | undefined }
 ): Effect.Effect<number, SharedError> =>
-  callHost(self[HandleKey], "await", [options?.timeout === undefined ? -2 : millisOf(options.timeout)]) as Effect.Effect<
-    number,
-    SharedError
-  >
+  withTimeout(kind, options?.timeout, self.ops.await)
 
 export {
   /**
@@ -220,7 +129,7 @@ export {
  * @category combinators
  * @since 0.1.0
  */
-export const abort = (self: SharedBarrier): Effect.Effect<void, SharedError> => Effect.asVoid(callHost(self[HandleKey], "abort", []))
+export const abort = (self: SharedBarrier): Effect.Effect<void, SharedError> => self.ops.abort
 
 /**
  * Returns the barrier to its initial state: not broken, nobody waiting. Parties waiting now fail with
@@ -229,7 +138,7 @@ export const abort = (self: SharedBarrier): Effect.Effect<void, SharedError> => 
  * @category combinators
  * @since 0.1.0
  */
-export const reset = (self: SharedBarrier): Effect.Effect<void, SharedError> => Effect.asVoid(callHost(self[HandleKey], "reset", []))
+export const reset = (self: SharedBarrier): Effect.Effect<void, SharedError> => self.ops.reset
 
 /**
  * Tells whether the barrier is broken.
@@ -237,8 +146,7 @@ export const reset = (self: SharedBarrier): Effect.Effect<void, SharedError> => 
  * @category getters
  * @since 0.1.0
  */
-export const isBroken = (self: SharedBarrier): Effect.Effect<boolean, SharedError> =>
-  callHost(self[HandleKey], "isBroken", []) as Effect.Effect<boolean, SharedError>
+export const isBroken = (self: SharedBarrier): Effect.Effect<boolean, SharedError> => self.ops.isBroken
 
 /**
  * The number of parties waiting at the barrier now.
@@ -246,8 +154,7 @@ export const isBroken = (self: SharedBarrier): Effect.Effect<boolean, SharedErro
  * @category getters
  * @since 0.1.0
  */
-export const waiting = (self: SharedBarrier): Effect.Effect<number, SharedError> =>
-  callHost(self[HandleKey], "waiting", []) as Effect.Effect<number, SharedError>
+export const waiting = (self: SharedBarrier): Effect.Effect<number, SharedError> => self.ops.waiting
 
 /**
  * How many parties must arrive for the barrier to trip.

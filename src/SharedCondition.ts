@@ -17,6 +17,8 @@
  *   `withLock` around it releases it). Taking the lock back cannot be interrupted.
  * - R1: a notify is never lost to a waiter that gave up: if a waiter is interrupted or times out after it
  *   was notified, the notify goes to the next waiter.
+ * - After the condition's scope ends, every operation fails with reason `Closed`; a pending `await` is
+ *   woken with it (it takes the lock back first if the lock is still open).
  * - R8: a worker that dies is removed from the waiters (a notify it had received goes on), and the lock
  *   it held is released.
  * - Waiters are woken in the order they started waiting. As with every condition variable, a woken
@@ -41,22 +43,22 @@
  * @since 0.1.0
  */
 import "./internal/nodeVersion.ts"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
-import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
 import type * as Scope from "effect/Scope"
-import { callHost, type Handle, HandleKey, isKind, unknownOp } from "./internal/shared/object.ts"
-import { host } from "./internal/shared/registry.ts"
-import { fiberCell } from "./internal/shared/rlock.ts"
-import { SharedError } from "./SharedError.ts"
+import { withTimeout } from "./internal/shared/args.ts"
+import { makeConditionWaiters } from "./internal/shared/condition/parent.ts"
+import { kind } from "./internal/shared/condition/protocol.ts"
+import { type ConditionView, conditionView, type WaitLock } from "./internal/shared/condition/worker.ts"
+import { timeoutError } from "./internal/shared/errors.ts"
+import { type Handle, HandleKey, isKind } from "./internal/shared/object.ts"
+import { fiberCell } from "./internal/shared/rlock/protocol.ts"
+import type { SharedError } from "./SharedError.ts"
 import * as SharedLock from "./SharedLock.ts"
 import * as SharedRLock from "./SharedRLock.ts"
-
-const kind = "SharedCondition"
 
 /**
  * @category models
@@ -66,30 +68,29 @@ export interface SharedCondition {
   readonly [HandleKey]: Handle
   /** The lock that `await` releases and takes back. */
   readonly lock: SharedLock.SharedLock | SharedRLock.SharedRLock
+  /** @internal */
+  readonly ops: ConditionView
 }
-
-const timedOut = (millis: number) =>
-  new SharedError({ object: kind, reason: "Timeout", message: `gave up waiting for a notify after ${millis} ms` })
 
 /**
  * The lock as `await` uses it, for one fiber: released completely (a re-entrant lock may be held several
  * times) and taken back as it was.
  */
-const lockFor = (lock: SharedCondition["lock"], fiber: number) =>
+const lockFor = (lock: SharedCondition["lock"], fiber: number): WaitLock =>
   SharedRLock.isSharedRLock(lock)
     ? {
       releaseSave: lock.ops.releaseAll(fiber),
-      acquireRestore: (saved: number) => lock.ops.acquire(fiber, saved, undefined)
+      acquireRestore: (saved) => lock.ops.acquire(fiber, saved, undefined)
     }
     : {
       releaseSave: Effect.as(lock.ops.release, 1),
-      acquireRestore: (_saved: number) => lock.ops.acquire(undefined)
+      acquireRestore: () => lock.ops.acquire(undefined)
     }
 
-const fromParts = (id: number, lock: SharedCondition["lock"]): SharedCondition => ({
-  [HandleKey]: { kind, id, buffer: undefined },
-  lock
-})
+const fromParts = (id: number, lock: SharedCondition["lock"]): SharedCondition => {
+  const handle: Handle = { kind, id, buffer: undefined }
+  return { [HandleKey]: handle, lock, ops: conditionView(handle) }
+}
 
 /**
  * Tells whether a value is a {@link SharedCondition}.
@@ -122,12 +123,6 @@ export const schema: Schema.Codec<
   )
 ) as never
 
-interface Waiter {
-  readonly owner: number
-  notified: boolean
-  wake: (() => void) | undefined
-}
-
 /**
  * Makes a condition that lives as long as the current scope, with its own `SharedRLock` or with `lock`.
  *
@@ -139,84 +134,8 @@ export const make = (
 ): Effect.Effect<SharedCondition, never, Scope.Scope> =>
   Effect.gen(function*() {
     const lock = options?.lock ?? (yield* SharedRLock.make)
-    // every registered waiter by ticket, and those not yet notified, both in arrival order
-    let nextTicket = 1
-    const tickets = new Map<number, Waiter>()
-    const queue = new Map<number, Waiter>()
-    const notify = (n: number): void => {
-      for (const [ticket, waiter] of queue) {
-        if (n <= 0) break
-        queue.delete(ticket)
-        waiter.notified = true
-        waiter.wake?.()
-        n--
-      }
-    }
-    // A waiter leaves: one that was notified but will not act on it passes the notify on.
-    const leave = (ticket: number, consumed: boolean): void => {
-      const waiter = tickets.get(ticket)
-      if (waiter === undefined) return
-      tickets.delete(ticket)
-      queue.delete(ticket)
-      if (waiter.notified && !consumed) notify(1)
-    }
-    const wait = (ticket: number, millis: number): Effect.Effect<void, SharedError> =>
-      Effect.suspend(() => {
-        const waiter = tickets.get(ticket)
-        // unknown ticket: its worker was declared gone; a spurious wake-up is allowed
-        if (waiter === undefined) return Effect.void
-        const waiting = Effect.callback<void>((resume) => {
-          if (waiter.notified) return resume(Effect.void)
-          waiter.wake = () => resume(Effect.void)
-          return Effect.sync(() => {
-            waiter.wake = undefined
-          })
-        })
-        const timed = millis < 0
-          ? waiting
-          : Effect.flatMap(Effect.timeoutOption(waiting, millis), (o) => Option.isSome(o) ? Effect.void : Effect.fail(timedOut(millis)))
-        return Effect.onExit(timed, (exit) => Effect.sync(() => leave(ticket, Exit.isSuccess(exit))))
-      })
-    const hosted = yield* Effect.acquireRelease(
-      Effect.sync(() =>
-        host({
-          kind,
-          call: (owner, op, args) => {
-            switch (op) {
-              case "register":
-                return Effect.sync(() => {
-                  const ticket = nextTicket++
-                  const waiter: Waiter = { owner, notified: false, wake: undefined }
-                  tickets.set(ticket, waiter)
-                  queue.set(ticket, waiter)
-                  return ticket
-                })
-              case "unregister":
-                return Effect.sync(() => leave(args[args.length - 1] as number, false))
-              case "wait":
-                return wait(args[0] as number, args[1] as number)
-              case "notify":
-                return Effect.sync(() => notify(args[0] as number))
-              case "notifyAll":
-                return Effect.sync(() => notify(queue.size))
-              case "waiting":
-                return Effect.sync(() => queue.size)
-              default:
-                return unknownOp(kind, op)
-            }
-          },
-          ownerGone: (owner) => {
-            for (const [ticket, waiter] of tickets) if (waiter.owner === owner) leave(ticket, false)
-          }
-        })
-      ),
-      (h) => Effect.sync(h.remove)
-    )
-    return fromParts(hosted.id, lock)
+    return fromParts(yield* makeConditionWaiters, lock)
   })
-
-const millisOf = (timeout: Duration.Input | undefined): number =>
-  timeout === undefined ? -1 : Duration.toMillis(Duration.fromInputUnsafe(timeout))
 
 /**
  * Waits until the condition's lock is free and takes it (see `SharedLock.acquire`, `SharedRLock.acquire`).
@@ -254,32 +173,8 @@ export const withLock: {
     SharedRLock.isSharedRLock(self.lock) ? SharedRLock.withLock(effect, self.lock) : SharedLock.withLock(effect, self.lock)
 )
 
-const awaitMillis = (self: SharedCondition, millis: number): Effect.Effect<void, SharedError> =>
-  Effect.withFiber((current) => {
-    const lock = lockFor(self.lock, fiberCell(current.id))
-    const handle = self[HandleKey]
-    return Effect.uninterruptibleMask((restore) =>
-      Effect.gen(function*() {
-        // register before releasing the lock: a notify sent once the lock is free must find this waiter
-        const ticket = (yield* restore(
-          callHost(handle, "register", [], { op: "unregister", args: [], withResult: true })
-        )) as number
-        const saved = yield* Effect.catch(
-          lock.releaseSave,
-          (e) => Effect.andThen(Effect.ignore(callHost(handle, "unregister", [ticket])), Effect.fail(e))
-        )
-        // a wait that completes after its caller gave up received a notify it will not use: pass it on
-        const waited = yield* Effect.exit(restore(callHost(handle, "wait", [ticket, millis], { op: "notify", args: [1] })))
-        // interrupted before the wait was even sent: the ticket is still registered; drop it (a no-op if
-        // the wait did run and already left)
-        if (Exit.isFailure(waited)) yield* Effect.ignore(callHost(handle, "unregister", [ticket]))
-        yield* Effect.orDie(lock.acquireRestore(saved))
-        if (Exit.isFailure(waited)) return yield* waited
-        // interrupted while taking the lock back after a notify: it will not act on it, the next waiter may
-        return yield* Effect.onInterrupt(restore(Effect.void), () => Effect.ignore(notify(self, 1)))
-      })
-    )
-  })
+const awaitMillis = (self: SharedCondition, millis: number | undefined): Effect.Effect<void, SharedError> =>
+  Effect.withFiber((current) => self.ops.await(lockFor(self.lock, fiberCell(current.id)), millis))
 
 /**
  * Releases the lock (which this fiber must hold: else fails with reason `OverRelease`), waits for a
@@ -293,7 +188,7 @@ const awaitMillis = (self: SharedCondition, millis: number): Effect.Effect<void,
 export const await_ = (
   self: SharedCondition,
   options?: { readonly timeout?: Duration.Input | undefined }
-): Effect.Effect<void, SharedError> => awaitMillis(self, millisOf(options?.timeout))
+): Effect.Effect<void, SharedError> => withTimeout(kind, options?.timeout, (ms) => awaitMillis(self, ms))
 
 export {
   /**
@@ -318,24 +213,22 @@ export const awaitFor = <E, R>(
   self: SharedCondition,
   predicate: Effect.Effect<boolean, E, R>,
   options?: { readonly timeout?: Duration.Input | undefined }
-): Effect.Effect<void, E | SharedError, R> => {
-  const total = millisOf(options?.timeout)
-  return Effect.suspend(() => {
-    const deadline = total < 0 ? Infinity : performance.now() + total
+): Effect.Effect<void, E | SharedError, R> =>
+  withTimeout(kind, options?.timeout, (total) => Effect.suspend(() => {
+    const deadline = total === undefined ? Infinity : performance.now() + total
     const loop: Effect.Effect<void, E | SharedError, R> = Effect.flatMap(predicate, (ok) => {
       if (ok) return Effect.void
       const left = deadline - performance.now()
-      if (left <= 0) return Effect.fail(timedOut(total))
+      if (left <= 0) return Effect.fail(timeoutError(kind, total!, "a notify"))
       return Effect.andThen(
         // after a timeout, one last look: the state may have changed without a notify reaching us
-        Effect.catchIf(awaitMillis(self, left === Infinity ? -1 : Math.max(1, Math.ceil(left))), (e) => e.reason === "Timeout", () =>
-          Effect.flatMap(predicate, (last) => (last ? Effect.void : Effect.fail(timedOut(total))))),
+        Effect.catchIf(awaitMillis(self, left === Infinity ? undefined : Math.max(1, Math.ceil(left))), (e) => e.reason._tag === "Timeout", () =>
+          Effect.flatMap(predicate, (last) => (last ? Effect.void : Effect.fail(timeoutError(kind, total!, "a notify"))))),
         loop
       )
     })
     return loop
-  })
-}
+  }))
 
 /**
  * Wakes up to `n` waiters (default 1), the longest waiting first. Does not need the lock, but changing
@@ -344,8 +237,7 @@ export const awaitFor = <E, R>(
  * @category combinators
  * @since 0.1.0
  */
-export const notify = (self: SharedCondition, n = 1): Effect.Effect<void, SharedError> =>
-  Effect.asVoid(callHost(self[HandleKey], "notify", [n]))
+export const notify = (self: SharedCondition, n = 1): Effect.Effect<void, SharedError> => self.ops.notify(n)
 
 /**
  * Wakes every waiter.
@@ -353,8 +245,7 @@ export const notify = (self: SharedCondition, n = 1): Effect.Effect<void, Shared
  * @category combinators
  * @since 0.1.0
  */
-export const notifyAll = (self: SharedCondition): Effect.Effect<void, SharedError> =>
-  Effect.asVoid(callHost(self[HandleKey], "notifyAll", []))
+export const notifyAll = (self: SharedCondition): Effect.Effect<void, SharedError> => self.ops.notifyAll
 
 /**
  * The number of fibers waiting for a notify now.
@@ -362,5 +253,4 @@ export const notifyAll = (self: SharedCondition): Effect.Effect<void, SharedErro
  * @category getters
  * @since 0.1.0
  */
-export const waiting = (self: SharedCondition): Effect.Effect<number, SharedError> =>
-  callHost(self[HandleKey], "waiting", []) as Effect.Effect<number, SharedError>
+export const waiting = (self: SharedCondition): Effect.Effect<number, SharedError> => self.ops.waiting

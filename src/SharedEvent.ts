@@ -2,7 +2,8 @@
  * A flag that workers wait for: one side sets it, every waiter wakes (Python's `multiprocessing.Event`).
  *
  * Made in the parent within a Scope, passed to tasks in their payload (`schema`). `await` is interruptible
- * and takes an optional timeout.
+ * and takes an optional timeout. After the event's scope ends, every operation fails with reason
+ * `Closed`, and pending waits are woken with it.
  *
  * **Example** (Workers start together)
  *
@@ -15,13 +16,15 @@
  * @since 0.1.0
  */
 import "./internal/nodeVersion.ts"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { callHost, type Handle, HandleKey, handleSchema, isKind, makeHosted, unknownOp, waitChange } from "./internal/shared/object.ts"
+import { withTimeout } from "./internal/shared/args.ts"
+import { makeEvent } from "./internal/shared/event/parent.ts"
+import { kind } from "./internal/shared/event/protocol.ts"
+import { type EventView, eventView } from "./internal/shared/event/worker.ts"
+import { type Handle, HandleKey, handleSchema, isKind } from "./internal/shared/object.ts"
 import type { SharedError } from "./SharedError.ts"
-
-const kind = "SharedEvent"
 
 /**
  * @category models
@@ -30,47 +33,10 @@ const kind = "SharedEvent"
 export interface SharedEvent {
   readonly [HandleKey]: Handle
   /** @internal */
-  readonly ops: {
-    readonly set: Effect.Effect<void, SharedError>
-    readonly clear: Effect.Effect<void, SharedError>
-    readonly isSet: Effect.Effect<boolean, SharedError>
-    readonly await: (timeoutMillis: number | undefined) => Effect.Effect<boolean, SharedError>
-  }
+  readonly ops: EventView
 }
 
-const awaitFlag = (view: Int32Array, timeoutMillis: number | undefined): Effect.Effect<boolean> => {
-  const deadline = timeoutMillis === undefined ? Infinity : performance.now() + timeoutMillis
-  const loop: Effect.Effect<boolean> = Effect.suspend(() => {
-    if (Atomics.load(view, 0) === 1) return Effect.succeed(true)
-    const left = deadline - performance.now()
-    if (left <= 0) return Effect.succeed(false)
-    return Effect.andThen(waitChange(view, 0, 0, left), loop)
-  })
-  return loop
-}
-
-const local = (view: Int32Array): SharedEvent["ops"] => ({
-  set: Effect.sync(() => {
-    Atomics.store(view, 0, 1)
-    Atomics.notify(view, 0)
-  }),
-  clear: Effect.sync(() => void Atomics.store(view, 0, 0)),
-  isSet: Effect.sync(() => Atomics.load(view, 0) === 1),
-  await: (timeout) => awaitFlag(view, timeout)
-})
-
-const fromHandle = (handle: Handle): SharedEvent => {
-  if (handle.buffer !== undefined) return { [HandleKey]: handle, ops: local(new Int32Array(handle.buffer)) }
-  return {
-    [HandleKey]: handle,
-    ops: {
-      set: Effect.asVoid(callHost(handle, "set", [])),
-      clear: Effect.asVoid(callHost(handle, "clear", [])),
-      isSet: callHost(handle, "isSet", []) as Effect.Effect<boolean, SharedError>,
-      await: (timeout) => callHost(handle, "await", [timeout ?? -1]) as Effect.Effect<boolean, SharedError>
-    }
-  }
-}
+const fromHandle = (handle: Handle): SharedEvent => ({ [HandleKey]: handle, ops: eventView(handle) })
 
 /**
  * Tells whether a value is a {@link SharedEvent}.
@@ -94,28 +60,7 @@ export const schema = handleSchema<SharedEvent>(kind, isSharedEvent, fromHandle)
  * @category constructors
  * @since 0.1.0
  */
-export const make: Effect.Effect<SharedEvent, never, Scope.Scope> = makeHosted({
-  kind,
-  cells: 1,
-  build: fromHandle,
-  call: (view) => {
-    const ops = local(view)
-    return (_owner, op, args) => {
-      switch (op) {
-        case "set":
-          return ops.set
-        case "clear":
-          return ops.clear
-        case "isSet":
-          return ops.isSet
-        case "await":
-          return ops.await((args[0] as number) < 0 ? undefined : (args[0] as number))
-        default:
-          return unknownOp(kind, op)
-      }
-    }
-  }
-})
+export const make: Effect.Effect<SharedEvent, never, Scope.Scope> = Effect.map(makeEvent, fromHandle)
 
 /**
  * Sets the flag and wakes every waiter.
@@ -152,7 +97,7 @@ export const await_ = (
   self: SharedEvent,
   options?: { readonly timeout?: Duration.Input | undefined }
 ): Effect.Effect<boolean, SharedError> =>
-  self.ops.await(options?.timeout === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(options.timeout)))
+  withTimeout(kind, options?.timeout, self.ops.await)
 
 export {
   /**

@@ -8,8 +8,12 @@
  * the pool's channel. The API is the same everywhere.
  *
  * **Rules**
- * - R1: waiting to acquire is interruptible at any point and never leaves the lock taken.
- * - R8: a lock held by a worker that dies is released.
+ * - R1: waiting to acquire is interruptible at any point and never leaves the lock taken; an interrupted
+ *   waiter never keeps the release's wake-up from the next one.
+ * - R8: the holder is the worker. A lock held by a worker that crashes is released at once; a task that
+ *   ends without releasing it leaves it held (`withLock` is the scoped way), also when its worker retires.
+ * - After the lock's scope ends, every operation fails with reason `Closed`, and pending waits are woken
+ *   with it.
  *
  * **Example** (A counter updated by many workers)
  *
@@ -28,22 +32,16 @@
  * @since 0.1.0
  */
 import "./internal/nodeVersion.ts"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import type * as Scope from "effect/Scope"
-import * as Duration from "effect/Duration"
-import {
-  LOCK_CELLS,
-  lockAcquire,
-  lockAcquireIfAvailable,
-  lockOwnerGone,
-  lockRelease
-} from "./internal/shared/lock.ts"
-import { callHost, type Handle, HandleKey, handleSchema, holding, isKind, makeHosted, unknownOp } from "./internal/shared/object.ts"
-import { registry } from "./internal/shared/registry.ts"
+import { withTimeout } from "./internal/shared/args.ts"
+import { makeLock } from "./internal/shared/lock/parent.ts"
+import { kind } from "./internal/shared/lock/protocol.ts"
+import { type LockView, lockView } from "./internal/shared/lock/worker.ts"
+import { type Handle, HandleKey, handleSchema, holding, isKind } from "./internal/shared/object.ts"
 import type { SharedError } from "./SharedError.ts"
-
-const kind = "SharedLock"
 
 /**
  * @category models
@@ -52,44 +50,10 @@ const kind = "SharedLock"
 export interface SharedLock {
   readonly [HandleKey]: Handle
   /** @internal */
-  readonly ops: LockOps
+  readonly ops: LockView
 }
 
-interface LockOps {
-  readonly acquire: (timeoutMillis: number | undefined) => Effect.Effect<void, SharedError>
-  readonly acquireIfAvailable: Effect.Effect<boolean, SharedError>
-  readonly release: Effect.Effect<void, SharedError>
-  readonly isLocked: Effect.Effect<boolean, SharedError>
-}
-
-const fromHandle = (handle: Handle): SharedLock => {
-  const buffer = handle.buffer
-  if (buffer !== undefined) {
-    const view = new Int32Array(buffer)
-    return {
-      [HandleKey]: handle,
-      ops: {
-        acquire: (timeout) => lockAcquire(view, registry.owner, timeout),
-        acquireIfAvailable: Effect.sync(() => lockAcquireIfAvailable(view, registry.owner)),
-        release: Effect.suspend(() => lockRelease(view, registry.owner)),
-        isLocked: Effect.sync(() => Atomics.load(view, 0) !== 0)
-      }
-    }
-  }
-  return {
-    [HandleKey]: handle,
-    ops: {
-      acquire: (timeout) => Effect.asVoid(callHost(handle, "acquire", [timeout ?? -1], { op: "release", args: [] })),
-      // the compensation gets the call's result: release only if the lock was in fact taken
-      acquireIfAvailable: callHost(handle, "acquireIfAvailable", [], { op: "releaseIfTaken", args: [], withResult: true }) as Effect.Effect<
-        boolean,
-        SharedError
-      >,
-      release: Effect.asVoid(callHost(handle, "release", [])),
-      isLocked: callHost(handle, "isLocked", []) as Effect.Effect<boolean, SharedError>
-    }
-  }
-}
+const fromHandle = (handle: Handle): SharedLock => ({ [HandleKey]: handle, ops: lockView(handle) })
 
 /**
  * Tells whether a value is a {@link SharedLock}.
@@ -108,40 +72,18 @@ export const isSharedLock: (u: unknown) => u is SharedLock = isKind<SharedLock>(
 export const schema = handleSchema<SharedLock>(kind, isSharedLock, fromHandle)
 
 /**
- * Makes a lock, free, that lives as long as the current scope.
+ * Makes a lock, free, that lives as long as the current scope. After the scope ends, every operation
+ * fails with reason `Closed`, and every wait still pending is woken with it.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const make: Effect.Effect<SharedLock, never, Scope.Scope> = makeHosted({
-  kind,
-  cells: LOCK_CELLS,
-  build: fromHandle,
-  call: (view) => (owner, op, args) => {
-    switch (op) {
-      case "acquire":
-        return lockAcquire(view, owner, (args[0] as number) < 0 ? undefined : (args[0] as number))
-      case "acquireIfAvailable":
-        return Effect.sync(() => lockAcquireIfAvailable(view, owner))
-      case "release":
-        return lockRelease(view, owner)
-      case "releaseIfTaken":
-        return args[args.length - 1] === true ? lockRelease(view, owner) : Effect.void
-      case "isLocked":
-        return Effect.sync(() => Atomics.load(view, 0) !== 0)
-      default:
-        return unknownOp(kind, op)
-    }
-  },
-  ownerGone: lockOwnerGone
-})
-
-const millis = (timeout: Duration.Input | undefined): number | undefined =>
-  timeout === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(timeout))
+export const make: Effect.Effect<SharedLock, never, Scope.Scope> = Effect.map(makeLock, fromHandle)
 
 /**
  * Waits until the lock is free and takes it. With `timeout`, gives up with a `SharedError` (reason
- * `Timeout`) and leaves the lock as it was.
+ * `Timeout`) and leaves the lock as it was; a `timeout` that is not a duration fails with reason
+ * `InvalidArgument`.
  *
  * @category combinators
  * @since 0.1.0
@@ -149,7 +91,7 @@ const millis = (timeout: Duration.Input | undefined): number | undefined =>
 export const acquire = (
   self: SharedLock,
   options?: { readonly timeout?: Duration.Input | undefined }
-): Effect.Effect<void, SharedError> => self.ops.acquire(millis(options?.timeout))
+): Effect.Effect<void, SharedError> => withTimeout(kind, options?.timeout, (ms) => self.ops.acquire(ms))
 
 /**
  * Takes the lock if it is free, without waiting; tells whether it did.
@@ -186,4 +128,4 @@ export const withLock: {
   (self: SharedLock): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SharedError, R>
   <A, E, R>(effect: Effect.Effect<A, E, R>, self: SharedLock): Effect.Effect<A, E | SharedError, R>
 } = dual(2, <A, E, R>(effect: Effect.Effect<A, E, R>, self: SharedLock): Effect.Effect<A, E | SharedError, R> =>
-  holding(self.ops.acquire(undefined), self.ops.release, effect))
+  holding((restore) => self.ops.acquire(undefined, restore), self.ops.release, effect))

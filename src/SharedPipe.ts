@@ -7,7 +7,9 @@
  * parent on every backend; messages are encoded with their schemas, so they keep their types. `receive`
  * waits (interruptibly, with an optional timeout); `close` ends both directions: the other end still
  * receives what was sent before, then its `receive` fails with reason `Ended`, and sending to a closed
- * pipe fails with reason `Ended`.
+ * pipe fails with reason `Ended`. Every message is received exactly once: a task that received it keeps
+ * it, whatever happens to its worker afterwards (R8). After the pipe's scope ends, every operation fails
+ * with reason `Closed`, and pending waits are woken with it.
  *
  * **Example** (A worker answers requests)
  *
@@ -101,7 +103,7 @@ export const make = <A, AI, B, BI>(
   a: Schema.Codec<A, AI>,
   b: Schema.Codec<B, BI>,
   options?: { readonly capacity?: number | undefined }
-): Effect.Effect<{ readonly left: SharedPipe<A, B>; readonly right: SharedPipe<B, A> }, never, Scope.Scope> =>
+): Effect.Effect<{ readonly left: SharedPipe<A, B>; readonly right: SharedPipe<B, A> }, SharedError, Scope.Scope> =>
   Effect.gen(function*() {
     const toRight = yield* SharedQueue.make(a, options)
     const toLeft = yield* SharedQueue.make(b, options)

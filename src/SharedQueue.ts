@@ -9,9 +9,13 @@
  * queue is ended and drained, `take` fails with reason `Ended`. Joinable: every `take` should be followed
  * by `taskDone`, and `awaitEmpty` waits until every item offered has been taken and marked done.
  *
- * A consumer that dies loses no item: a `take` that was still waiting is abandoned, one that completed
- * after its caller gave up puts the item back, and the items a dead consumer took but had not marked done
- * with `taskDone` go back to the queue for another consumer (at-least-once under crashes).
+ * Delivery (R8): an item is delivered exactly once. A task that ends keeps what it took, and a worker that
+ * retires, idles out or closes with its pool gives nothing back. A `take` still waiting when its caller
+ * gives up takes nothing; one that completed after its caller gave up puts the item back at the head. Only
+ * a `joinable: true` queue gives items back after a crash: those that the crashed task took and had not
+ * marked with `taskDone` go back to the head for another consumer (at-least-once under crashes). After
+ * `end`, waiting offers fail with reason `Ended`; after the scope ends, every operation and every pending
+ * wait fails with reason `Closed`. `waiting` counts the takers and offerers waiting now.
  *
  * **Example** (A producer and consumers)
  *
@@ -25,19 +29,18 @@
  * @since 0.1.0
  */
 import "./internal/nodeVersion.ts"
-import * as Cause from "effect/Cause"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Latch from "effect/Latch"
-import * as Option from "effect/Option"
-import * as Queue from "effect/Queue"
-import * as Schema from "effect/Schema"
+import type * as Option from "effect/Option"
+import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { callHost, type Handle, HandleKey, handleSchema, isKind, unknownOp } from "./internal/shared/object.ts"
-import { host } from "./internal/shared/registry.ts"
-import { SharedError } from "./SharedError.ts"
-
-const kind = "SharedQueue"
+import { withTimeout } from "./internal/shared/args.ts"
+import { invalidArgumentError } from "./internal/shared/errors.ts"
+import { type Handle, HandleKey, handleSchema, isKind } from "./internal/shared/object.ts"
+import { makeQueue } from "./internal/shared/queue/parent.ts"
+import { kind } from "./internal/shared/queue/protocol.ts"
+import { type QueueView, queueView } from "./internal/shared/queue/worker.ts"
+import type { SharedError } from "./SharedError.ts"
 
 /**
  * @category models
@@ -47,21 +50,26 @@ export interface SharedQueue<A> {
   readonly [HandleKey]: Handle
   /** @internal */
   readonly item: Schema.Codec<A, any>
+  /** @internal */
+  readonly ops: QueueView<A>
 }
 
-const ended = () => new SharedError({ object: kind, reason: "Ended", message: "the queue was ended" })
-const timedOut = (millis: number) =>
-  new SharedError({ object: kind, reason: "Timeout", message: `gave up waiting on the queue after ${millis} ms` })
+/**
+ * How many fibers wait on a queue now: `takers` for an item, `offerers` for room.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Waiting {
+  readonly takers: number
+  readonly offerers: number
+}
 
-const millisOf = (timeout: Duration.Input | undefined): number =>
-  timeout === undefined ? -1 : Duration.toMillis(Duration.fromInputUnsafe(timeout))
-
-const withTimeout = <A>(effect: Effect.Effect<A, SharedError>, millis: number): Effect.Effect<A, SharedError> =>
-  millis < 0
-    ? effect
-    : Effect.flatMap(Effect.timeoutOption(effect, millis), (o) => (Option.isSome(o) ? Effect.succeed(o.value) : Effect.fail(timedOut(millis))))
-
-const fromHandle = <A>(item: Schema.Codec<A, any>) => (handle: Handle): SharedQueue<A> => ({ [HandleKey]: handle, item })
+const fromHandle = <A>(item: Schema.Codec<A, any>) => (handle: Handle): SharedQueue<A> => ({
+  [HandleKey]: handle,
+  item,
+  ops: queueView(handle, item)
+})
 
 /**
  * Tells whether a value is a {@link SharedQueue}.
@@ -83,113 +91,33 @@ export const schema = <A, I>(item: Schema.Codec<A, I>) =>
 /**
  * Makes a queue of at most `capacity` items (default: unbounded), alive as long as the current scope.
  *
+ * With `joinable: true` it is Python's `JoinableQueue` under crashes too: an item is its taker's until
+ * `taskDone`, and if the taker's worker crashes while the task that took it still runs, the item goes back
+ * to the head of the queue for another consumer (at-least-once, like a message queue's visibility
+ * timeout). Without it (the default) every item is delivered exactly once: an item taken is never offered
+ * again, whatever happens to its taker. Either way, a task that ends keeps what it took, with or without
+ * `taskDone`, and a worker that retires or closes gives nothing back. `taskDone` and `awaitEmpty` count on
+ * every queue. A `capacity` that is not a positive integer fails with reason `InvalidArgument`.
+ *
  * @category constructors
  * @since 0.1.0
  */
 export const make = <A, I>(
   item: Schema.Codec<A, I>,
-  options?: { readonly capacity?: number | undefined }
-): Effect.Effect<SharedQueue<A>, never, Scope.Scope> =>
-  Effect.gen(function*() {
+  options?: { readonly capacity?: number | undefined; readonly joinable?: boolean | undefined }
+): Effect.Effect<SharedQueue<A>, SharedError, Scope.Scope> =>
+  Effect.suspend(() => {
     const capacity = options?.capacity ?? Number.MAX_SAFE_INTEGER
     if (!(Number.isInteger(capacity) && capacity > 0)) {
-      return yield* Effect.die(new RangeError(`SharedQueue.make: capacity must be a positive integer, got ${capacity}`))
+      return Effect.fail(invalidArgumentError(kind, "capacity", `capacity must be a positive integer, got ${capacity}`))
     }
-    const queue = yield* Queue.bounded<unknown, Cause.Done>(capacity)
-    // joinable: items offered and not yet marked done; the latch is open when there are none
-    let unfinished = 0
-    let isEnded = false
-    // items each owner took and has not marked done: given back if that worker dies before taskDone
-    const taken = new Map<number, Array<unknown>>()
-    const empty = yield* Latch.make(true)
-    const added = Effect.sync(() => {
-      if (unfinished++ === 0) empty.closeUnsafe()
-    })
-    const ops = (owner: number, op: string, args: ReadonlyArray<unknown>): Effect.Effect<unknown, SharedError> => {
-      switch (op) {
-        case "offer":
-          return withTimeout(
-            Effect.suspend(() => isEnded ? Effect.fail(ended()) : Effect.andThen(Queue.offer(queue, args[0]), added)),
-            args[1] as number
-          )
-        case "offerIfAvailable":
-          return Effect.suspend(() => {
-            if (isEnded) return Effect.fail(ended())
-            return Queue.offerUnsafe(queue, args[0]) ? Effect.as(added, true) : Effect.succeed(false)
-          })
-        case "take":
-          return withTimeout(
-            Effect.tap(Effect.catch(Queue.take(queue), () => Effect.fail(ended())), (item) => Effect.sync(() => track(owner, item))),
-            args[0] as number
-          )
-        case "takeIfAvailable":
-          return Effect.map(Queue.poll(queue), (o) => {
-            if (Option.isNone(o)) return []
-            track(owner, o.value)
-            return [o.value]
-          })
-        case "putBack":
-          // a take that completed after its caller gave up: the item goes back
-          return Effect.suspend(() => {
-            untrack(owner)
-            return Effect.asVoid(Queue.offer(queue, args[args.length - 1]))
-          })
-        case "taskDone":
-          return Effect.suspend(() => {
-            if (unfinished === 0) {
-              return Effect.fail(new SharedError({ object: kind, reason: "OverRelease", message: "taskDone called more times than there were items" }))
-            }
-            untrack(owner)
-            if (--unfinished === 0) empty.openUnsafe()
-            return Effect.void
-          })
-        case "awaitEmpty":
-          return empty.await
-        case "end":
-          return Effect.suspend(() => {
-            isEnded = true
-            return Effect.asVoid(Queue.end(queue))
-          })
-        case "size":
-          return Queue.size(queue)
-        default:
-          return unknownOp(kind, op) as never
-      }
-    }
-    const track = (owner: number, item: unknown) => {
-      let items = taken.get(owner)
-      if (items === undefined) taken.set(owner, items = [])
-      items.push(item)
-    }
-    const untrack = (owner: number) => {
-      const items = taken.get(owner)
-      items?.shift()
-      if (items !== undefined && items.length === 0) taken.delete(owner)
-    }
-    // A consumer that dies between take and taskDone did not process its items: they go back to the
-    // queue (still counted as unfinished), so no item is lost and awaitEmpty does not wait forever.
-    const ownerGone = (owner: number) => {
-      const items = taken.get(owner)
-      if (items === undefined) return
-      taken.delete(owner)
-      for (const item of items) Effect.runFork(Queue.offer(queue, item))
-    }
-    const hosted = yield* Effect.acquireRelease(
-      Effect.sync(() => host({ kind, call: ops, ownerGone })),
-      (h) => Effect.andThen(Effect.sync(h.remove), Queue.shutdown(queue))
-    )
-    return fromHandle(item)({ kind, id: hosted.id, buffer: undefined })
+    return Effect.map(makeQueue(capacity, options?.joinable === true), fromHandle(item))
   })
 
-const encoder = <A>(self: SharedQueue<A>) => Schema.encodeUnknownEffect(self.item)
-const decoder = <A>(self: SharedQueue<A>) => Schema.decodeUnknownEffect(self.item)
-
-const badItem = (e: unknown) =>
-  Effect.die(new TypeError(`SharedQueue: an item does not match the queue's schema: ${e instanceof Error ? e.message : String(e)}`))
-
 /**
- * Adds an item, waiting while the queue is full. Fails with reason `Ended` after `end`, `Timeout` after
- * `timeout`.
+ * Adds an item, waiting while the queue is full. Fails with reason `Ended` after `end` (also when it was
+ * waiting for room then), `Timeout` after `timeout`, `InvalidValue` when the item does not match the
+ * queue's schema.
  *
  * @category combinators
  * @since 0.1.0
@@ -198,9 +126,7 @@ export const offer = <A>(
   self: SharedQueue<A>,
   item: A,
   options?: { readonly timeout?: Duration.Input | undefined }
-): Effect.Effect<void, SharedError> =>
-  Effect.flatMap(Effect.catch(encoder(self)(item), badItem), (encoded) =>
-    Effect.asVoid(callHost(self[HandleKey], "offer", [encoded, millisOf(options?.timeout)])))
+): Effect.Effect<void, SharedError> => withTimeout(kind, options?.timeout, (ms) => self.ops.offer(item, ms))
 
 /**
  * Adds an item if there is room now; tells whether it did.
@@ -208,9 +134,7 @@ export const offer = <A>(
  * @category combinators
  * @since 0.1.0
  */
-export const offerIfAvailable = <A>(self: SharedQueue<A>, item: A): Effect.Effect<boolean, SharedError> =>
-  Effect.flatMap(Effect.catch(encoder(self)(item), badItem), (encoded) =>
-    callHost(self[HandleKey], "offerIfAvailable", [encoded]) as Effect.Effect<boolean, SharedError>)
+export const offerIfAvailable = <A>(self: SharedQueue<A>, item: A): Effect.Effect<boolean, SharedError> => self.ops.offerIfAvailable(item)
 
 /**
  * Takes the next item, waiting while the queue is empty. Fails with reason `Ended` once the queue is
@@ -222,11 +146,7 @@ export const offerIfAvailable = <A>(self: SharedQueue<A>, item: A): Effect.Effec
 export const take = <A>(
   self: SharedQueue<A>,
   options?: { readonly timeout?: Duration.Input | undefined }
-): Effect.Effect<A, SharedError> =>
-  Effect.flatMap(
-    callHost(self[HandleKey], "take", [millisOf(options?.timeout)], { op: "putBack", args: [], withResult: true }),
-    (encoded) => Effect.catch(decoder(self)(encoded), badItem)
-  )
+): Effect.Effect<A, SharedError> => withTimeout(kind, options?.timeout, self.ops.take)
 
 /**
  * Takes the next item if there is one now.
@@ -234,20 +154,16 @@ export const take = <A>(
  * @category combinators
  * @since 0.1.0
  */
-export const takeIfAvailable = <A>(self: SharedQueue<A>): Effect.Effect<Option.Option<A>, SharedError> =>
-  Effect.flatMap(callHost(self[HandleKey], "takeIfAvailable", []), (got) => {
-    const items = got as ReadonlyArray<unknown>
-    return items.length === 0 ? Effect.succeedNone : Effect.map(Effect.catch(decoder(self)(items[0]), badItem), Option.some)
-  })
+export const takeIfAvailable = <A>(self: SharedQueue<A>): Effect.Effect<Option.Option<A>, SharedError> => self.ops.takeIfAvailable
 
 /**
- * Marks one taken item as processed (joinable queues).
+ * Marks one taken item as processed (joinable queues: an item marked done no longer goes back if its
+ * taker crashes).
  *
  * @category combinators
  * @since 0.1.0
  */
-export const taskDone = <A>(self: SharedQueue<A>): Effect.Effect<void, SharedError> =>
-  Effect.asVoid(callHost(self[HandleKey], "taskDone", []))
+export const taskDone = <A>(self: SharedQueue<A>): Effect.Effect<void, SharedError> => self.ops.taskDone
 
 /**
  * Waits until every item offered has been taken and marked done with `taskDone` (Python's
@@ -256,17 +172,17 @@ export const taskDone = <A>(self: SharedQueue<A>): Effect.Effect<void, SharedErr
  * @category combinators
  * @since 0.1.0
  */
-export const awaitEmpty = <A>(self: SharedQueue<A>): Effect.Effect<void, SharedError> =>
-  Effect.asVoid(callHost(self[HandleKey], "awaitEmpty", []))
+export const awaitEmpty = <A>(self: SharedQueue<A>): Effect.Effect<void, SharedError> => self.ops.awaitEmpty
 
 /**
- * Ends the queue: no more offers; consumers take what is left, then `take` fails with reason `Ended`.
+ * Ends the queue: no more offers (offers waiting for room fail with reason `Ended` at once, their items
+ * never go in); consumers take what is left, then `take` fails with reason `Ended` (takes waiting on an
+ * empty queue fail at once).
  *
  * @category combinators
  * @since 0.1.0
  */
-export const end = <A>(self: SharedQueue<A>): Effect.Effect<void, SharedError> =>
-  Effect.asVoid(callHost(self[HandleKey], "end", []))
+export const end = <A>(self: SharedQueue<A>): Effect.Effect<void, SharedError> => self.ops.end
 
 /**
  * The number of items in the queue now.
@@ -274,5 +190,13 @@ export const end = <A>(self: SharedQueue<A>): Effect.Effect<void, SharedError> =
  * @category getters
  * @since 0.1.0
  */
-export const size = <A>(self: SharedQueue<A>): Effect.Effect<number, SharedError> =>
-  callHost(self[HandleKey], "size", []) as Effect.Effect<number, SharedError>
+export const size = <A>(self: SharedQueue<A>): Effect.Effect<number, SharedError> => self.ops.size
+
+/**
+ * How many fibers wait on the queue now, anywhere: `takers` waiting for an item, `offerers` waiting for
+ * room. For programs and tests that wait on the queue's state instead of sleeping.
+ *
+ * @category getters
+ * @since 0.2.0
+ */
+export const waiting = <A>(self: SharedQueue<A>): Effect.Effect<Waiting, SharedError> => self.ops.waiting

@@ -10,8 +10,12 @@
  * (`Atomics.waitAsync`); on processes the parent holds it for the worker over the pool's channel.
  *
  * **Rules**
- * - R1: waiting to acquire is interruptible at any point and never leaves the lock taken.
- * - R8: a lock held by a worker that dies is released, whatever its count.
+ * - R1: waiting to acquire is interruptible at any point and never leaves the lock taken; an interrupted
+ *   waiter never keeps the release's wake-up from the next one.
+ * - R8: a lock held by a worker that crashes is released, whatever its count; a task that ends without
+ *   releasing it leaves it held (`withLock` is the scoped way), also when its worker retires.
+ * - After the lock's scope ends, every operation fails with reason `Closed`, and pending waits are woken
+ *   with it.
  *
  * **Example** (A recursive function that locks at every level)
  *
@@ -23,25 +27,16 @@
  * @since 0.1.0
  */
 import "./internal/nodeVersion.ts"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import type * as Scope from "effect/Scope"
-import { callHost, type Handle, HandleKey, handleSchema, holding, isKind, makeHosted, unknownOp } from "./internal/shared/object.ts"
-import { registry } from "./internal/shared/registry.ts"
-import {
-  fiberCell,
-  RLOCK_CELLS,
-  rlockAcquire,
-  rlockAcquireIfAvailable,
-  rlockIsHeldBy,
-  rlockOwnerGone,
-  rlockRelease,
-  rlockReleaseAll
-} from "./internal/shared/rlock.ts"
+import { withTimeout } from "./internal/shared/args.ts"
+import { type Handle, HandleKey, handleSchema, holding, isKind } from "./internal/shared/object.ts"
+import { makeRLock } from "./internal/shared/rlock/parent.ts"
+import { fiberCell, kind } from "./internal/shared/rlock/protocol.ts"
+import { type RLockView, rlockView } from "./internal/shared/rlock/worker.ts"
 import type { SharedError } from "./SharedError.ts"
-
-const kind = "SharedRLock"
 
 /**
  * @category models
@@ -50,59 +45,10 @@ const kind = "SharedRLock"
 export interface SharedRLock {
   readonly [HandleKey]: Handle
   /** @internal */
-  readonly ops: RLockOps
+  readonly ops: RLockView
 }
 
-/** The operations for one fiber (its id in the lock's cell). */
-interface RLockOps {
-  readonly acquire: (fiber: number, n: number, timeoutMillis: number | undefined) => Effect.Effect<void, SharedError>
-  readonly acquireIfAvailable: (fiber: number) => Effect.Effect<boolean, SharedError>
-  readonly release: (fiber: number, n: number) => Effect.Effect<void, SharedError>
-  /** Frees the lock whatever the count; returns the count (for a condition's wait). */
-  readonly releaseAll: (fiber: number) => Effect.Effect<number, SharedError>
-  readonly isLocked: Effect.Effect<boolean, SharedError>
-  readonly isHeld: (fiber: number) => Effect.Effect<boolean, SharedError>
-}
-
-const fromHandle = (handle: Handle): SharedRLock => {
-  const buffer = handle.buffer
-  if (buffer !== undefined) {
-    const view = new Int32Array(buffer)
-    return {
-      [HandleKey]: handle,
-      ops: {
-        acquire: (fiber, n, timeout) => rlockAcquire(view, registry.owner, fiber, n, timeout),
-        acquireIfAvailable: (fiber) => Effect.sync(() => rlockAcquireIfAvailable(view, registry.owner, fiber)),
-        release: (fiber, n) => rlockRelease(view, registry.owner, fiber, n),
-        releaseAll: (fiber) => rlockReleaseAll(view, registry.owner, fiber),
-        isLocked: Effect.sync(() => Atomics.load(view, 0) !== 0),
-        isHeld: (fiber) => Effect.sync(() => rlockIsHeldBy(view, registry.owner, fiber))
-      }
-    }
-  }
-  // Processes: the parent runs the same algorithm with the worker's token and the fiber id sent along. A
-  // call that completes after its caller gave up is undone by its compensation (R1).
-  return {
-    [HandleKey]: handle,
-    ops: {
-      acquire: (fiber, n, timeout) =>
-        Effect.asVoid(callHost(handle, "acquire", [fiber, n, timeout ?? -1], { op: "release", args: [fiber, n] })),
-      acquireIfAvailable: (fiber) =>
-        callHost(handle, "acquireIfAvailable", [fiber], { op: "releaseIf", args: [fiber], withResult: true }) as Effect.Effect<
-          boolean,
-          SharedError
-        >,
-      release: (fiber, n) => Effect.asVoid(callHost(handle, "release", [fiber, n])),
-      releaseAll: (fiber) =>
-        callHost(handle, "releaseAll", [fiber], { op: "acquireBack", args: [fiber], withResult: true }) as Effect.Effect<
-          number,
-          SharedError
-        >,
-      isLocked: callHost(handle, "isLocked", []) as Effect.Effect<boolean, SharedError>,
-      isHeld: (fiber) => callHost(handle, "isHeld", [fiber]) as Effect.Effect<boolean, SharedError>
-    }
-  }
-}
+const fromHandle = (handle: Handle): SharedRLock => ({ [HandleKey]: handle, ops: rlockView(handle) })
 
 /**
  * Tells whether a value is a {@link SharedRLock}.
@@ -126,42 +72,8 @@ export const schema = handleSchema<SharedRLock>(kind, isSharedRLock, fromHandle)
  * @category constructors
  * @since 0.1.0
  */
-export const make: Effect.Effect<SharedRLock, never, Scope.Scope> = makeHosted({
-  kind,
-  cells: RLOCK_CELLS,
-  build: fromHandle,
-  call: (view) => (owner, op, args) => {
-    const fiber = args[0] as number
-    switch (op) {
-      case "acquire": {
-        const timeout = args[2] as number
-        return rlockAcquire(view, owner, fiber, args[1] as number, timeout < 0 ? undefined : timeout)
-      }
-      case "acquireIfAvailable":
-        return Effect.sync(() => rlockAcquireIfAvailable(view, owner, fiber))
-      case "release":
-        return rlockRelease(view, owner, fiber, args[1] as number)
-      case "releaseIf":
-        // compensation of an acquireIfAvailable whose caller gave up: undo it only if it took the lock
-        return args[1] === true ? rlockRelease(view, owner, fiber, 1) : Effect.void
-      case "releaseAll":
-        return rlockReleaseAll(view, owner, fiber)
-      case "acquireBack":
-        // compensation of a releaseAll whose caller gave up: it still believes it holds the lock
-        return rlockAcquire(view, owner, fiber, args[1] as number, undefined)
-      case "isLocked":
-        return Effect.sync(() => Atomics.load(view, 0) !== 0)
-      case "isHeld":
-        return Effect.sync(() => rlockIsHeldBy(view, owner, fiber))
-      default:
-        return unknownOp(kind, op)
-    }
-  },
-  ownerGone: rlockOwnerGone
-})
+export const make: Effect.Effect<SharedRLock, never, Scope.Scope> = Effect.map(makeRLock, fromHandle)
 
-const millis = (timeout: Duration.Input | undefined): number | undefined =>
-  timeout === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(timeout))
 
 /** Runs `f` with the current fiber's id as the lock knows it. */
 const withFiberId = <A, E>(f: (fiber: number) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
@@ -177,7 +89,8 @@ const withFiberId = <A, E>(f: (fiber: number) => Effect.Effect<A, E>): Effect.Ef
 export const acquire = (
   self: SharedRLock,
   options?: { readonly timeout?: Duration.Input | undefined }
-): Effect.Effect<void, SharedError> => withFiberId((fiber) => self.ops.acquire(fiber, 1, millis(options?.timeout)))
+): Effect.Effect<void, SharedError> =>
+  withTimeout(kind, options?.timeout, (ms) => withFiberId((fiber) => self.ops.acquire(fiber, 1, ms)))
 
 /**
  * Takes the lock if it is free or held by this fiber, without waiting; tells whether it did.
@@ -227,5 +140,5 @@ export const withLock: {
 } = dual(2, <A, E, R>(effect: Effect.Effect<A, E, R>, self: SharedRLock): Effect.Effect<A, E | SharedError, R> =>
   Effect.withFiber((current) => {
     const fiber = fiberCell(current.id)
-    return holding(self.ops.acquire(fiber, 1, undefined), self.ops.release(fiber, 1), effect)
+    return holding((restore) => self.ops.acquire(fiber, 1, undefined, restore), self.ops.release(fiber, 1), effect)
   }))

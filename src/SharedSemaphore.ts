@@ -3,8 +3,18 @@
  * `multiprocessing.Semaphore`, and `BoundedSemaphore` with `bounded: true`).
  *
  * Made in the parent within a Scope, passed to tasks in their payload (`schema`). Threads count in
- * shared memory with `Atomics`; processes ask the parent. The permits a worker holds when it dies come
- * back (R8); a wait for permits is interruptible at any point and never loses one (R1).
+ * shared memory with `Atomics`; processes ask the parent. Many waiters are served one release at a time,
+ * in arrival order within a worker: a release of one permit wakes one waiter, never all of them.
+ *
+ * **Rules**
+ * - R1: a wait for permits is interruptible at any point and never loses one; an interrupted waiter never
+ *   keeps a wake-up meant for another.
+ * - R8: permits a task takes and does not release stay taken when it ends (`withPermits` is the scoped
+ *   way), also when its worker retires; only a crash gives back what the crashed task held, never beyond
+ *   the bound of a bounded semaphore. Releasing permits taken by another owner is allowed (as in Python)
+ *   and is never counted twice.
+ * - After the semaphore's scope ends, every operation fails with reason `Closed`, and pending waits are
+ *   woken with it.
  *
  * **Example** (At most 3 workers download at once)
  *
@@ -17,21 +27,17 @@
  * @since 0.1.0
  */
 import "./internal/nodeVersion.ts"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import {
-  SEMAPHORE_CELLS,
-  semaphoreAcquire,
-  semaphoreAcquireIfAvailable,
-  semaphoreOwnerGone,
-  semaphoreRelease
-} from "./internal/shared/lock.ts"
-import { callHost, type Handle, HandleKey, handleSchema, holding, isKind, makeHosted, unknownOp } from "./internal/shared/object.ts"
-import { registry } from "./internal/shared/registry.ts"
-import type { SharedError } from "./SharedError.ts"
-
-const kind = "SharedSemaphore"
+import { parsePermits, withTimeout } from "./internal/shared/args.ts"
+import { invalidArgumentError } from "./internal/shared/errors.ts"
+import { type Handle, HandleKey, handleSchema, holding, isKind } from "./internal/shared/object.ts"
+import { makeSemaphore } from "./internal/shared/semaphore/parent.ts"
+import { kind } from "./internal/shared/semaphore/protocol.ts"
+import { type SemaphoreView, semaphoreView } from "./internal/shared/semaphore/worker.ts"
+import type { Restore } from "./internal/shared/wait.ts"
+import { SharedError } from "./SharedError.ts"
 
 /**
  * @category models
@@ -40,42 +46,10 @@ const kind = "SharedSemaphore"
 export interface SharedSemaphore {
   readonly [HandleKey]: Handle
   /** @internal */
-  readonly ops: {
-    readonly acquire: (n: number, timeoutMillis: number | undefined) => Effect.Effect<void, SharedError>
-    readonly acquireIfAvailable: (n: number) => Effect.Effect<boolean, SharedError>
-    readonly release: (n: number) => Effect.Effect<void, SharedError>
-    readonly available: Effect.Effect<number, SharedError>
-  }
+  readonly ops: SemaphoreView
 }
 
-const fromHandle = (handle: Handle): SharedSemaphore => {
-  const buffer = handle.buffer
-  if (buffer !== undefined) {
-    const view = new Int32Array(buffer)
-    return {
-      [HandleKey]: handle,
-      ops: {
-        acquire: (n, timeout) => semaphoreAcquire(view, registry.owner, n, timeout),
-        acquireIfAvailable: (n) => Effect.sync(() => semaphoreAcquireIfAvailable(view, registry.owner, n)),
-        release: (n) => semaphoreRelease(view, registry.owner, n),
-        available: Effect.sync(() => Atomics.load(view, 0))
-      }
-    }
-  }
-  return {
-    [HandleKey]: handle,
-    ops: {
-      acquire: (n, timeout) => Effect.asVoid(callHost(handle, "acquire", [n, timeout ?? -1], { op: "release", args: [n] })),
-      acquireIfAvailable: (n) =>
-        callHost(handle, "acquireIfAvailable", [n], { op: "releaseIfTaken", args: [n], withResult: true }) as Effect.Effect<
-          boolean,
-          SharedError
-        >,
-      release: (n) => Effect.asVoid(callHost(handle, "release", [n])),
-      available: callHost(handle, "available", []) as Effect.Effect<number, SharedError>
-    }
-  }
-}
+const fromHandle = (handle: Handle): SharedSemaphore => ({ [HandleKey]: handle, ops: semaphoreView(handle) })
 
 /**
  * Tells whether a value is a {@link SharedSemaphore}.
@@ -104,45 +78,13 @@ export const schema = handleSchema<SharedSemaphore>(kind, isSharedSemaphore, fro
 export const make = (
   permits: number,
   options?: { readonly bounded?: boolean | undefined }
-): Effect.Effect<SharedSemaphore, never, Scope.Scope> =>
+): Effect.Effect<SharedSemaphore, SharedError, Scope.Scope> =>
   Effect.suspend(() => {
     if (!(Number.isInteger(permits) && permits >= 0)) {
-      return Effect.die(new RangeError(`SharedSemaphore.make: permits must be a non-negative integer, got ${permits}`))
+      return Effect.fail(invalidArgumentError(kind, "permits", `permits must be a non-negative integer, got ${permits}`))
     }
-    return makeHosted({
-      kind,
-      cells: SEMAPHORE_CELLS,
-      init: (view) => {
-        view[0] = permits
-        view[1] = options?.bounded === true ? permits : 0
-      },
-      build: fromHandle,
-      call: (view) => (owner, op, args) => {
-        const n = args[0] as number
-        switch (op) {
-          case "acquire":
-            return semaphoreAcquire(view, owner, n, (args[1] as number) < 0 ? undefined : (args[1] as number))
-          case "acquireIfAvailable":
-            return Effect.sync(() => semaphoreAcquireIfAvailable(view, owner, n))
-          case "release":
-            return semaphoreRelease(view, owner, n)
-          case "releaseIfTaken":
-            return args[args.length - 1] === true ? semaphoreRelease(view, owner, n) : Effect.void
-          case "available":
-            return Effect.sync(() => Atomics.load(view, 0))
-          default:
-            return unknownOp(kind, op)
-        }
-      },
-      ownerGone: semaphoreOwnerGone
-    })
+    return Effect.map(makeSemaphore(permits, options?.bounded === true), fromHandle)
   })
-
-const count = (n: number | undefined): number => {
-  const k = n ?? 1
-  if (!(Number.isInteger(k) && k > 0)) throw new RangeError(`SharedSemaphore: permits must be a positive integer, got ${k}`)
-  return k
-}
 
 /**
  * Waits until `n` permits (default 1) are free and takes them. With `timeout`, gives up with reason
@@ -155,10 +97,12 @@ export const acquire = (
   self: SharedSemaphore,
   n?: number,
   options?: { readonly timeout?: Duration.Input | undefined }
-): Effect.Effect<void, SharedError> =>
-  Effect.suspend(() =>
-    self.ops.acquire(count(n), options?.timeout === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(options.timeout)))
-  )
+): Effect.Effect<void, SharedError> => acquireWith(self, n, options?.timeout)
+
+const acquireWith = (self: SharedSemaphore, n: number | undefined, timeout: Duration.Input | undefined, restore?: Restore) => {
+  const k = parsePermits(kind, n)
+  return k instanceof SharedError ? Effect.fail(k) : withTimeout(kind, timeout, (ms) => self.ops.acquire(k, ms, restore))
+}
 
 /**
  * Takes `n` permits (default 1) if they are free now; tells whether it did.
@@ -166,8 +110,10 @@ export const acquire = (
  * @category combinators
  * @since 0.1.0
  */
-export const acquireIfAvailable = (self: SharedSemaphore, n?: number): Effect.Effect<boolean, SharedError> =>
-  Effect.suspend(() => self.ops.acquireIfAvailable(count(n)))
+export const acquireIfAvailable = (self: SharedSemaphore, n?: number): Effect.Effect<boolean, SharedError> => {
+  const k = parsePermits(kind, n)
+  return k instanceof SharedError ? Effect.fail(k) : self.ops.acquireIfAvailable(k)
+}
 
 /**
  * Gives back `n` permits (default 1).
@@ -175,8 +121,10 @@ export const acquireIfAvailable = (self: SharedSemaphore, n?: number): Effect.Ef
  * @category combinators
  * @since 0.1.0
  */
-export const release = (self: SharedSemaphore, n?: number): Effect.Effect<void, SharedError> =>
-  Effect.suspend(() => self.ops.release(count(n)))
+export const release = (self: SharedSemaphore, n?: number): Effect.Effect<void, SharedError> => {
+  const k = parsePermits(kind, n)
+  return k instanceof SharedError ? Effect.fail(k) : self.ops.release(k)
+}
 
 /**
  * The number of free permits now.
@@ -195,4 +143,4 @@ export const available = (self: SharedSemaphore): Effect.Effect<number, SharedEr
  */
 export const withPermits = (self: SharedSemaphore, n?: number) =>
 <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SharedError, R> =>
-  holding(acquire(self, n), release(self, n), effect)
+  holding((restore) => acquireWith(self, n, undefined, restore), release(self, n), effect)

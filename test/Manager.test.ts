@@ -5,7 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Option, Schema } from "effect"
-import { Manager } from "../src/index.ts"
+import { Manager, SharedError } from "../src/index.ts"
 import { backends } from "./conformance/backends.ts"
 import { MapIncrements, MutateInPlace, RecordVisits, SumIntoList, Visit } from "./fixtures/shared-tasks-2.ts"
 
@@ -82,12 +82,19 @@ describe("Manager in one isolate", () => {
       assert.isTrue(Object.isFrozen(yield* l.toArray))
     }))
 
-  it.live("a value that does not match its schema is a defect, and nothing is stored", () =>
+  it.live("a value that does not match its schema fails with InvalidValue naming the issue, and nothing is stored", () =>
     Effect.gen(function*() {
-      const m = yield* Manager.map(Schema.String, Schema.Number)
-      const bad = yield* Effect.exit(m.set("k", "nope" as unknown as number))
-      assert.isTrue(Exit.isFailure(bad))
+      const m = yield* Manager.map(Schema.String, Schema.Struct({ n: Schema.Number }))
+      const bad = yield* Effect.flip(m.set("k", { n: "nope" } as unknown as { n: number }))
+      assert.instanceOf(bad, SharedError.SharedError)
+      assert.strictEqual(bad.reason._tag, "InvalidValue")
+      assert.include(bad.reason.message, "n", "the issue names the field")
       assert.strictEqual(yield* m.size, 0)
+      const list = yield* Manager.list(Schema.Number)
+      assert.strictEqual((yield* Effect.flip(list.append("x" as unknown as number))).reason._tag, "InvalidValue")
+      const value = yield* Manager.value(Schema.Number, 1)
+      assert.strictEqual((yield* Effect.flip(value.set("y" as unknown as number))).reason._tag, "InvalidValue")
+      assert.strictEqual((yield* Effect.flip(m.modify("k", () => ({ n: "z" }) as unknown as { n: number }))).reason._tag, "InvalidValue")
     }))
 })
 

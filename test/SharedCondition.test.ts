@@ -46,7 +46,7 @@ describe("SharedCondition in one isolate", () => {
     Effect.gen(function*() {
       const cond = yield* SharedCondition.make()
       const e = yield* Effect.flip(SharedCondition.await(cond))
-      assert.strictEqual(e.reason, "OverRelease")
+      assert.strictEqual(e.reason._tag, "OverRelease")
       assert.strictEqual(yield* SharedCondition.waiting(cond), 0)
     }))
 
@@ -57,7 +57,7 @@ describe("SharedCondition in one isolate", () => {
       const timedOut = yield* SharedCondition.withLock(cond)(
         Effect.gen(function*() {
           const e = yield* Effect.flip(SharedCondition.await(cond, { timeout: "20 millis" }))
-          return [e.reason, yield* SharedLock.isLocked(lock)] as const
+          return [e.reason._tag, yield* SharedLock.isLocked(lock)] as const
         })
       )
       assert.deepStrictEqual(timedOut, ["Timeout", true])
@@ -71,7 +71,7 @@ describe("SharedCondition in one isolate", () => {
       }
       yield* Fiber.join(waiter)
       const never = yield* Effect.flip(SharedCondition.withLock(cond)(SharedCondition.awaitFor(cond, Effect.succeed(false), { timeout: "30 millis" })))
-      assert.strictEqual(never.reason, "Timeout")
+      assert.strictEqual(never.reason._tag, "Timeout")
     }))
 
   it.live("notify wakes the longest waiting first; notifyAll wakes all", () =>

@@ -23,7 +23,7 @@ describe("SharedRLock in one isolate", () => {
       yield* SharedRLock.release(lock)
       assert.isFalse(yield* SharedRLock.isLocked(lock))
       const over = yield* Effect.flip(SharedRLock.release(lock))
-      assert.strictEqual(over.reason, "OverRelease")
+      assert.strictEqual(over.reason._tag, "OverRelease")
       // nested withLock
       const depth = yield* SharedRLock.withLock(lock)(SharedRLock.withLock(lock)(SharedRLock.withLock(lock)(Effect.succeed(3))))
       assert.strictEqual(depth, 3)
@@ -38,8 +38,8 @@ describe("SharedRLock in one isolate", () => {
         Effect.gen(function*() {
           const isHeld = yield* SharedRLock.isHeld(lock)
           const ifAvailable = yield* SharedRLock.acquireIfAvailable(lock)
-          const timeout = (yield* Effect.flip(SharedRLock.acquire(lock, { timeout: "20 millis" }))).reason
-          const release = (yield* Effect.flip(SharedRLock.release(lock))).reason
+          const timeout = (yield* Effect.flip(SharedRLock.acquire(lock, { timeout: "20 millis" }))).reason._tag
+          const release = (yield* Effect.flip(SharedRLock.release(lock))).reason._tag
           return { isHeld, ifAvailable, timeout, release }
         })
       )

@@ -14,7 +14,7 @@ describe("shared objects in one isolate", () => {
       yield* SharedSemaphore.acquire(sem, 2)
       assert.isFalse(yield* SharedSemaphore.acquireIfAvailable(sem))
       const t = yield* Effect.flip(SharedSemaphore.acquire(sem, 1, { timeout: "20 millis" }))
-      assert.strictEqual(t.reason, "Timeout")
+      assert.strictEqual(t.reason._tag, "Timeout")
       for (let steps = 0; steps < 20; steps++) {
         const waiter = yield* Effect.forkChild(SharedSemaphore.acquire(sem, 1), { startImmediately: true })
         for (let i = 0; i < steps; i++) yield* Effect.yieldNow
@@ -23,7 +23,7 @@ describe("shared objects in one isolate", () => {
       }
       yield* SharedSemaphore.release(sem, 2)
       const over = yield* Effect.flip(SharedSemaphore.release(sem))
-      assert.strictEqual(over.reason, "OverRelease")
+      assert.strictEqual(over.reason._tag, "OverRelease")
       assert.strictEqual(yield* SharedSemaphore.available(sem), 2)
     }))
 
@@ -46,24 +46,24 @@ describe("shared objects in one isolate", () => {
       assert.isTrue(yield* SharedQueue.offerIfAvailable(q, 2))
       assert.isFalse(yield* SharedQueue.offerIfAvailable(q, 3))
       const full = yield* Effect.flip(SharedQueue.offer(q, 3, { timeout: "20 millis" }))
-      assert.strictEqual(full.reason, "Timeout")
+      assert.strictEqual(full.reason._tag, "Timeout")
       const joined = yield* Effect.forkChild(SharedQueue.awaitEmpty(q), { startImmediately: true })
       assert.strictEqual(yield* SharedQueue.take(q), 1)
       assert.deepStrictEqual(yield* SharedQueue.takeIfAvailable(q), Option.some(2))
       assert.isTrue(Option.isNone(yield* SharedQueue.takeIfAvailable(q)))
       const empty = yield* Effect.flip(SharedQueue.take(q, { timeout: "20 millis" }))
-      assert.strictEqual(empty.reason, "Timeout")
+      assert.strictEqual(empty.reason._tag, "Timeout")
       yield* SharedQueue.taskDone(q)
       assert.isNull(joined.pollUnsafe() ?? null, "one item is still not done")
       yield* SharedQueue.taskDone(q)
       yield* Fiber.join(joined)
       const over = yield* Effect.flip(SharedQueue.taskDone(q))
-      assert.strictEqual(over.reason, "OverRelease")
+      assert.strictEqual(over.reason._tag, "OverRelease")
       yield* SharedQueue.offer(q, 9)
       yield* SharedQueue.end(q)
-      assert.strictEqual((yield* Effect.flip(SharedQueue.offer(q, 10))).reason, "Ended")
+      assert.strictEqual((yield* Effect.flip(SharedQueue.offer(q, 10))).reason._tag, "Ended")
       assert.strictEqual(yield* SharedQueue.take(q), 9, "what was offered before the end is still taken")
-      assert.strictEqual((yield* Effect.flip(SharedQueue.take(q))).reason, "Ended")
+      assert.strictEqual((yield* Effect.flip(SharedQueue.take(q))).reason._tag, "Ended")
     }))
 })
 
@@ -97,7 +97,7 @@ for (const backend of backends) {
         : "an item taken by a consumer that dies before taskDone goes back to the queue (R8) (skipped in-process: a crash would end the test process)",
       () =>
         Effect.gen(function*() {
-          const queue = yield* SharedQueue.make(Schema.Struct({ n: Schema.Number, at: Schema.Date }))
+          const queue = yield* SharedQueue.make(Schema.Struct({ n: Schema.Number, at: Schema.Date }), { joinable: true })
           for (let n = 0; n < 3; n++) yield* SharedQueue.offer(queue, { n, at: new Date(0) })
           assert.isTrue(Exit.isFailure(yield* Effect.exit(TakeAndDie({ queue }))))
           yield* SharedQueue.end(queue)

@@ -97,8 +97,11 @@ export type FromWorker =
    * `interruptGrace` (Node can deadlock inside `process.exit`), the parent kills it (processes).
    */
   | { readonly _tag: "Exiting"; readonly code: number }
-  /** A call on a parent-hosted shared object (queues, managers; every shared object on processes). */
-  | { readonly _tag: "Call"; readonly id: number; readonly object: number; readonly op: string; readonly args: ReadonlyArray<unknown> }
+  /**
+   * A call on a parent-hosted shared object (queues, managers; every shared object on processes): the
+   * object's id and the request, that object's typed operation (`{ _tag, ...fields }`).
+   */
+  | { readonly _tag: "Call"; readonly id: number; readonly object: number; readonly request: unknown }
   /** The caller of a pending call was interrupted: the parent abandons the operation. */
   | { readonly _tag: "CallCancel"; readonly id: number }
 

@@ -117,7 +117,7 @@ export const makeParentWire = (): ParentWire => {
         case FATAL:
           return { _tag: "Fatal", message: w[1] }
         case CALL:
-          return { _tag: "Call", id: w[1], object: w[2], op: w[3], args: w[4] }
+          return { _tag: "Call", id: w[1], object: w[2], request: w[3] }
         case CALL_CANCEL:
           return { _tag: "CallCancel", id: w[1] }
         case EXITING:
@@ -190,7 +190,7 @@ export const makeWorkerWire = (): WorkerWire => {
         case "Fatal":
           return [FATAL, message.message]
         case "Call":
-          return [CALL, message.id, message.object, message.op, message.args]
+          return [CALL, message.id, message.object, message.request]
         case "CallCancel":
           return [CALL_CANCEL, message.id]
         case "Exiting":

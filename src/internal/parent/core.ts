@@ -557,7 +557,7 @@ export class PoolCore {
     } catch (e) {
       // a worker that cannot even be created (bad execArgv, missing entry) will not do better next time
       this.removeSlot(slot)
-      this.hostCalls.workerGone(slot.id, slot.owner)
+      this.hostCalls.workerGone(slot.id, slot.owner, false)
       this.fail(new SpawnFailed({ message: `${e instanceof Error ? e.message : String(e)}` }))
     }
   }
@@ -749,9 +749,10 @@ export class PoolCore {
   private onExit(slot: Slot, reported: WorkerExit): void {
     const wasState = slot.state
     this.removeSlot(slot)
-    // before anything else: locks and permits the worker held are free again, barriers it was in break (R8)
-    this.hostCalls.workerGone(slot.id, slot.owner)
     const jobs = slot.inflight.splice(0)
+    // before anything else: what a crashed worker's running task held is free again, barriers it was in
+    // break (R8); a worker that retired (closing, nothing in flight) gives nothing back
+    this.hostCalls.workerGone(slot.id, slot.owner, slot.killed || jobs.length > 0 || wasState !== "closing")
     // a worker killed because it hung in process.exit is reported with the code it was exiting with
     const hungInExit = slot.stuck && !slot.killed && slot.exitCode !== undefined
     const exit: WorkerExit = hungInExit ? { ...reported, code: slot.exitCode!, signal: null } : reported

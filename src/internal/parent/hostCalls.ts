@@ -1,7 +1,8 @@
 /**
  * Serves workers' calls on parent-hosted shared objects: runs each call as a fiber for the calling
  * worker's owner token, answers with its result, abandons it when the caller is interrupted, and when a
- * worker dies interrupts its pending calls and lets every object release what that worker held (R8).
+ * worker is gone interrupts its pending calls; after a crash every object then gives back what that
+ * worker's running task held (R8), after a normal exit nothing.
  *
  * @internal
  */
@@ -13,6 +14,7 @@ import * as Schema from "effect/Schema"
 import { SharedError } from "../../SharedError.ts"
 import type { FromWorker, ToWorker } from "../protocol.ts"
 import { toWireDefect } from "../protocol.ts"
+import { closedError } from "../shared/errors.ts"
 import { registry, workerGone } from "../shared/registry.ts"
 
 type Call = Extract<FromWorker, { readonly _tag: "Call" }>
@@ -29,12 +31,12 @@ export class HostCalls {
         _tag: "Return",
         id: call.id,
         ok: false,
-        value: { error: encodeError(new SharedError({ object: `#${call.object}`, reason: "Closed", message: "the shared object no longer exists (its scope ended)" })) }
+        value: { error: encodeError(closedError("shared object")) }
       })
     }
     let calls = this.pending.get(workerId)
     if (calls === undefined) this.pending.set(workerId, calls = new Map())
-    const fiber = Effect.runFork(object.call(owner, call.op, call.args))
+    const fiber = Effect.runFork(object.call(owner, call.request))
     calls.set(call.id, fiber)
     fiber.addObserver((exit) => {
       if (calls.get(call.id) !== fiber) return
@@ -57,11 +59,14 @@ export class HostCalls {
     fiber.interruptUnsafe()
   }
 
-  /** The worker is gone: its calls stop waiting, and its locks and permits are released. */
-  workerGone(workerId: number, owner: number): void {
+  /**
+   * The worker is gone: its calls stop waiting. `crashed`: it died while running a task (or was killed
+   * because it would not stop), as opposed to retiring, idling out or closing with the pool.
+   */
+  workerGone(workerId: number, owner: number, crashed: boolean): void {
     const calls = this.pending.get(workerId)
     this.pending.delete(workerId)
     if (calls !== undefined) for (const fiber of calls.values()) fiber.interruptUnsafe()
-    workerGone(owner)
+    workerGone(owner, crashed)
   }
 }

@@ -26,7 +26,7 @@ import { makeTaskLoader } from "../taskLoader.ts"
 import type { FromWorker, ToWorker, WireJob, WireOutcome, WireProblem, WireReply } from "../protocol.ts"
 import { toWireDefect } from "../protocol.ts"
 import { makeTaskRandom } from "../random.ts"
-import { registry } from "../shared/registry.ts"
+import { endRun, OTHER_PROCESS, registry, SAME_MEMORY, startRun } from "../shared/registry.ts"
 
 export interface Transport {
   /** Sends a message to the parent; throws when a value cannot be cloned. */
@@ -68,24 +68,30 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
   // cancellation): its compensation (e.g. a release for an acquire) is then sent, so nothing leaks (R1).
   let nextCall = 1
   const calls = new Map<number, (ok: boolean, value: unknown) => void>()
-  const cancelled = new Map<
-    number,
-    { readonly object: number; readonly op: string; readonly args: ReadonlyArray<unknown>; readonly withResult?: boolean | undefined } | undefined
-  >()
+  // cancelled calls whose answer may still come: what undoes them (by their result) if they succeeded
+  const cancelled = new Map<number, { readonly object: number; readonly compensate: ((result: unknown) => unknown) | undefined }>()
   if (transport.owner !== undefined) {
     registry.owner = transport.owner
-    registry.sharedMemory = transport.sharedMemory !== false
-    registry.host = (object, op, args, compensate) =>
+    registry.encoding = transport.sharedMemory === false ? OTHER_PROCESS : SAME_MEMORY
+    registry.host = (object, request, compensate) =>
       Effect.callback<unknown, unknown>((resume) => {
         const id = nextCall++
         calls.set(id, (ok, value) => resume(ok ? Effect.succeed(value) : Effect.fail(value)))
-        transport.send({ _tag: "Call", id, object, op, args })
+        transport.send({ _tag: "Call", id, object, request })
         return Effect.sync(() => {
           if (!calls.delete(id)) return
-          cancelled.set(id, compensate === undefined ? undefined : { object, ...compensate })
+          cancelled.set(id, { object, compensate })
           transport.send({ _tag: "CallCancel", id })
         })
       })
+    // a call whose answer nobody waits for (ids are never registered, so its Return is ignored)
+    registry.post = (object, request) => {
+      try {
+        transport.send({ _tag: "Call", id: nextCall++, object, request })
+      } catch {
+        // the channel is gone: so is the worker
+      }
+    }
   }
 
   const loader = makeTaskLoader({ local: transport.local })
@@ -202,10 +208,13 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
         random
       ]])
     )
+    // shared objects track what a task run takes until the run ends (a crash before gives it back, R8)
+    startRun()
     let effect: Effect.Effect<unknown, unknown, TaskContext>
     try {
       effect = loaded.task.run(decoded.value)
     } catch (e) {
+      endRun()
       return Effect.succeed<WireOutcome>({ _tag: "Defect", defect: toWireDefect(e) })
     }
     let provided = Effect.provideContext(effect, context as Context.Context<TaskContext>)
@@ -220,8 +229,14 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
       )
     }
     return Effect.matchCause(provided, {
-      onSuccess: (value) => outcomeOf(loaded.codec, Exit.succeed(value)),
-      onFailure: (cause) => outcomeOf(loaded.codec, Exit.failCause(cause))
+      onSuccess: (value) => {
+        endRun()
+        return outcomeOf(loaded.codec, Exit.succeed(value))
+      },
+      onFailure: (cause) => {
+        endRun()
+        return outcomeOf(loaded.codec, Exit.failCause(cause))
+      }
     })
   }
 
@@ -349,13 +364,11 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
           calls.delete(message.id)
           return resume(message.ok, message.value)
         }
-        if (cancelled.has(message.id)) {
-          const compensate = cancelled.get(message.id)
+        const gaveUp = cancelled.get(message.id)
+        if (gaveUp !== undefined) {
           cancelled.delete(message.id)
-          if (message.ok && compensate !== undefined) {
-            const args = compensate.withResult === true ? [...compensate.args, message.value] : compensate.args
-            transport.send({ _tag: "Call", id: nextCall++, object: compensate.object, op: compensate.op, args })
-          }
+          const undo = message.ok ? gaveUp.compensate?.(message.value) : undefined
+          if (undo !== undefined) transport.send({ _tag: "Call", id: nextCall++, object: gaveUp.object, request: undo })
         }
         return
       }

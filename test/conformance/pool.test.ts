@@ -2,7 +2,7 @@
  * The pool's behaviour, the same on every backend (threads, processes, in-process).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Layer, Option, Schedule, Schema, Scope, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Latch, Layer, Option, Schedule, Schema, Scope, Stream } from "effect"
 import { AsyncResult, Task, WorkerError, WorkerPool } from "../../src/index.ts"
 import {
   Add,
@@ -365,6 +365,92 @@ for (const backend of [...backends, ...clusterBackends]) {
           const handle = yield* WorkerPool.submit(Double, 5)
           yield* statsUntil((s) => s.completed >= 1)
           assert.strictEqual(yield* AsyncResult.get(handle), 10)
+        }).pipe(Effect.provide(pool())))
+
+      it.live("asCompleted emits handles in completion order and never fails on a task's error", () =>
+        Effect.gen(function*() {
+          const slow = yield* WorkerPool.submit(Sleep, 60_000) // finishes only when cancelled
+          const fails = yield* WorkerPool.submit(Checked, -1)
+          const fast = yield* WorkerPool.submit(Double, 21)
+          const first = yield* AsyncResult.asCompleted([slow, fails, fast, fast]).pipe(Stream.take(2), Stream.runCollect)
+          assert.sameMembers(Array.from(first), [fails, fast])
+          assert.isFalse(yield* AsyncResult.ready(slow))
+          // the stream ended early: the slow task goes on running
+          assert.strictEqual(yield* AsyncResult.get(fast), 42)
+          const two = yield* Latch.make()
+          let received = 0
+          const fiber = yield* Effect.forkChild(AsyncResult.asCompleted([slow, fails, fast]).pipe(
+            Stream.tap(() => ++received === 2 ? two.open : Effect.void),
+            Stream.runCollect
+          ))
+          yield* two.await // the finished ones came at once; the slow one is still running
+          yield* AsyncResult.cancel(slow)
+          const all = Array.from(yield* Fiber.join(fiber))
+          assert.strictEqual(all.length, 3, "each distinct handle once")
+          assert.strictEqual(all[2], slow, "the cancelled one last: it was the last to finish")
+          const exit = yield* AsyncResult.exit(fails)
+          assert.isTrue(Exit.isFailure(exit) && Cause.squash(exit.cause) instanceof BadInput)
+        }).pipe(Effect.provide(pool())))
+
+      it.live("asCompleted with a timeout fails with GetTimeout naming the tasks still running, and cancels none", () =>
+        Effect.gen(function*() {
+          yield* WorkerPool.awaitReady // the timeout below is about the tasks, not the workers' start-up
+          const slow = yield* WorkerPool.submit(Sleep, 60_000)
+          const fast = yield* WorkerPool.submit(Double, 1)
+          const seen: Array<unknown> = []
+          const e = yield* Effect.flip(
+            AsyncResult.asCompleted([slow, fast], { timeout: "1 second" }).pipe(Stream.runForEach((h) => Effect.sync(() => seen.push(h))))
+          )
+          assert.deepStrictEqual(seen, [fast], "what finished in time was emitted first")
+          const r = reasonOf(e)
+          assert.strictEqual(r._tag, "GetTimeout")
+          assert.include(r.message, "1 of 2 tasks (Sleep)")
+          assert.isFalse(yield* AsyncResult.ready(slow))
+          yield* AsyncResult.cancel(slow)
+        }).pipe(Effect.provide(pool())))
+
+      it.live("wait over handles: first-completed, first-exception, all-completed, timeout", () =>
+        Effect.gen(function*() {
+          const slow = yield* WorkerPool.submit(Sleep, 60_000)
+          const fast = yield* WorkerPool.submit(Double, 2)
+          const first = yield* AsyncResult.wait([slow, fast], { returnWhen: "first-completed" })
+          assert.deepStrictEqual(first, { done: [fast], notDone: [slow] })
+          // a success is no exception: first-exception waits on, here until its timeout
+          const noException = yield* AsyncResult.wait([slow, fast], { returnWhen: "first-exception", timeout: "200 millis" })
+          assert.deepStrictEqual(noException, { done: [fast], notDone: [slow] })
+          const fails = yield* WorkerPool.submit(Checked, -5)
+          const exception = yield* AsyncResult.wait([slow, fast, fails], { returnWhen: "first-exception" })
+          assert.deepStrictEqual(exception, { done: [fast, fails], notDone: [slow] })
+          const timedOut = yield* AsyncResult.wait([slow, fast, fails], { timeout: "100 millis" })
+          assert.deepStrictEqual(timedOut, { done: [fast, fails], notDone: [slow] }, "all-completed is the default")
+          assert.isFalse(yield* AsyncResult.ready(slow), "waiting never cancels")
+          yield* AsyncResult.cancel(slow)
+          const all = yield* AsyncResult.wait([slow, fast, fails])
+          assert.deepStrictEqual(all, { done: [slow, fast, fails], notDone: [] })
+          assert.deepStrictEqual(yield* AsyncResult.wait([]), { done: [], notDone: [] })
+        }).pipe(Effect.provide(pool())))
+
+      it.live("interrupting a wait over handles leaves their tasks running (R1)", () =>
+        Effect.gen(function*() {
+          const slow = yield* WorkerPool.submit(Sleep, 60_000)
+          const waiter = yield* Effect.forkChild(AsyncResult.wait([slow]))
+          yield* statsUntil((s) => s.running === 1)
+          yield* Fiber.interrupt(waiter)
+          assert.isFalse(yield* AsyncResult.ready(slow))
+          assert.strictEqual((yield* WorkerPool.stats).running, 1)
+          yield* AsyncResult.cancel(slow)
+        }).pipe(Effect.provide(pool())))
+
+      it.live("wait and asCompleted refuse bad input with InvalidOption naming it", () =>
+        Effect.gen(function*() {
+          const h = yield* WorkerPool.submit(Double, 1)
+          const notAHandle = reasonOf(yield* Effect.flip(AsyncResult.wait([h, 7 as never])))
+          assert.strictEqual(notAHandle._tag, "InvalidOption")
+          assert.include(notAHandle.message, "item 1 is not an AsyncResult")
+          const badWhen = reasonOf(yield* Effect.flip(AsyncResult.wait([h], { returnWhen: "first" as never })))
+          assert.include(badWhen.message, "returnWhen")
+          const badTimeout = reasonOf(yield* Effect.flip(AsyncResult.asCompleted([h], { timeout: "soon" as never }).pipe(Stream.runCollect)))
+          assert.include(badTimeout.message, "timeout must be a duration")
         }).pipe(Effect.provide(pool())))
     })
 

@@ -34,6 +34,13 @@ export * as Manager from "./Manager.ts"
 export * as Parallel from "./Parallel.ts"
 
 /**
+ * One task on a worker of its own, outside any pool (Python's `Process` / `Thread`).
+ *
+ * @since 0.3.0
+ */
+export * as Process from "./Process.ts"
+
+/**
  * Progress of batches: a bar on a TTY, plain lines in logs, or a Stream of events for your own display.
  *
  * @since 0.1.0

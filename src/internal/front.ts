@@ -134,10 +134,12 @@ const sampler = (stats: () => PoolStats, backend: string): Effect.Effect<void> =
 
 /**
  * Builds the front over the executor that `acquire` builds in the current scope. The pool's metrics are
- * sampled once a second, off the hot path, and a last time after the executor has closed.
+ * sampled once a second, off the hot path, and a last time after the executor has closed; `metrics: false`
+ * publishes none (a `Process`'s pool of one: a series per spawned worker would grow without bound).
  */
 export const makeFront = (
-  acquire: Effect.Effect<Executor, WorkerError, Scope.Scope>
+  acquire: Effect.Effect<Executor, WorkerError, Scope.Scope>,
+  options?: { readonly metrics?: boolean | undefined }
 ): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
   Effect.gen(function*() {
     const counts = { completed: 0, failed: 0, retried: 0 }
@@ -146,8 +148,10 @@ export const makeFront = (
     yield* Effect.addFinalizer(() => Effect.suspend(() => sample))
     const executor = yield* acquire
     const stats = (): PoolStats => ({ ...executor.stats(), ...counts })
-    sample = sampler(stats, executor.backend)
-    yield* sample.pipe(Effect.repeat(Schedule.spaced("1 second")), Effect.forkScoped)
+    if (options?.metrics !== false) {
+      sample = sampler(stats, executor.backend)
+      yield* sample.pipe(Effect.repeat(Schedule.spaced("1 second")), Effect.forkScoped)
+    }
 
     /** A task, or an execution as a whole, that ended in failure without an item's outcome (a crash, a timeout ...). */
     const countFailure = (): void => {

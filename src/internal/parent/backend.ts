@@ -51,6 +51,10 @@ export interface WorkerHandle {
   readonly send: (message: ToWorker, transfer?: ReadonlyArray<Transferable>) => void
   /** Stops the worker now, whatever it is doing (a synchronous loop included). */
   readonly kill: () => void
+  /** The worker's process id (processes), for `Process` handles. */
+  readonly pid?: number | undefined
+  /** The worker's thread id (threads), for `Process` handles. */
+  readonly threadId?: number | undefined
 }
 
 export interface Backend {

@@ -81,7 +81,8 @@ export const processes: Backend = {
           throw e
         }
       },
-      kill: () => void child.kill("SIGKILL")
+      kill: () => void child.kill("SIGKILL"),
+      pid: child.pid
     }
   }
 }

@@ -93,7 +93,8 @@ export const threads: Backend = {
           throw e
         }
       },
-      kill: () => void worker.terminate()
+      kill: () => void worker.terminate(),
+      threadId: worker.threadId
     }
   }
 }

@@ -37,6 +37,7 @@ import "./internal/nodeVersion.ts"
 import type * as Duration from "effect/Duration"
 import type * as Redacted from "effect/Redacted"
 import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
@@ -646,6 +647,8 @@ export const map: {
  * Runs a task over every item as a stream of results in input order (Python's `Pool.imap`).
  *
  * The stream applies backpressure: a slow consumer holds the batch back instead of buffering results.
+ * The items may be an iterable (pulled lazily) or an Effect `Stream` (see {@link mapStream}: chunks are
+ * cut as its items arrive; its error and requirements flow into the result).
  *
  * @category batches
  * @since 0.1.0
@@ -661,11 +664,21 @@ export const imap: {
     items: Iterable<Task.Payload<T>>,
     options?: BatchOptions<Task.Error<T>>
   ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError, WorkerPool>
-} = (task: Task.Any, items: Iterable<unknown>, options?: BatchOptions) => batch.imap(task, items, options, false) as never
+  <T extends Task.Any, E, R>(
+    task: T,
+    items: Stream.Stream<Task.Payload<T>, E, R>,
+    options: BatchOptions<Task.Error<T>> & { readonly mode: "result" }
+  ): Stream.Stream<BatchResult<Task.Success<T>, Task.Error<T> | WorkerError>, WorkerError | E, WorkerPool | R>
+  <T extends Task.Any, E, R>(
+    task: T,
+    items: Stream.Stream<Task.Payload<T>, E, R>,
+    options?: BatchOptions<Task.Error<T>>
+  ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError | E, WorkerPool | R>
+} = (task: Task.Any, items: batch.Source, options?: BatchOptions) => batch.imap(task, items, options, false) as never
 
 /**
- * Runs a task over every item as a stream of results in completion order (Python's `imap_unordered`,
- * `as_completed`).
+ * Runs a task over every item as a stream of results in completion order (Python's `imap_unordered`).
+ * The items may be an iterable or an Effect `Stream`, as for {@link imap}.
  *
  * @category batches
  * @since 0.1.0
@@ -681,7 +694,92 @@ export const imapUnordered: {
     items: Iterable<Task.Payload<T>>,
     options?: BatchOptions<Task.Error<T>>
   ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError, WorkerPool>
-} = (task: Task.Any, items: Iterable<unknown>, options?: BatchOptions) => batch.imap(task, items, options, true) as never
+  <T extends Task.Any, E, R>(
+    task: T,
+    items: Stream.Stream<Task.Payload<T>, E, R>,
+    options: BatchOptions<Task.Error<T>> & { readonly mode: "result" }
+  ): Stream.Stream<BatchResult<Task.Success<T>, Task.Error<T> | WorkerError>, WorkerError | E, WorkerPool | R>
+  <T extends Task.Any, E, R>(
+    task: T,
+    items: Stream.Stream<Task.Payload<T>, E, R>,
+    options?: BatchOptions<Task.Error<T>>
+  ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError | E, WorkerPool | R>
+} = (task: Task.Any, items: batch.Source, options?: BatchOptions) => batch.imap(task, items, options, true) as never
+
+/**
+ * Options of {@link mapStream}: a batch's options (`chunkSize`, `window`, `retry`, `mode`, `progress`,
+ * `seed`, `timeout`), and `ordered`.
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface StreamOptions<E = unknown> extends BatchOptions<E> {
+  /** `true` (default): results in input order (`imap`); `false`: in completion order (`imapUnordered`). */
+  readonly ordered?: boolean | undefined
+}
+
+/**
+ * A pool stage for an Effect `Stream`: runs a task on every item of the stream and emits the results
+ * (`stream.pipe(WorkerPool.mapStream(Task, options))`).
+ *
+ * **When to use**
+ *
+ * Requests, messages or records that arrive as a `Stream` (a queue, a socket, a file read line by line)
+ * and need CPU work: unlike `Stream.mapEffect(Task, { concurrency })`, the pool stage sends items in
+ * chunks, keeps a window of chunks in flight, and has `map`'s retries, modes and progress.
+ *
+ * **Details**
+ *
+ * - Chunks are cut as items arrive: a chunk is cut when it is full (`chunkSize`, or the adaptive size of
+ *   `"auto"`) or when the source has nothing more ready, so a slow source never waits for a chunk to fill.
+ * - Backpressure runs from the consumer to the source (R6): at most `window` chunks are in flight (default:
+ *   twice the pool size), and the source is pulled at most one buffer ahead of them (`chunkSize` items, or
+ *   4,096 with `"auto"`): an endless source runs in bounded memory.
+ * - `ordered: true` (default) emits results in input order, `false` in completion order. `mode: "result"`
+ *   emits one `BatchResult` per item instead of failing at the first error; `retry`, `seed` (R7),
+ *   `timeout` (per item) and `progress` work as in {@link map}. Item indexes count from 0 in arrival order.
+ * - The source's error and requirements flow through: the result fails with the source's error, and needs
+ *   what the source needs plus the `WorkerPool`.
+ * - Ending the result stream early (`Stream.take`, interruption of its consumer) stops the source and
+ *   interrupts the tasks in flight in their workers (R1, R2).
+ *
+ * **Example** (Requests from a queue, through the pool)
+ *
+ * ```ts
+ * const thumbnails = Stream.fromQueue(requests).pipe(
+ *   WorkerPool.mapStream(Thumbnail, { ordered: false, retry: 2 }),
+ *   Stream.tap((t) => Effect.log(`done ${t.name}`))
+ * )
+ * ```
+ *
+ * @category batches
+ * @since 0.3.0
+ */
+export const mapStream: {
+  <T extends Task.Any>(
+    task: T,
+    options: StreamOptions<Task.Error<T>> & { readonly mode: "result" }
+  ): <E, R>(
+    self: Stream.Stream<Task.Payload<T>, E, R>
+  ) => Stream.Stream<BatchResult<Task.Success<T>, Task.Error<T> | WorkerError>, WorkerError | E, WorkerPool | R>
+  <T extends Task.Any>(
+    task: T,
+    options?: StreamOptions<Task.Error<T>>
+  ): <E, R>(self: Stream.Stream<Task.Payload<T>, E, R>) => Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError | E, WorkerPool | R>
+  <T extends Task.Any, E, R>(
+    self: Stream.Stream<Task.Payload<T>, E, R>,
+    task: T,
+    options: StreamOptions<Task.Error<T>> & { readonly mode: "result" }
+  ): Stream.Stream<BatchResult<Task.Success<T>, Task.Error<T> | WorkerError>, WorkerError | E, WorkerPool | R>
+  <T extends Task.Any, E, R>(
+    self: Stream.Stream<Task.Payload<T>, E, R>,
+    task: T,
+    options?: StreamOptions<Task.Error<T>>
+  ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError | E, WorkerPool | R>
+} = dual(
+  (args) => batch.isStreamSource(args[0]),
+  (self: Stream.Stream<unknown, unknown, unknown>, task: Task.Any, options?: StreamOptions) => batch.mapStream(self, task, options)
+) as never
 
 /**
  * Like {@link map}, with each item an argument tuple spread over the payload (Python's `starmap`,

@@ -18,6 +18,7 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Queue from "effect/Queue"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import * as Progress from "../../Progress.ts"
@@ -29,7 +30,7 @@ import { type ResolvedRetry, resolveRetry } from "../retry.ts"
 import type { Item, PoolService, TaskRef } from "../service.ts"
 import { WorkerPool } from "../service.ts"
 
-interface Cut {
+export interface Cut {
   readonly start: number
   readonly items: ReadonlyArray<unknown>
 }
@@ -59,6 +60,39 @@ const validate = (options: BatchOptions<any> | undefined): Checked<{
     const retry = yield* resolveRetry(options?.retry)
     return { retry, timeoutMillis: yield* timeoutMillis(options?.timeout) }
   })
+
+/**
+ * How many items of a stream source wait ready to be cut, at most, with `chunkSize: "auto"` (with a number,
+ * that number): how far the source is pulled ahead of the chunks in flight (R6).
+ */
+export const STREAM_BUFFER = 4096
+
+/** A batch's input: an iterable, pulled lazily, or an Effect `Stream`. */
+export type Source = Iterable<unknown> | Stream.Stream<unknown, unknown, unknown>
+
+/**
+ * Cuts a stream into chunks as its items arrive: a chunk is cut when it is full OR when the source has
+ * nothing more ready, so a slow source never waits to fill a chunk (`Queue.takeBetween(1, size)` on a
+ * bounded buffer the source runs into: the buffer's capacity is how far ahead the source is pulled).
+ * The source's failure ends the cuts with it; ending the cuts (interruption) stops the source.
+ */
+export const streamCuts = <E, R>(
+  pool: PoolService,
+  task: TaskRef,
+  source: Stream.Stream<unknown, E, R>,
+  chunkSize: number | "auto"
+): Stream.Stream<Cut, E, R> =>
+  Stream.unwrap(Effect.map(Stream.toQueue(source, { capacity: chunkSize === "auto" ? STREAM_BUFFER : chunkSize }), (queue) => {
+    let index = 0
+    const pull = Effect.suspend(() => Queue.takeBetween(queue, 1, chunkSize === "auto" ? pool.chunkSize(task, undefined) : chunkSize)).pipe(
+      Effect.map((items): readonly [Cut] => {
+        const start = index
+        index += items.length
+        return [{ start, items }]
+      })
+    )
+    return Stream.fromPull(Effect.succeed(pull))
+  }))
 
 /** Cuts an iterable into chunks lazily; each chunk's size is decided when it is cut. */
 function* cuts(pool: PoolService, task: TaskRef, items: Iterable<unknown>, chunkSize: number | "auto"): Generator<Cut> {
@@ -105,10 +139,10 @@ const labelOf = (task: TaskRef, progress: BatchOptions["progress"]): string | un
  */
 const itemStream = (
   task: TaskRef,
-  items: Iterable<unknown>,
+  items: Source,
   options: BatchOptions<any> | undefined,
   unordered: boolean
-): Stream.Stream<ReadonlyArray<Item>, unknown, WorkerPool> =>
+): Stream.Stream<ReadonlyArray<Item>, unknown, unknown> =>
   Stream.unwrap(Effect.gen(function*() {
     const valid = yield* orFail(validate(options))
     const pool = yield* WorkerPool
@@ -129,7 +163,10 @@ const itemStream = (
         : (index: number, fraction: number) => reporter.report({ _tag: "TaskProgress", label, index, fraction, at: Date.now() })
     }
     const chunkSize = valid.timeoutMillis !== undefined ? 1 : options?.chunkSize ?? "auto"
-    const chunks = Stream.fromIterable(cuts(pool, task, items, chunkSize), { chunkSize: 1 }).pipe(
+    const source = Stream.isStream(items)
+      ? streamCuts(pool, task, items, chunkSize)
+      : Stream.fromIterable(cuts(pool, task, items, chunkSize), { chunkSize: 1 })
+    const chunks = source.pipe(
       Stream.mapEffect((cut) => pool.runItems(task, cut.items, cut.start, plan), { concurrency: window, unordered }),
       Stream.tap((batch) =>
         Effect.sync(() => {
@@ -165,17 +202,32 @@ const failFast = (batch: ReadonlyArray<Item>): Stream.Stream<unknown, unknown> =
   return Stream.fromIterable(values)
 }
 
-export const imap = (task: TaskRef, items: Iterable<unknown>, options: BatchOptions<any> | undefined, unordered: boolean) =>
+export const imap = (task: TaskRef, items: Source, options: BatchOptions<any> | undefined, unordered: boolean) =>
   options?.mode === "result"
     ? itemStream(task, items, options, unordered).pipe(Stream.flatMap((batch) => Stream.fromIterable(batch.map(toResult))))
     : itemStream(task, items, options, unordered).pipe(Stream.flatMap(failFast))
+
+/** Whether a batch's input is a `Stream` (`WorkerPool.mapStream`'s data-first form). */
+export const isStreamSource = Stream.isStream
+
+/** A stream through the pool (`WorkerPool.mapStream`): `imap`, or `imapUnordered` with `ordered: false`. */
+export const mapStream = (
+  source: Stream.Stream<unknown, unknown, unknown>,
+  task: TaskRef,
+  options: (BatchOptions<any> & { readonly ordered?: boolean | undefined }) | undefined
+): Stream.Stream<unknown, unknown, unknown> => {
+  const ordered = options?.ordered
+  return ordered === undefined || typeof ordered === "boolean"
+    ? imap(task, source, options, ordered === false)
+    : Stream.fromEffect(orFail(invalid("ordered", `ordered must be a boolean, got ${String(ordered)}`)))
+}
 
 export const map = (
   task: TaskRef,
   items: Iterable<unknown>,
   options: BatchOptions<any> | undefined
 ): Effect.Effect<Array<unknown>, unknown, WorkerPool> =>
-  Effect.flatMap(Stream.runCollect(itemStream(task, items, options, false)), (batches) => {
+  Effect.flatMap(Stream.runCollect(itemStream(task, items, options, false) as Stream.Stream<ReadonlyArray<Item>, unknown, WorkerPool>), (batches) => {
     let n = 0
     for (const b of batches) n += b.length
     const out: Array<unknown> = new Array(n)

@@ -9,7 +9,7 @@ if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); proce
   exit 1
 fi
 
-examples=(primes mandelbrot threads-vs-processes speedup-report io-extractions sleepy-threads joblib-grid snowfall-matrices plot-files monte-carlo manager-sum producer-consumer processes)
+examples=(primes mandelbrot threads-vs-processes speedup-report io-extractions sleepy-threads joblib-grid snowfall-matrices plot-files monte-carlo manager-sum producer-consumer processes http-service)
 for name in "${examples[@]}"; do
   echo
   echo "=== examples/$name.ts --small ==="

@@ -144,6 +144,31 @@ export class ClusterUnavailable extends Schema.TaggedError<ClusterUnavailable>()
 }) {}
 
 /**
+ * The task was not run because the pool is deadlocked: every worker has been blocked in a shared-object wait
+ * (a lock, a semaphore, a queue's take or offer, an event, a condition, a barrier, a pipe) for
+ * `deadlockTimeout` while this task waited behind them, so it could never get a worker (the pool option
+ * `onDeadlock: "fail"`). `waitingOn` names the objects (kind and id), `blockedMillis` how long the workers
+ * had been blocked.
+ *
+ * Tasks that wait on each other need a worker each: use a bigger pool, or `Process.spawn` for them.
+ *
+ * @category errors
+ * @since 0.3.0
+ */
+export class Deadlock extends Schema.TaggedError<Deadlock>()("Deadlock", {
+  taskName: Schema.String,
+  poolSize: Schema.Number,
+  waitingOn: Schema.Array(Schema.String),
+  blockedMillis: Schema.Number
+}) {
+  override get message(): string {
+    return `${this.taskName} could not run: all ${this.poolSize} worker(s) of the pool have been blocked for ${this.blockedMillis} ms ` +
+      `waiting on ${this.waitingOn.join(", ")} while tasks waited behind them (a deadlock: tasks that wait on each other need a ` +
+      `worker each; use a bigger pool, or Process.spawn for tasks that wait on each other)`
+  }
+}
+
+/**
  * Every reason a {@link WorkerError} can carry.
  *
  * @category models
@@ -159,7 +184,8 @@ export const WorkerErrorReason = Schema.Union([
   TaskTimeout,
   GetTimeout,
   InvalidOption,
-  ClusterUnavailable
+  ClusterUnavailable,
+  Deadlock
 ])
 
 /**
@@ -213,6 +239,8 @@ export class WorkerError extends Schema.TaggedError<WorkerError>()("WorkerError"
         return `invalid option ${r.option}: ${r.message}`
       case "ClusterUnavailable":
         return r.taskName === "" ? `cluster unavailable: ${r.message}` : `${r.taskName}: cluster unavailable: ${r.message}`
+      case "Deadlock":
+        return r.message
     }
   }
 }

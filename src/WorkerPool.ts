@@ -108,6 +108,19 @@ export interface PoolOptions {
   /** Most jobs inside one worker (one running, the rest queued ahead). Default 64, used only while tasks are
    * measured to be shorter than about a millisecond; 1 disables sending ahead. */
   readonly prefetch?: number | undefined
+  /**
+   * How long every worker may stay blocked in a shared-object wait (a lock, a semaphore, a queue, an event,
+   * a condition, a barrier, a pipe) while tasks wait behind them before the pool calls it a deadlock: it
+   * logs a warning naming the objects and the tasks, `stats.deadlock` shows it, and with
+   * `onDeadlock: "fail"` the waiting tasks fail. Default 10 seconds; `false` turns detection off. Threads
+   * and processes (the in-process pool cannot see its waits).
+   */
+  readonly deadlockTimeout?: Duration.Input | false | undefined
+  /**
+   * What a detected deadlock does: `"warn"` (default) logs a warning and shows it in `stats`; `"fail"` also
+   * fails the tasks waiting behind the blocked workers with `WorkerError` reason `Deadlock`.
+   */
+  readonly onDeadlock?: "warn" | "fail" | undefined
 }
 
 /**
@@ -285,6 +298,32 @@ export interface PoolStats {
   readonly spawned: number
   /** Backend name. */
   readonly backend: "threads" | "processes" | "in-process" | "cluster"
+  /**
+   * Workers whose running task is blocked in a shared-object wait (a lock, a semaphore, a queue's take or
+   * offer, an event, a condition, a barrier, a pipe). Threads and processes; 0 elsewhere.
+   */
+  readonly blocked: number
+  /** Set while the pool is deadlocked (see the `deadlockTimeout` option), `undefined` otherwise. */
+  readonly deadlock: DeadlockInfo | undefined
+}
+
+/**
+ * A deadlock the pool sees: every worker blocked in a shared-object wait for at least `deadlockTimeout`,
+ * with tasks waiting behind them that can never get a worker.
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface DeadlockInfo {
+  /** When every worker had become blocked (epoch milliseconds). */
+  readonly since: number
+  /** The objects waited on, as `kind #id` (`"SharedQueue #3"`). */
+  readonly waitingOn: ReadonlyArray<string>
+  /** The blocked tasks, one per worker: name and `TaskContext.index`, and the object each waits on. */
+  readonly blocked: ReadonlyArray<{ readonly taskName: string; readonly index: number; readonly waitingOn: ReadonlyArray<string> }>
+  /** The tasks waiting behind them (the first few by name and index, and how many in all). */
+  readonly waiting: ReadonlyArray<{ readonly taskName: string; readonly index: number }>
+  readonly waitingCount: number
 }
 
 /**

@@ -11,7 +11,8 @@ const reasons: ReadonlyArray<WorkerError.WorkerErrorReason> = [
   new WorkerError.PoolClosed({ taskName: "T" }),
   new WorkerError.TaskTimeout({ taskName: "T", timeoutMillis: 100 }),
   new WorkerError.GetTimeout({ taskName: "T", timeoutMillis: 100 }),
-  new WorkerError.InvalidOption({ option: "size", message: "size must be a positive integer" })
+  new WorkerError.InvalidOption({ option: "size", message: "size must be a positive integer" }),
+  new WorkerError.Deadlock({ taskName: "Produce", poolSize: 1, waitingOn: ["SharedQueue #3"], blockedMillis: 10_000 })
 ]
 
 describe("WorkerError", () => {
@@ -33,6 +34,16 @@ describe("WorkerError", () => {
     const e = new WorkerError.WorkerError({ reason: new WorkerError.GetTimeout({ taskName: "Render", timeoutMillis: 50 }) })
     assert.include(e.message, "Render")
     assert.include(e.message, "not cancelled")
+  })
+
+  it("Deadlock names the objects, the pool size and what to do", () => {
+    const e = new WorkerError.WorkerError({
+      reason: new WorkerError.Deadlock({ taskName: "Produce", poolSize: 1, waitingOn: ["SharedQueue #3"], blockedMillis: 10_000 })
+    })
+    assert.include(e.message, "Produce")
+    assert.include(e.message, "SharedQueue #3")
+    assert.include(e.message, "bigger pool")
+    assert.include(e.message, "Process.spawn")
   })
 
   it.effect("catchReason picks one reason out", () =>

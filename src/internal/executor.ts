@@ -57,8 +57,13 @@ export type ChunkOutcome =
    */
   | { readonly _tag: "Failed"; readonly error: WorkerError }
 
-/** What the executor knows of its workers; the front adds the task counts (completed, failed, retried). */
-export type ExecutorStats = Omit<PoolStats, "completed" | "failed" | "retried">
+/**
+ * What the executor knows of its workers; the front adds the task counts (completed, failed, retried), and
+ * no blocked worker and no deadlock where the executor cannot see shared-object waits.
+ */
+export type ExecutorStats =
+  & Omit<PoolStats, "completed" | "failed" | "retried" | "blocked" | "deadlock">
+  & Partial<Pick<PoolStats, "blocked" | "deadlock">>
 
 /**
  * A transport's codecs, cached per task, whose payload encoding runs inside `context`: how the transport

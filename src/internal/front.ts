@@ -147,7 +147,7 @@ export const makeFront = (
     // added before the executor's finalizers, so it runs after them: the last sample sees the pool closed
     yield* Effect.addFinalizer(() => Effect.suspend(() => sample))
     const executor = yield* acquire
-    const stats = (): PoolStats => ({ ...executor.stats(), ...counts })
+    const stats = (): PoolStats => ({ blocked: 0, deadlock: undefined, ...executor.stats(), ...counts })
     if (options?.metrics !== false) {
       sample = sampler(stats, executor.backend)
       yield* sample.pipe(Effect.repeat(Schedule.spaced("1 second")), Effect.forkScoped)

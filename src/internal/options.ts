@@ -70,6 +70,9 @@ const poolMillis = (option: string, u: unknown, fallback: number): Checked<numbe
   )
 }
 
+/** The default `deadlockTimeout`: long enough that no real hand-off between tasks looks like a deadlock. */
+export const DEFAULT_DEADLOCK_TIMEOUT_MILLIS = 10_000
+
 export interface ResolvedOptions {
   readonly size: number
   readonly maxTasksPerWorker: number
@@ -82,6 +85,9 @@ export interface ResolvedOptions {
   readonly env: Readonly<Record<string, string>> | undefined
   readonly preload: ReadonlyArray<string>
   readonly prefetch: number
+  /** Deadlock detection: how long all workers may stay blocked with tasks waiting; undefined: off. */
+  readonly deadlockTimeoutMillis: number | undefined
+  readonly onDeadlock: "warn" | "fail"
 }
 
 /** Validates a pool's options and fills in the defaults; fails naming the first bad option. */
@@ -125,6 +131,13 @@ export const resolveOptions = (options: PoolOptions | undefined): Checked<Resolv
     const prefetch = o.prefetch === undefined ? 64 : o.prefetch
     if (!isPositiveInt(prefetch)) return yield* invalid("prefetch", `prefetch must be a positive integer, got ${show(o.prefetch)}`)
     const idleTimeoutMillis = yield* poolMillis("idleTimeout", o.idleTimeout, Infinity)
+    const deadlockTimeoutMillis = o.deadlockTimeout === false
+      ? undefined
+      : yield* poolMillis("deadlockTimeout", o.deadlockTimeout, DEFAULT_DEADLOCK_TIMEOUT_MILLIS)
+    const onDeadlock = o.onDeadlock ?? "warn"
+    if (onDeadlock !== "warn" && onDeadlock !== "fail") {
+      return yield* invalid("onDeadlock", `onDeadlock must be "warn" or "fail", got ${show(o.onDeadlock)}`)
+    }
     return {
       size,
       maxTasksPerWorker: yield* positiveIntOrInfinity("maxTasksPerWorker", o.maxTasksPerWorker),
@@ -136,6 +149,8 @@ export const resolveOptions = (options: PoolOptions | undefined): Checked<Resolv
       execArgv: o.execArgv,
       env: o.env,
       preload: [...new Set([...(o.preload ?? []), ...(initializer ? [initializer.task.module] : [])])],
-      prefetch
+      prefetch,
+      deadlockTimeoutMillis: deadlockTimeoutMillis === Infinity ? undefined : deadlockTimeoutMillis,
+      onDeadlock
     }
   })

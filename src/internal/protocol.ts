@@ -114,7 +114,8 @@ export interface WorkerBoot {
   readonly preload: ReadonlyArray<string>
   /**
    * Threads only: shared memory where the worker writes [job id, item] before each item it starts, so that
-   * after a crash the parent knows exactly which item of a chunk was running.
+   * after a crash the parent knows exactly which item of a chunk was running; then its waits on shared
+   * memory (cells `PROBE_*` of `shared/registry.ts`), read by the parent's deadlock detection.
    */
   readonly cursor?: Int32Array | undefined
 }

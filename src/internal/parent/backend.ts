@@ -46,6 +46,18 @@ export class ChannelClosed extends Error {
   }
 }
 
+/** What a worker thread publishes on shared memory, read by the parent without a message (deadlock detection). */
+export interface WorkerProbe {
+  /** The job and item it last started. */
+  readonly job: number
+  readonly item: number
+  /** How many of its fibers wait on a shared-memory object now, and the id of the object last waited on. */
+  readonly waiting: number
+  readonly object: number
+  /** Changes whenever one of its waits starts or ends. */
+  readonly seq: number
+}
+
 export interface WorkerHandle {
   /** Posts a message; throws `ChannelClosed` when the channel is closed, anything else when a value cannot be cloned. */
   readonly send: (message: ToWorker, transfer?: ReadonlyArray<Transferable>) => void
@@ -55,6 +67,8 @@ export interface WorkerHandle {
   readonly pid?: number | undefined
   /** The worker's thread id (threads), for `Process` handles. */
   readonly threadId?: number | undefined
+  /** Reads what the worker publishes on shared memory (threads); processes' waits are calls the parent sees. */
+  readonly probe?: (() => WorkerProbe) | undefined
 }
 
 export interface Backend {

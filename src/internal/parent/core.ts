@@ -98,6 +98,28 @@ type Ending =
   | { readonly _tag: "Died"; readonly reason: WorkerCrashed; readonly item: number | undefined }
   | { readonly _tag: "Lost"; readonly reason: WorkerErrorReason }
 
+/** A worker whose running job waits on shared objects (deadlock detection). */
+export interface BlockedWorker {
+  readonly workerId: number
+  readonly taskName: string
+  readonly index: number
+  /** Ids of the objects waited on. */
+  readonly objects: ReadonlyArray<number>
+  /** Changes whenever one of the worker's waits starts or ends: equal twice means one wait all along. */
+  readonly signature: string
+}
+
+/** The pool's workers as deadlock detection sees them (`deadlock.ts` decides; the engine only reports). */
+export interface PoolWaits {
+  /** Workers that take work or soon will (not leaving). */
+  readonly live: number
+  readonly blocked: ReadonlyArray<BlockedWorker>
+  /** The first jobs waiting behind them (queued, waiting for room, or sent ahead behind a blocked job). */
+  readonly waiting: ReadonlyArray<{ readonly taskName: string; readonly index: number }>
+  /** How many tasks (items) wait behind them in all. */
+  readonly waitingCount: number
+}
+
 const MAX_START_FAILURES = 3
 const BACKOFF_MILLIS = [0, 250, 1000]
 
@@ -846,6 +868,78 @@ export class PoolCore {
   }
 
   // ---------------------------------------------------------------------------------------------------------
+  // waits on shared objects (deadlock detection: `deadlock.ts` decides when; the engine reports and acts)
+
+  /**
+   * The objects a worker's running job waits on, if any: its calls pending in the parent (every wait of a
+   * process worker; a thread's waits on parent-hosted objects) and what a thread publishes of its waits on
+   * shared memory. Read without any message to the worker.
+   */
+  private blockedOn(slot: Slot): BlockedWorker | undefined {
+    const head = slot.inflight[0]
+    if (slot.state !== "ready" || head === undefined) return undefined
+    const calls = this.hostCalls.pendingOf(slot.id)
+    const probe = slot.handle?.probe?.()
+    const onMemory = probe !== undefined && probe.waiting > 0
+    if (calls.length === 0 && !onMemory) return undefined
+    const objects = calls.map((c) => c.object)
+    if (onMemory && !objects.includes(probe.object)) objects.push(probe.object)
+    return {
+      workerId: slot.id,
+      taskName: head.task.name,
+      index: head.wire.index + (probe !== undefined && probe.job === head.id ? probe.item : 0),
+      objects,
+      signature: `${probe?.seq ?? 0}/${calls.map((c) => c.id).join(",")}`
+    }
+  }
+
+  /** The workers blocked in shared-object waits, and the jobs waiting behind them. */
+  waits(): PoolWaits {
+    let live = 0
+    const blocked: Array<BlockedWorker> = []
+    const waiting: Array<{ readonly taskName: string; readonly index: number }> = []
+    let waitingCount = 0
+    const behind = (job: Job): void => {
+      waitingCount += job.items
+      if (waiting.length < 10) waiting.push({ taskName: job.task.name, index: job.wire.index })
+    }
+    for (const slot of this.slots) {
+      if (slot.state === "closing" || slot.gone || slot.killed) continue
+      live++
+      const b = this.blockedOn(slot)
+      if (b === undefined) continue
+      blocked.push(b)
+      for (let i = 1; i < slot.inflight.length; i++) {
+        const job = slot.inflight[i]!
+        if (job.state === "sent" && job.onResult !== undefined) behind(job)
+      }
+    }
+    for (const job of this.queue) if (job.state === "queued") behind(job)
+    for (const job of this.waiting) if (job.state === "waiting") behind(job)
+    return { live, blocked, waiting, waitingCount }
+  }
+
+  /**
+   * Fails every job waiting behind a blocked worker (`onDeadlock: "fail"`): queued, waiting for room, or
+   * sent ahead to a blocked worker (which is asked to drop it; it counts as busy until it has).
+   */
+  failWaiting(reason: (job: Job) => WorkerErrorReason): void {
+    for (const slot of this.slots) {
+      if (this.blockedOn(slot) === undefined) continue
+      for (const job of slot.inflight.slice(1)) {
+        if (job.state !== "sent" || job.onResult === undefined) continue
+        this.settle(job, { _tag: "Error", reason: reason(job) })
+        try {
+          slot.handle?.send({ _tag: "Interrupt", id: job.id })
+        } catch {
+          // the worker is going away: its exit ends the job, already settled
+        }
+      }
+    }
+    this.failQueued(reason)
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
   // lifecycle
 
   start(): void {
@@ -891,9 +985,11 @@ export class PoolCore {
     let running = 0
     let queued = 0
     let waiting = 0
+    let blocked = 0
     for (const s of this.slots) {
       if (s.inflight.length > 0) busy++
       running += s.inflight.length
+      if (this.blockedOn(s) !== undefined) blocked++
     }
     for (const j of this.queue) if (j.state === "queued") queued++
     for (const j of this.waiting) if (j.state === "waiting") waiting++
@@ -906,6 +1002,7 @@ export class PoolCore {
       waiting,
       running,
       backend: this.backend.name,
+      blocked,
       ...this.counters
     }
   }

@@ -21,8 +21,14 @@ type Call = Extract<FromWorker, { readonly _tag: "Call" }>
 
 const encodeError = Schema.encodeSync(SharedError)
 
+/** A call being served: its fiber and the object it is on. */
+interface Pending {
+  readonly fiber: Fiber.Fiber<unknown, unknown>
+  readonly object: number
+}
+
 export class HostCalls {
-  private readonly pending = new Map<number, Map<number, Fiber.Fiber<unknown, unknown>>>()
+  private readonly pending = new Map<number, Map<number, Pending>>()
 
   onCall(workerId: number, owner: number, call: Call, reply: (message: ToWorker) => void): void {
     const object = registry.hosted.get(call.object)
@@ -37,9 +43,9 @@ export class HostCalls {
     let calls = this.pending.get(workerId)
     if (calls === undefined) this.pending.set(workerId, calls = new Map())
     const fiber = Effect.runFork(object.call(owner, call.request))
-    calls.set(call.id, fiber)
+    calls.set(call.id, { fiber, object: call.object })
     fiber.addObserver((exit) => {
-      if (calls.get(call.id) !== fiber) return
+      if (calls.get(call.id)?.fiber !== fiber) return
       calls.delete(call.id)
       if (Exit.isSuccess(exit)) return reply({ _tag: "Return", id: call.id, ok: true, value: exit.value })
       const fail = exit.cause.reasons.find(Cause.isFailReason)
@@ -53,10 +59,20 @@ export class HostCalls {
 
   onCancel(workerId: number, id: number): void {
     const calls = this.pending.get(workerId)
-    const fiber = calls?.get(id)
-    if (fiber === undefined) return
+    const pending = calls?.get(id)
+    if (pending === undefined) return
     calls!.delete(id)
-    fiber.interruptUnsafe()
+    pending.fiber.interruptUnsafe()
+  }
+
+  /**
+   * The calls of a worker still being served, by call id and object: a worker whose task waits on a
+   * parent-hosted object (a queue's take, a barrier, any wait of a process worker) has one pending.
+   */
+  pendingOf(workerId: number): ReadonlyArray<{ readonly id: number; readonly object: number }> {
+    const calls = this.pending.get(workerId)
+    if (calls === undefined || calls.size === 0) return []
+    return Array.from(calls, ([id, p]) => ({ id, object: p.object }))
   }
 
   /**
@@ -66,7 +82,7 @@ export class HostCalls {
   workerGone(workerId: number, owner: number, crashed: boolean): void {
     const calls = this.pending.get(workerId)
     this.pending.delete(workerId)
-    if (calls !== undefined) for (const fiber of calls.values()) fiber.interruptUnsafe()
+    if (calls !== undefined) for (const p of calls.values()) p.fiber.interruptUnsafe()
     workerGone(owner, crashed)
   }
 }

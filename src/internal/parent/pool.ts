@@ -18,6 +18,7 @@ import { encodingFor } from "../shared/registry.ts"
 import type { Backend } from "./backend.ts"
 import type { Job, JobResult } from "./core.ts"
 import { PoolCore } from "./core.ts"
+import { DeadlockWatch, watch as watchDeadlocks } from "./deadlock.ts"
 
 const workerError = (reason: WorkerError["reason"]) => new WorkerError({ reason })
 
@@ -69,6 +70,11 @@ export const makeLocal = (
       Effect.sync(() => core.start()),
       () => Effect.callback<void>((resume) => core.close(() => resume(Effect.void)))
     )
+    // deadlock detection samples the workers' waits off the task path; the in-process pool cannot see its waits
+    const deadlocks = resolved.deadlockTimeoutMillis === undefined || backend.name === "in-process"
+      ? undefined
+      : new DeadlockWatch(resolved.size, resolved.deadlockTimeoutMillis)
+    if (deadlocks !== undefined) yield* Effect.forkScoped(watchDeadlocks(core, resolved, deadlocks))
 
     /** Interrupting the wait interrupts the job, and returns once it has stopped. */
     const stop = (job: Job) => Effect.callback<void>((resume) => core.interrupt(job, () => resume(Effect.void)))
@@ -100,7 +106,7 @@ export const makeLocal = (
           return stop(job)
         }),
       chunkSize: (task, remaining) => core.policy.chunkSize(task, remaining, resolved.size),
-      stats: () => core.stats(),
+      stats: () => (deadlocks?.current === undefined ? core.stats() : { ...core.stats(), deadlock: deadlocks.peek(core.waits()) }),
       awaitReady: Effect.callback<void, WorkerError>((resume) => {
         const cancel = core.awaitReady(() => {
           const failure = core.failure()

@@ -150,6 +150,8 @@ export const spawn = <A, E>(
       // finite: a worker is started only while a task waits, so none is started again after the one task
       // (the timer itself never runs: the worker has its task as soon as it is ready, and retires after it)
       idleTimeout: 2 ** 31 - 1,
+      // one task, nothing can queue behind it
+      deadlockTimeout: false,
       ...(options?.execArgv === undefined ? {} : { execArgv: options.execArgv }),
       ...(options?.env === undefined ? {} : { env: options.env }),
       ...(options?.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),

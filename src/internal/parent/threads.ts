@@ -14,6 +14,7 @@ import {
   receiveMessageOnPort,
   Worker
 } from "node:worker_threads"
+import { PROBE_CELLS, PROBE_OBJECT, PROBE_SEQ, PROBE_WAITING } from "../shared/registry.ts"
 import { makeParentWire } from "../wire.ts"
 import type { Backend } from "./backend.ts"
 import { entryUrl } from "./backend.ts"
@@ -51,7 +52,8 @@ export const threads: Backend = {
   spawn: (boot, options, events) => {
     const wire = makeParentWire()
     const { port1, port2 } = new MessageChannel()
-    const cursor = new Int32Array(new SharedArrayBuffer(8))
+    // [job, item] the worker last started, then its waits on shared memory (registry.ts: PROBE_*)
+    const cursor = new Int32Array(new SharedArrayBuffer(PROBE_CELLS * 4))
     const worker = new Worker(entryUrl, {
       workerData: { ...boot, port: port2, cursor },
       transferList: [port2],
@@ -94,7 +96,14 @@ export const threads: Backend = {
         }
       },
       kill: () => void worker.terminate(),
-      threadId: worker.threadId
+      threadId: worker.threadId,
+      probe: () => ({
+        job: Atomics.load(cursor, 0),
+        item: Atomics.load(cursor, 1),
+        waiting: Atomics.load(cursor, PROBE_WAITING),
+        object: Atomics.load(cursor, PROBE_OBJECT),
+        seq: Atomics.load(cursor, PROBE_SEQ)
+      })
     }
   }
 }

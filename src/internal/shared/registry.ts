@@ -75,6 +75,11 @@ interface State {
   /** In the parent: owner tokens free for new workers (small numbers, so per-owner tables stay small). */
   readonly freeOwners: Array<number>
   nextOwner: number
+  /**
+   * In a worker thread: the shared cells where it publishes its waits on shared memory (see `waitStarted`),
+   * which the parent reads for deadlock detection. Undefined elsewhere: nothing is published.
+   */
+  waits: Int32Array | undefined
 }
 
 // One state per isolate, even if this module is loaded twice (source and built copies of one version).
@@ -89,7 +94,8 @@ const state: State = ((globalThis as Record<symbol, unknown>)[key] ??= {
   run: 0,
   runEnd: new Map(),
   freeOwners: [],
-  nextOwner: PARENT_OWNER + 1
+  nextOwner: PARENT_OWNER + 1,
+  waits: undefined
 }) as State
 
 export const registry = state
@@ -173,4 +179,39 @@ export const endRun = (): void => {
  */
 export const atRunEnd = (id: number, end: () => void): void => {
   if (state.owner !== PARENT_OWNER && state.run > 0 && !state.runEnd.has(id)) state.runEnd.set(id, end)
+}
+
+// --- waits a parent can see (worker threads) -----------------------------------------------------------------
+
+/**
+ * The cells of a worker thread's probe (an `Int32Array` on shared memory the parent made, `WorkerBoot.cursor`):
+ * [job id, item] that the runtime writes before each item, then how many fibers of the worker wait on a
+ * shared-memory object now, the id of the object last waited on, and a count of waits started and ended
+ * (it changes whenever a wait starts or ends, so the parent can tell one long wait from many short ones).
+ * Waits on parent-hosted objects (queues, pipes, conditions, barriers; every object on processes) need no
+ * cell: the parent serves them, and sees them pending.
+ */
+export const PROBE_WAITING = 2
+export const PROBE_OBJECT = 3
+export const PROBE_SEQ = 4
+export const PROBE_CELLS = 5
+
+/**
+ * A fiber of this isolate starts waiting on shared-memory object `object` (it could not proceed at once).
+ * Only the waiting path calls it: a lock taken uncontended publishes nothing.
+ */
+export const waitStarted = (object: number): void => {
+  const cells = state.waits
+  if (cells === undefined) return
+  Atomics.store(cells, PROBE_OBJECT, object)
+  Atomics.add(cells, PROBE_WAITING, 1)
+  Atomics.add(cells, PROBE_SEQ, 1)
+}
+
+/** That fiber's wait ended (it proceeded, timed out, was interrupted, or the object closed). */
+export const waitEnded = (): void => {
+  const cells = state.waits
+  if (cells === undefined) return
+  Atomics.sub(cells, PROBE_WAITING, 1)
+  Atomics.add(cells, PROBE_SEQ, 1)
 }

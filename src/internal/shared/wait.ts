@@ -30,6 +30,7 @@
  */
 import * as Effect from "effect/Effect"
 import type { SharedError } from "../../SharedError.ts"
+import { waitEnded, waitStarted } from "./registry.ts"
 
 /** What an acquire runs its wait under (see `holding` in object.ts): only the wait is interruptible there. */
 export type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
@@ -179,6 +180,8 @@ export const waitFor = (w: Waitable, timeoutMillis: number | undefined, restore?
     const a = agent
     const waiter: Waiter = { resume: undefined, timedOut: false }
     a.waiters.add(waiter)
+    // a worker thread tells its parent that it waits (deadlock detection); the parent sees other waits itself
+    waitStarted(key)
     const timer = timeoutMillis === undefined ? undefined : setTimeout(() => {
       waiter.timedOut = true
       waiter.resume?.()
@@ -210,6 +213,7 @@ export const waitFor = (w: Waitable, timeoutMillis: number | undefined, restore?
     })
     return Effect.onExit(loop, () =>
       Effect.sync(() => {
+        waitEnded()
         if (timer !== undefined) clearTimeout(timer)
         // leaving may let the next one in (it may need fewer permits than we did)
         if (a.waiters.delete(waiter)) a.drain()

@@ -73,6 +73,8 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
   if (transport.owner !== undefined) {
     registry.owner = transport.owner
     registry.encoding = transport.sharedMemory === false ? OTHER_PROCESS : SAME_MEMORY
+    // threads: waits on shared memory are published next to the cursor, for the parent's deadlock detection
+    registry.waits = transport.cursor
     registry.host = (object, request, compensate) =>
       Effect.callback<unknown, unknown>((resume) => {
         const id = nextCall++

@@ -114,9 +114,12 @@ export interface PoolWaits {
   /** Workers that take work or soon will (not leaving). */
   readonly live: number
   readonly blocked: ReadonlyArray<BlockedWorker>
-  /** The first jobs waiting behind them (queued, waiting for room, or sent ahead behind a blocked job). */
+  /**
+   * When every live worker is blocked: the first jobs waiting behind them (queued, waiting for room, or sent
+   * ahead behind a blocked job); empty otherwise.
+   */
   readonly waiting: ReadonlyArray<{ readonly taskName: string; readonly index: number }>
-  /** How many tasks (items) wait behind them in all. */
+  /** How many tasks (items) wait behind them in all (0 unless every live worker is blocked). */
   readonly waitingCount: number
 }
 
@@ -893,7 +896,10 @@ export class PoolCore {
     }
   }
 
-  /** The workers blocked in shared-object waits, and the jobs waiting behind them. */
+  /**
+   * The workers blocked in shared-object waits, and, when every live worker is (only then can it be a
+   * deadlock), the jobs waiting behind them: the queue is walked only then, not on every sample.
+   */
   waits(): PoolWaits {
     let live = 0
     const blocked: Array<BlockedWorker> = []
@@ -909,6 +915,10 @@ export class PoolCore {
       const b = this.blockedOn(slot)
       if (b === undefined) continue
       blocked.push(b)
+    }
+    if (blocked.length === 0 || blocked.length < live) return { live, blocked, waiting, waitingCount }
+    for (const slot of this.slots) {
+      if (slot.state === "closing" || slot.gone || slot.killed) continue
       for (let i = 1; i < slot.inflight.length; i++) {
         const job = slot.inflight[i]!
         if (job.state === "sent" && job.onResult !== undefined) behind(job)

@@ -15,14 +15,17 @@
  *   node examples/processes.ts --small    # 2 tables of 3 pages, 200 messages (CI); or SMALL=1
  *   node examples/processes.ts --out=DIR  # where to write the CSV files (default out/); or OUT_DIR=DIR
  *
- * Why not a pool? On a pool, each of these is a task waiting for a free worker: a consumer that waits for
- * a producer queued behind it on a full pool waits forever. A `Process` has its worker to itself.
+ * 4. Why not a pool? On a pool, each of these is a task waiting for a free worker: a consumer that waits
+ *    for a producer queued behind it on a full pool waits forever. The pool sees it: every worker blocked
+ *    in a shared-object wait with tasks behind them for `deadlockTimeout` is a deadlock, logged as a
+ *    warning (the default) or, with `onDeadlock: "fail"` as here, failing the waiting producer with
+ *    `WorkerError` reason `Deadlock`. A `Process` has its worker to itself.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Duration, Effect, Option } from "effect"
+import { Duration, Effect, Fiber, Option } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Process, SharedEvent, SharedQueue } from "../src/index.ts"
+import { Process, SharedEvent, SharedQueue, WorkerPool } from "../src/index.ts"
 import { Consumer, Extract, Message, Producer, Runaway } from "./processes.tasks.ts"
 
 const small = process.argv.includes("--small") || process.env.SMALL === "1"
@@ -94,6 +97,19 @@ const runaway = (kind: "process" | "thread") =>
     }
   }))
 
+/** Scene 4: the pipeline as two tasks on a pool of one worker: the consumer takes it, the producer waits behind. */
+const onAPoolOfOne = Effect.scoped(Effect.gen(function*() {
+  const queue = yield* SharedQueue.make(Message, { capacity: 16 })
+  const consumer = yield* Effect.forkChild(Consumer({ queue }), { startImmediately: true })
+  const error = yield* Effect.flip(Producer({ queue, count: messages }))
+  console.log(`  the producer failed: ${error.message}`)
+  if (error._tag !== "WorkerError" || error.reason._tag !== "Deadlock") {
+    return yield* Effect.die(new Error(`expected a Deadlock, got ${error.message}`))
+  }
+  yield* SharedQueue.end(queue) // the consumer waits no more
+  yield* Fiber.join(consumer)
+})).pipe(Effect.provide(WorkerPool.layerThreads({ size: 1, deadlockTimeout: "1 second", onDeadlock: "fail" })))
+
 const program = Effect.gen(function*() {
   console.log(`1. Two extractions (${pages} pages of 200 rows each), each on a worker of its own`)
   const onProcesses = yield* extractions("process")
@@ -112,6 +128,9 @@ const program = Effect.gen(function*() {
   console.log(`\n3. A runaway worker: join with a timeout, then terminate`)
   yield* runaway("process")
   yield* runaway("thread")
+
+  console.log(`\n4. The producer and the consumer as tasks on a pool of ONE worker (deadlockTimeout: 1 second, onDeadlock: "fail")`)
+  yield* onAPoolOfOne
 
 })
 

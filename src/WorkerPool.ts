@@ -415,7 +415,7 @@ export const layerInProcess = (options?: PoolOptions): Layer.Layer<WorkerPool, W
 
 /**
  * Options of {@link layerCluster}: the Postgres connection, delivery (`"persisted"` or `"volatile"`),
- * cluster timings (`"fast-failover"` preset), messages in flight (`size`) and `readyTimeout`.
+ * cluster timings (`"fast-failover"` preset), messages in flight (`size`), `readyTimeout` and `unavailableTimeout`.
  *
  * @category models
  * @since 0.2.0
@@ -438,6 +438,13 @@ export interface ClusterOptions {
   readonly timings?: ClusterTimingsOption | undefined
   /** How long the first task waits for runners to answer before failing with `ClusterUnavailable`. Default 60 seconds. */
   readonly readyTimeout?: Duration.Input | undefined
+  /**
+   * How long Postgres may stay away while tasks are in flight. Persisted messages whose sending fails are sent
+   * again (same id: stored once, run once) and calls keep waiting for their replies; once Postgres has not
+   * answered for this long, those calls, and new ones until it is back, fail with `ClusterUnavailable` naming
+   * the cause. Default 60 seconds.
+   */
+  readonly unavailableTimeout?: Duration.Input | undefined
 }
 
 /**

@@ -107,11 +107,7 @@ for (const backend of [...backends, ...clusterBackends]) {
           assert.include(defect.stack ?? "", "tasks.ts")
         }).pipe(Effect.provide(pool())))
 
-      it.live.skipIf(backend.remote === true)(
-        backend.remote
-          ? "dates, maps and typed arrays cross the boundary as they are (skipped on cluster: values cross as JSON, and Schema.instanceOf(Float64Array) has no JSON encoding)"
-          : "dates, maps and typed arrays cross the boundary as they are",
-        () =>
+      it.live("dates, maps and typed arrays cross the boundary as they are", () =>
         Effect.gen(function*() {
           const r = yield* Rich({
             when: new Date("2024-05-06T00:00:00Z"),
@@ -119,8 +115,7 @@ for (const backend of [...backends, ...clusterBackends]) {
             data: new Float64Array([1.5, 2.5])
           })
           assert.deepStrictEqual(r, { year: 2024, total: 3, sum: 4 })
-        }).pipe(Effect.provide(pool()))
-      )
+        }).pipe(Effect.provide(pool())))
 
       it.live("a payload that fails its schema is a CodecFailed error naming the side and the path", () =>
         Effect.gen(function*() {
@@ -144,8 +139,8 @@ for (const backend of [...backends, ...clusterBackends]) {
           }
           const r2 = reasonOf(yield* Effect.flip(Unclonable(1)))
           assert.strictEqual(r2._tag, "CodecFailed")
-          // on a cluster the value is refused by the JSON codec, not by structured clone
-          if (!backend.remote) assert.include(r2.message, "cannot be cloned")
+          // refused by structured clone in the worker, on every backend (a cluster runner's too)
+          assert.include(r2.message, "cannot be cloned")
           assert.strictEqual(yield* Double(5), 10, "the pool goes on")
         }).pipe(Effect.provide(pool())))
 

@@ -1,78 +1,130 @@
 /**
  * The cluster executor: executions are messages to the `effect-parallel/Task` entity, served by runners
  * (see `runner.ts`) through Effect Cluster with Postgres storage. The front (`front.ts`) does the rest, as
- * for a local pool.
+ * for a local pool: a runner is a local executor at the end of a wire, and its outcome comes back as is.
  *
  * One message per execution: a single task, or a chunk of a batch (sized by the same policy as a local
- * pool's chunks, with the cluster's constants: a message costs milliseconds). Each message has a fresh id:
- * with persisted delivery it is the message's primary key in storage, so a message redelivered after a
- * runner's death is the same message, and a finished one is never run again.
+ * pool's chunks, with the cluster's constants: a message costs milliseconds). Three things happen here:
+ *
+ * - **Where it goes** (`balance.ts`): to a runner with a free worker. The client learns which runner answers
+ *   for each entity id and how many workers it has, and addresses the message to an id of the runner with
+ *   the most room; when all are busy, the message waits here, not in a runner's queue.
+ * - **Exactly one result**: each message has a fresh id, its primary key in storage, kept across the
+ *   retries below. A message stored twice is one message, and a finished one is never run again.
+ * - **Surviving the database**: a persisted send that fails because Postgres is away (or the cluster is
+ *   momentarily without a route) is sent again, with the same id, until it goes through; while messages are
+ *   in flight, the client checks that Postgres answers. Away for longer than `unavailableTimeout`, every
+ *   call in flight, and every new one until it is back, fails with `ClusterUnavailable` naming the cause.
  *
  * @internal
  */
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import { SqlClient } from "effect/sql/SqlClient"
 import { randomUUID } from "node:crypto"
 import { PoolClosed, WorkerError } from "../../WorkerError.ts"
 import type { ClusterOptions } from "../../WorkerPool.ts"
-import { type ChunkOutcome, codecsWithin, type Conclude, type Execution, type Executor, type ItemOutcome } from "../executor.ts"
+import { codecOf as plainCodecOf } from "../codec.ts"
+import { type ChunkOutcome, codecsWithin, type Conclude, type Execution, type Executor } from "../executor.ts"
 import { orFail } from "../options.ts"
 import { clusterChunks, Policy } from "../parent/policy.ts"
 import type { TaskRef } from "../service.ts"
 import { encodingForOtherMachine } from "../shared/registry.ts"
-import { mapLayerError, postgresLayer, resolveClusterOptions, unavailable } from "./options.ts"
-import { decodeWorkerError, type ItemExit, jsonCodecOf, type Reply, SLOTS, slotId, TaskEntity } from "./protocol.ts"
+import { Balancer, type Lease } from "./balance.ts"
+import { describe, describeError, mapLayerError, postgresLayer, resolveClusterOptions, unavailable } from "./options.ts"
+import {
+  isReply,
+  jsonSafeCodec,
+  malformedReply,
+  outcomeFromJson,
+  type Reply,
+  type RunnerInfo,
+  type RunRequest,
+  SLOTS,
+  slotId,
+  TaskEntity
+} from "./protocol.ts"
+
+/**
+ * The tasks' codecs: the schema's own encoding, as on threads, carried in JSON-safe form; a shared object in
+ * a payload cannot leave its machine, and its schema says so (`CodecFailed`) instead of encoding a handle
+ * the runner could not use.
+ */
+const codecOf = codecsWithin((task) => jsonSafeCodec(plainCodecOf(task)), encodingForOtherMachine)
+
+/** The client-wide errors (closed, Postgres away) as errors of the task at hand. */
+const forTask = (e: WorkerError, task: TaskRef): WorkerError => {
+  const reason = e.reason
+  if (reason._tag === "PoolClosed" && reason.taskName === "") return new WorkerError({ reason: new PoolClosed({ taskName: task.name }) })
+  if (reason._tag === "ClusterUnavailable" && reason.taskName === "") return unavailable(reason.message, task.name)
+  return e
+}
 
 const errorTag = (e: unknown): string =>
   typeof e === "object" && e !== null && "_tag" in e ? String((e as { _tag: unknown })._tag) : "Error"
 
-/**
- * The tasks' JSON codecs; a shared object in a payload cannot leave its machine, and its schema says so
- * (`CodecFailed`) instead of encoding a handle the runner could not use.
- */
-const codecOf = codecsWithin(jsonCodecOf, encodingForOtherMachine)
+/** Errors of a send that say "not now" rather than "never": the same message is sent again. */
+const transient = new Set(["PersistenceError", "MailboxFull", "EntityNotAssignedToRunner", "RunnerUnavailable"])
 
-/** One item's exit in a reply, as an outcome for the front to decode. */
-const outcomeOf = (e: ItemExit): ItemOutcome => {
-  if ("s" in e) return { _tag: "Success", value: e.s }
-  if ("f" in e) return { _tag: "Failure", error: e.f }
-  if ("w" in e) return { _tag: "WorkerError", error: decodeWorkerError(e.w) }
-  if ("d" in e) return { _tag: "Defect", defect: e.d }
-  return { _tag: "Interrupted" }
+/** What a failed send says: whether sending the same message again may work, and the cause in words. */
+const failureOf = (cause: Cause.Cause<unknown>): { readonly transient: boolean; readonly message: string } => {
+  const fail = cause.reasons.find(Cause.isFailReason)
+  if (fail !== undefined) return { transient: transient.has(errorTag(fail.error)), message: describeError(fail.error) }
+  const die = cause.reasons.find(Cause.isDieReason)
+  if (die !== undefined) return { transient: false, message: describeError(die.defect) }
+  // the cluster ended the call with an interruption: its runner stopped serving it (it lost its shard, or
+  // it is shutting down); a persisted message is then served by the shard's next owner
+  return { transient: true, message: "the runner stopped serving the message (it lost its shard or shut down)" }
 }
 
-const isCrash = (o: ItemOutcome | undefined): boolean => o?._tag === "WorkerError" && o.error.reason._tag === "WorkerCrashed"
+/** A reply, and the milliseconds from its message's send to its arrival. */
+interface Sent {
+  readonly reply: Reply
+  readonly millis: number
+}
+
+/** How often the client checks that Postgres answers while messages are in flight, or it is away. */
+const HEALTH_INTERVAL = Duration.seconds(1)
+/** How long one check may take before it counts as a failure. */
+const HEALTH_TIMEOUT = Duration.seconds(2)
 
 /** Builds the cluster executor in the current scope. Fails only on bad options or an unreachable Postgres. */
 export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, WorkerError, Scope.Scope> =>
   Effect.gen(function*() {
-    const { size, delivery, readyTimeout, sharding } = yield* orFail(resolveClusterOptions(options))
+    const { size, delivery, readyTimeout, unavailableTimeoutMillis, sharding } = yield* orFail(resolveClusterOptions(options))
+    const database = yield* Layer.build(postgresLayer(options.postgres))
+    const sql = Context.get(database, SqlClient)
     const cluster = mapLayerError(
       NodeClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig: sharding }).pipe(
-        Layer.provide(postgresLayer(options.postgres))
+        Layer.provide(Layer.succeedContext(database))
       ),
-      (e) => e instanceof WorkerError ? e : unavailable(`the cluster client could not start: ${String((e as Error)?.message ?? e)}`)
+      (e) => e instanceof WorkerError ? e : unavailable(`the cluster client could not start: ${describeError(e)}`)
     )
     const context = yield* Layer.build(cluster)
     const makeClient = yield* TaskEntity.client.pipe(Effect.provideContext(context))
 
-    const stats = { running: 0, crashed: 0, runners: new Set<string>() }
+    const stats = { running: 0, crashed: 0 }
     const policy = new Policy(clusterChunks, { prefetch: 1, maxTasksPerWorker: Infinity })
+    const balancer = new Balancer()
 
-    // Readiness: a volatile Ping to every slot. Volatile sends wait (retrying) until the client has loaded
-    // the shard assignments, so once they answer, persisted sends are routed at once instead of waiting for
-    // the runners' storage poll (10 s by default).
+    // ---------------------------------------------------------------------------------------------------------
+    // Routing: which runner answers for each slot
+
+    /** Asks a slot which runner serves it. Volatile: it waits until the client knows the shard assignments. */
+    const probe = (slot: number) =>
+      Effect.map(makeClient(slotId(slot)).Ping(), (info: RunnerInfo) => balancer.learn(slot, info))
+
+    // Readiness: every slot answered. Once they have, persisted sends are routed at once instead of waiting
+    // for the runners' storage poll (10 s by default), and the balancer knows every runner.
     const ready = yield* Deferred.make<void, WorkerError>()
-    yield* Effect.forEach(
-      Array.from({ length: SLOTS }, (_, k) => k),
-      (k) => Effect.map(makeClient(slotId(k)).Ping(), (address) => stats.runners.add(address)),
-      { concurrency: "unbounded", discard: true }
-    ).pipe(
+    yield* Effect.forEach(Array.from({ length: SLOTS }, (_, k) => k), probe, { concurrency: "unbounded", discard: true }).pipe(
       Effect.timeoutOrElse({
         duration: readyTimeout,
         orElse: () =>
@@ -80,24 +132,44 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
             `no runner answered within ${Duration.format(readyTimeout)}: are runners started (npx effect-parallel runner) with the same Postgres?`
           ))
       }),
-      Effect.mapError((e) => e instanceof WorkerError ? e : unavailable(`readiness check failed: ${errorTag(e)}: ${String((e as Error).message)}`)),
+      Effect.mapError((e) => e instanceof WorkerError ? e : unavailable(`readiness check failed: ${describeError(e)}`)),
       Effect.exit,
       Effect.flatMap((exit) => Deferred.done(ready, exit)),
       Effect.forkScoped
     )
     const awaitReady = Deferred.await(ready)
 
-    const clientId = randomUUID()
-    let sequence = 0
-    let nextSlot = Math.floor(Math.random() * SLOTS)
+    // A reply from a runner the balancer did not expect for its slot: the assignments moved (a runner died,
+    // joined or left). Every slot is asked again, once at a time, each answer updating the map as it comes
+    // (a slot whose shard has no owner yet answers when it has one).
+    let refreshing = false
+    const refresh = Effect.suspend(() => {
+      if (refreshing) return Effect.void
+      refreshing = true
+      return Effect.forEach(
+        Array.from({ length: SLOTS }, (_, k) => k),
+        (k) => probe(k).pipe(Effect.timeout("30 seconds"), Effect.ignore),
+        { concurrency: "unbounded", discard: true }
+      ).pipe(Effect.ensuring(Effect.sync(() => refreshing = false)))
+    })
+    const scope = yield* Effect.scope
 
-    // Closing the client (R3): calls in flight fail with PoolClosed, and their interruption reaches the
-    // runners (the task is interrupted there) before the cluster client itself shuts down. This finalizer is
-    // added after the cluster layer was built, so it runs first.
-    const closed = yield* Deferred.make<void>()
+    // ---------------------------------------------------------------------------------------------------------
+    // Closing, and Postgres going away
+
+    // Every call in flight races `abort`: closing the client completes it with PoolClosed (R3: their
+    // interruption reaches the runners before the cluster client shuts down; this finalizer is added after
+    // the cluster layer was built, so it runs first), an outage longer than the bound with ClusterUnavailable.
+    let abort = yield* Deferred.make<never, WorkerError>()
+    let closedError: WorkerError | undefined
+    const outage = { since: undefined as number | undefined, cause: "", tripped: undefined as WorkerError | undefined }
     const poolClosed = (task: TaskRef) => new WorkerError({ reason: new PoolClosed({ taskName: task.name }) })
+
     yield* Effect.addFinalizer(() =>
-      Deferred.succeed(closed, undefined).pipe(
+      Effect.suspend(() => {
+        closedError = poolClosed({ name: "" } as TaskRef)
+        return Deferred.fail(abort, closedError)
+      }).pipe(
         Effect.andThen(Effect.sync(() => stats.running).pipe(
           Effect.repeat({ until: (n) => n === 0, schedule: Schedule.spaced("5 millis") }),
           Effect.timeout("5 seconds"),
@@ -106,88 +178,176 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
       )
     )
 
-    /** Sends one execution and waits for its reply; cluster failures become `ClusterUnavailable`. */
-    const send = (execution: Execution): Effect.Effect<Reply, WorkerError> =>
-      Effect.suspend(() => {
-        const task = execution.task
-        if (Deferred.isDoneUnsafe(closed)) return Effect.fail(poolClosed(task))
-        const call = Effect.andThen(awaitReady, () => {
-          const client = makeClient(slotId(nextSlot++))
-          const request = {
-            id: `${clientId}/${++sequence}`,
-            module: task.module,
-            name: task.name,
-            items: execution.items,
-            index: execution.index,
-            seed: execution.seed,
-            attempt: execution.attempt,
-            timeoutMillis: execution.timeoutMillis ?? null,
-            mode: execution.mode
-          }
-          stats.running++
-          const call = delivery === "persisted" ? client.Run(request) : client.RunVolatile(request)
-          return (call as Effect.Effect<unknown, unknown>).pipe(
-            Effect.mapError((e) => unavailable(`${errorTag(e)}: ${String((e as Error).message ?? e)}`, task.name)),
-            Effect.ensuring(Effect.sync(() => stats.running--))
-          ) as Effect.Effect<Reply, WorkerError>
-        })
-        return Effect.raceFirst(call, Effect.andThen(Deferred.await(closed), Effect.fail(poolClosed(task))))
+    const noteFailure = (cause: string) => {
+      outage.since ??= Date.now()
+      outage.cause = cause
+      if (outage.tripped === undefined && Date.now() - outage.since >= unavailableTimeoutMillis) {
+        outage.tripped = unavailable(
+          `Postgres (${describe(options.postgres)}) has not answered for ${
+            Duration.format(Duration.millis(Date.now() - outage.since))
+          } (unavailableTimeout ${Duration.format(Duration.millis(unavailableTimeoutMillis))}): ${cause}`
+        )
+        const tripped = abort
+        return Deferred.fail(tripped, outage.tripped)
+      }
+      return Effect.void
+    }
+    const noteHealthy = Effect.suspend(() => {
+      if (outage.since === undefined) return Effect.void
+      outage.since = undefined
+      outage.tripped = undefined
+      // calls from now on race a fresh signal (the tripped one stays failed for those that saw it)
+      return Effect.map(Deferred.make<never, WorkerError>(), (d) => {
+        if (closedError === undefined) abort = d
       })
+    })
 
-    /** The reply as an outcome; a worker crash on the runner counts as a crash here. */
-    const outcome = (reply: Reply): ChunkOutcome => {
-      if ("error" in reply) return { _tag: "Failed", error: decodeWorkerError(reply.error) }
-      let result: ChunkOutcome
-      if ("exit" in reply) result = { _tag: "Exits", exits: [outcomeOf(reply.exit)] }
-      else if ("exits" in reply) result = { _tag: "Exits", exits: reply.exits.map(outcomeOf) }
-      else result = { _tag: "Values", values: reply.values, stop: reply.stop === null ? undefined : outcomeOf(reply.stop) }
-      if (result._tag === "Exits") for (const o of result.exits) if (isCrash(o)) stats.crashed++
-      if (result._tag === "Values" && isCrash(result.stop)) stats.crashed++
-      return result
+    // While messages are in flight (Effect Cluster waits for their replies through any outage without a
+    // word), or while Postgres is known to be away, ask it once a second whether it answers.
+    yield* Effect.suspend(() =>
+      stats.running === 0 && outage.since === undefined ? Effect.void : sql`SELECT 1`.pipe(
+        Effect.timeoutOrElse({
+          duration: HEALTH_TIMEOUT,
+          orElse: () => Effect.fail(new Error(`no answer within ${Duration.format(HEALTH_TIMEOUT)}`))
+        }),
+        Effect.matchEffect({ onSuccess: () => noteHealthy, onFailure: (e) => noteFailure(describeError(e)) })
+      )
+    ).pipe(Effect.repeat(Schedule.spaced(HEALTH_INTERVAL)), Effect.forkScoped)
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Sending
+
+    const clientId = randomUUID()
+    let sequence = 0
+
+    /** The balancer's next lease, waiting (interruptibly, R1) while every runner is full. */
+    const lease = Effect.callback<Lease>((resume) => {
+      const cancel = balancer.acquire((l) => resume(Effect.succeed(l)))
+      return Effect.sync(cancel)
+    })
+
+    /**
+     * Sends the request to its slot. A persisted message whose send failed for a transient reason (Postgres
+     * away, no route yet, the runner gave it up when it lost its shard) is sent again, with the same id,
+     * until it goes through or Postgres has been away for longer than the bound. A volatile message is not:
+     * its failure is the task's `ClusterUnavailable`.
+     */
+    const call = (slot: number, request: RunRequest, task: TaskRef): Effect.Effect<unknown, WorkerError> => {
+      const client = makeClient(slotId(slot))
+      const once = (delivery === "persisted" ? client.Run(request) : client.RunVolatile(request)) as Effect.Effect<unknown, unknown>
+      const loop = (delay: number): Effect.Effect<unknown, WorkerError> =>
+        // an interruption of this fiber never reaches here; an interrupt cause here is the call's own end
+        Effect.catchCause(once, (cause) => {
+          const failure = failureOf(cause)
+          if (delivery === "volatile" || !failure.transient) return Effect.fail(unavailable(failure.message, task.name))
+          return Effect.andThen(noteFailure(failure.message), () =>
+            outage.tripped !== undefined
+              ? Effect.fail(outage.tripped)
+              : Effect.andThen(Effect.sleep(delay), loop(Math.min(delay * 2, 1000))))
+        })
+      return loop(50)
     }
 
+    /** Sends one execution and waits for its reply, and how long the round trip took (from the send). */
+    const send = (execution: Execution): Effect.Effect<Sent, WorkerError> =>
+      Effect.suspend(() => {
+        const task = execution.task
+        if (closedError !== undefined) return Effect.fail(poolClosed(task))
+        if (outage.tripped !== undefined) return Effect.fail(outage.tripped)
+        const request: RunRequest = {
+          id: `${clientId}/${++sequence}`,
+          module: task.module,
+          name: task.name,
+          items: execution.items,
+          index: execution.index,
+          seed: execution.seed,
+          attempt: execution.attempt,
+          timeoutMillis: execution.timeoutMillis ?? null,
+          mode: execution.mode
+        }
+        const signal = abort
+        const sent = Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(restore(lease), (l) => {
+            stats.running++
+            const t0 = performance.now()
+            let answered: Sent | undefined
+            return restore(call(l.slot, request, task)).pipe(
+              Effect.flatMap((reply) => {
+                if (!isReply(reply)) return Effect.fail(malformedReply(task.name, reply))
+                answered = { reply, millis: performance.now() - t0 }
+                // the runner that answered for this slot: a different one means the assignments moved
+                if (balancer.learn(l.slot, { address: reply.by, workers: reply.w })) {
+                  return Effect.as(Effect.forkIn(refresh, scope), answered)
+                }
+                return Effect.succeed(answered)
+              }),
+              Effect.onExit(() =>
+                Effect.sync(() => {
+                  stats.running--
+                  if (answered === undefined) balancer.release(l)
+                  else balancer.release(l, answered.millis, answered.reply.ms)
+                })
+              )
+            )
+          })
+        )
+        return Effect.raceFirst(
+          Effect.andThen(awaitReady, sent),
+          Effect.flatMap(Deferred.await(signal), () => Effect.never)
+        ).pipe(Effect.mapError((e) => forTask(e, task)))
+      })
+
     const failed = (error: WorkerError): ChunkOutcome => ({ _tag: "Failed", error })
+
+    /** The reply as an outcome; a worker crash on the runner counts as a crash here too. */
+    const outcome = ({ reply }: Sent): ChunkOutcome => {
+      const o = outcomeFromJson(reply.o)
+      if (o._tag === "Crashed") stats.crashed++
+      return o
+    }
 
     const execute = <A, E>(execution: Execution, conclude: Conclude<A, E>): Effect.Effect<A, E> => {
       if (execution.mode === "single") {
         return Effect.flatMap(Effect.match(send(execution), { onSuccess: outcome, onFailure: failed }), (o) => conclude(o, execution))
       }
       // a chunk's time per item, message cost included, sizes the next chunks
-      return Effect.suspend(() => {
-        const t0 = performance.now()
-        return Effect.flatMap(
-          Effect.match(send(execution), {
-            onSuccess: (reply) => {
-              policy.observe(execution.task, performance.now() - t0, execution.items.length)
-              return outcome(reply)
-            },
-            onFailure: failed
-          }),
-          (o) => conclude(o, execution)
-        )
-      })
+      return Effect.flatMap(
+        Effect.match(send(execution), {
+          onSuccess: (sent) => {
+            policy.observe(execution.task, sent.millis, execution.items.length)
+            return outcome(sent)
+          },
+          onFailure: failed
+        }),
+        (o) => conclude(o, execution)
+      )
     }
 
+    const known = () => balancer.known()
     return {
       backend: "cluster",
       size,
       codec: codecOf,
       execute,
-      chunkSize: (task, remaining) => policy.chunkSize(task, remaining, size),
-      stats: () => ({
-        size,
-        workers: stats.runners.size,
-        ready: stats.runners.size,
-        busy: Math.min(stats.running, size),
-        queued: 0,
-        waiting: 0,
-        running: stats.running,
-        crashed: stats.crashed,
-        killed: 0,
-        recycled: 0,
-        spawned: 0,
-        backend: "cluster"
-      }),
+      // chunks planned for the workers the runners have (what `size` stands for until they answered)
+      chunkSize: (task, remaining) => policy.chunkSize(task, remaining, balancer.capacity() || size),
+      stats: () => {
+        const runners = known()
+        return {
+          size,
+          workers: runners.length,
+          ready: runners.length,
+          busy: Math.min(stats.running, size),
+          queued: 0,
+          waiting: 0,
+          running: stats.running,
+          crashed: stats.crashed,
+          killed: 0,
+          recycled: 0,
+          spawned: 0,
+          backend: "cluster"
+        }
+      },
       awaitReady
     } satisfies Executor
   })

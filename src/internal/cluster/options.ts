@@ -48,6 +48,7 @@ export const resolveClusterOptions = (options: ClusterOptions): Checked<{
   readonly size: number
   readonly delivery: "persisted" | "volatile"
   readonly readyTimeout: Duration.Duration
+  readonly unavailableTimeoutMillis: number
   readonly sharding: Sharding
 }> =>
   Result.gen(function*() {
@@ -58,7 +59,18 @@ export const resolveClusterOptions = (options: ClusterOptions): Checked<{
       return yield* invalid("delivery", `delivery must be "persisted" or "volatile", got ${String(delivery)}`)
     }
     const readyTimeout = yield* durationMillis("readyTimeout", options.readyTimeout ?? "60 seconds", `readyTimeout must be a duration, got ${String(options.readyTimeout)}`)
-    return { size, delivery, readyTimeout: Duration.millis(readyTimeout), sharding: yield* shardingConfigOf(options.timings) }
+    const unavailableTimeoutMillis = yield* durationMillis(
+      "unavailableTimeout",
+      options.unavailableTimeout ?? "60 seconds",
+      `unavailableTimeout must be a duration, got ${String(options.unavailableTimeout)}`
+    )
+    return {
+      size,
+      delivery,
+      readyTimeout: Duration.millis(readyTimeout),
+      unavailableTimeoutMillis,
+      sharding: yield* shardingConfigOf(options.timings)
+    }
   })
 
 /** The SQL client layer for Postgres; a connection failure becomes a `ClusterUnavailable` WorkerError. */
@@ -76,6 +88,14 @@ export const postgresLayer = (postgres: PostgresOption | undefined): Layer.Layer
       return context
     }).pipe(Effect.mapError((e) => unavailable(`cannot connect to Postgres (${describe(postgres)}): ${e.message}${rootCause(e)}`)))
   )
+}
+
+/** An error of Effect Cluster or the SQL client, in one line: its tag, its message and its root cause. */
+export const describeError = (e: unknown): string => {
+  const tag = typeof e === "object" && e !== null && "_tag" in e ? String((e as { _tag: unknown })._tag) : undefined
+  const message = e instanceof Error ? e.message : String(e)
+  const head = tag === undefined ? message : message === "" ? tag : `${tag}: ${message}`
+  return `${head}${rootCause(e)}`
 }
 
 /** The innermost cause's message (`connect ECONNREFUSED 127.0.0.1:5432`), in parentheses. */

@@ -1,31 +1,33 @@
 /**
  * The cluster backend's protocol, shared by the client (`WorkerPool.layerCluster`) and the runners
- * (`ClusterRunner`): one generic entity, `effect-parallel/Task`, whose messages name a task by (module URL,
- * export name) and carry its payloads already encoded with the task's JSON codec.
+ * (`ClusterRunner`): one generic entity, `effect-parallel/Task`, whose messages carry an execution of the
+ * executor contract (`executor.ts`) and whose replies carry its outcome.
  *
- * Why JSON codecs here when threads and processes use the schemas' own encoding: messages are stored in
- * Postgres and cross machines, so values must survive JSON (a `Date` becomes an ISO string, a
- * `Uint8Array` base64), and the task's schema, not structured clone, is what restores them.
+ * A runner is the local executor at the end of a wire: the client's front encodes payloads with the task's
+ * schema exactly as for worker threads, the runner hands them to its pool unchanged (it never imports a task
+ * module on its main thread, and runs no schema), and the worker's outcome travels back as it came. The
+ * only conversion is to JSON-safe form and back (`json.ts`), because Effect Cluster stores messages and
+ * replies in Postgres as JSON: typed arrays and bytes cross as base64, not as arrays of numbers.
  *
  * @internal
  */
 import * as ClusterSchema from "effect/cluster/ClusterSchema"
 import * as Entity from "effect/cluster/Entity"
-import * as Exit from "effect/Exit"
-import * as Cause from "effect/Cause"
 import * as Rpc from "effect/rpc/Rpc"
 import * as Schema from "effect/Schema"
 import { CodecFailed, WorkerError } from "../../WorkerError.ts"
-import { toCodecIssue, type CodecResult, type TaskCodec, type TaskSchemas } from "../codec.ts"
-import { toWireDefect, type WireDefect } from "../protocol.ts"
+import type { CodecResult, TaskCodec } from "../codec.ts"
+import type { ChunkOutcome, ItemOutcome } from "../executor.ts"
+import type { WireDefect, WireOutcome } from "../protocol.ts"
+import { fromJsonSafe, NotJsonSafe, toJsonSafe } from "./json.ts"
 
-/** What a runner is asked to run: one task (`single`) or a chunk of a batch (`values` or `exits`). */
+/** An execution, as a runner receives it. */
 export const RunFields = {
   /** Unique per logical run of the task (or chunk): the message's primary key in storage. */
   id: Schema.String,
   module: Schema.String,
   name: Schema.String,
-  /** Payloads, each encoded with the task's JSON codec. */
+  /** Payloads encoded with the task's schema, each in JSON-safe form (`json.ts`). */
   items: Schema.Array(Schema.Unknown),
   /** `TaskContext.index` of the first item. */
   index: Schema.Number,
@@ -51,116 +53,192 @@ export const RunVolatile = Rpc.make("RunVolatile", {
   success: Schema.Unknown
 })
 
-/** Readiness probe: answers with the runner's address. Volatile, so it needs shard assignments to arrive. */
-export const Ping = Rpc.make("Ping", { success: Schema.String })
+/** What a runner says of itself: its address and its worker threads (what the client balances by). */
+export const RunnerInfo = Schema.Struct({ address: Schema.String, workers: Schema.Number })
+export type RunnerInfo = typeof RunnerInfo.Type
+
+/** Readiness and routing probe: answers with the runner's address and size. Volatile. */
+export const Ping = Rpc.make("Ping", { success: RunnerInfo })
 
 export const TaskEntity = Entity.make("effect-parallel/Task", [Run, RunVolatile, Ping])
 
 /**
- * Entity ids that messages are spread over. Each id lands on a shard, each shard on one runner; 256 ids
- * split the work between runners in proportion to their shards (within a few percent).
+ * Entity ids that messages are addressed to. Each id lands on a shard, each shard on one runner; the client
+ * learns which runner answers for each id and picks the id of a runner with a free worker (`balance.ts`).
  */
 export const SLOTS = 256
 export const slotId = (n: number): string => `slot-${n % SLOTS}`
 
 // ---------------------------------------------------------------------------------------------------------
-// JSON codecs per task, cached on the task object like the structured-clone codecs
+// Values: the task's own codec, then JSON-safe form
 
-/** The same contract as the structured-clone codecs, with JSON encodings. */
-export type JsonCodec = TaskCodec
+const failed = (e: unknown): CodecResult => ({
+  ok: false,
+  issue: e instanceof NotJsonSafe
+    ? { path: e.path, message: e.message }
+    : { path: "", message: e instanceof Error ? e.message : String(e) }
+})
 
-const codecs = new WeakMap<object, JsonCodec>()
-
-const wrap = (f: (u: unknown) => unknown) => (u: unknown): CodecResult => {
+const thenJsonSafe = (encode: (u: unknown) => CodecResult) => (u: unknown): CodecResult => {
+  const r = encode(u)
+  if (!r.ok) return r
   try {
-    return { ok: true, value: f(u) }
+    return { ok: true, value: toJsonSafe(r.value) }
   } catch (e) {
-    return { ok: false, issue: toCodecIssue(e) }
+    return failed(e)
   }
 }
 
-const pair = (schema: Schema.Codec<any, any> | undefined) => {
-  if (schema === undefined) {
-    const never = wrap(() => {
-      throw new Error("the task declares no error schema")
-    })
-    return { encode: never, decode: never }
+const fromJsonSafeThen = (decode: (u: unknown) => CodecResult) => (u: unknown): CodecResult => {
+  let restored: unknown
+  try {
+    restored = fromJsonSafe(u)
+  } catch (e) {
+    return failed(e)
   }
-  const json = Schema.toCodecJson(schema)
-  return { encode: wrap(Schema.encodeUnknownSync(json)), decode: wrap(Schema.decodeUnknownSync(json)) }
+  return decode(restored)
 }
 
-export const jsonCodecOf = (task: TaskSchemas): JsonCodec => {
-  let codec = codecs.get(task)
-  if (codec === undefined) {
-    const payload = pair(task.payload)
-    const success = pair(task.success)
-    const error = pair(task.error)
-    codec = {
-      encodePayload: payload.encode,
-      decodePayload: payload.decode,
-      encodeSuccess: success.encode,
-      decodeSuccess: success.decode,
-      encodeError: error.encode,
-      decodeError: error.decode
-    }
-    codecs.set(task, codec)
-  }
-  return codec
-}
+/** A task's codec for the cluster: its schema's own encoding (as on threads), carried in JSON-safe form. */
+export const jsonSafeCodec = (codec: TaskCodec): TaskCodec => ({
+  encodePayload: thenJsonSafe(codec.encodePayload),
+  decodePayload: fromJsonSafeThen(codec.decodePayload),
+  encodeSuccess: thenJsonSafe(codec.encodeSuccess),
+  decodeSuccess: fromJsonSafeThen(codec.decodeSuccess),
+  encodeError: thenJsonSafe(codec.encodeError),
+  decodeError: fromJsonSafeThen(codec.decodeError)
+})
+
+// ---------------------------------------------------------------------------------------------------------
+// Replies: an execution's outcome, JSON-safe
 
 const workerErrorJson = Schema.toCodecJson(WorkerError)
 export const encodeWorkerError = Schema.encodeSync(workerErrorJson)
 export const decodeWorkerError = Schema.decodeUnknownSync(workerErrorJson)
 
-// ---------------------------------------------------------------------------------------------------------
-// Replies
+/** One item's outcome, JSON-safe. */
+export type ItemJson =
+  | { readonly s: unknown } // success: the value, encoded with the task's schema, JSON-safe
+  | { readonly f: unknown } // declared failure, likewise
+  | { readonly d: unknown } // defect (a WireDefect, JSON-safe)
+  | { readonly i: 1 } // interrupted
+  | { readonly p: WireProblem } // the worker could not deliver an outcome (TaskNotFound, CodecFailed)
+  | { readonly w: unknown } // a WorkerError, JSON-encoded
 
-/** One item's exit, JSON-safe. */
-export type ItemExit =
-  | { readonly s: unknown } // success, encoded with the task's success codec
-  | { readonly f: unknown } // declared failure, encoded with the task's error codec
-  | { readonly w: unknown } // a WorkerError (crash in the runner's pool, timeout, codec failure ...)
-  | { readonly d: WireDefect } // defect
-  | { readonly i: true } // interrupted
+type WireProblem = Extract<WireOutcome, { readonly _tag: "Problem" }>["problem"]
+
+/** An execution's outcome, JSON-safe (the four cases of `ChunkOutcome`). */
+export type OutcomeJson =
+  | { readonly v: ReadonlyArray<unknown>; readonly s: ItemJson | null }
+  | { readonly x: ReadonlyArray<ItemJson> }
+  | { readonly c: unknown; readonly i: number | null }
+  | { readonly e: unknown }
 
 /**
- * A runner's reply. A worker that crashes on the runner is handled there as on any local pool (the item
- * that was running fails with `WorkerCrashed`, the others run again), so a crash arrives as an item's exit.
+ * A runner's reply: the outcome, the runner (`by`, its address; `w`, its workers) and the milliseconds its
+ * pool spent on the execution (`ms`), which the client sets against the whole round trip.
  */
-export type Reply =
-  | { readonly exit: ItemExit }
-  | { readonly values: ReadonlyArray<unknown>; readonly stop: ItemExit | null }
-  | { readonly exits: ReadonlyArray<ItemExit> }
-  | { readonly error: unknown } // the whole request failed (a WorkerError)
-
-/** Encodes an exit of a task run by the runner's local pool. */
-export const encodeExit = (codec: JsonCodec, taskName: string, exit: Exit.Exit<unknown, unknown>): ItemExit => {
-  if (Exit.isSuccess(exit)) {
-    const r = codec.encodeSuccess(exit.value)
-    return r.ok ? { s: r.value } : { w: encodeWorkerError(codecFailed(taskName, "success", r)) }
-  }
-  const cause = exit.cause
-  const fail = cause.reasons.find(Cause.isFailReason)
-  if (fail !== undefined) {
-    const error = fail.error
-    if (error instanceof WorkerError) return { w: encodeWorkerError(error) }
-    const r = codec.encodeError(error)
-    return r.ok ? { f: r.value } : { w: encodeWorkerError(codecFailed(taskName, "error", r)) }
-  }
-  const die = cause.reasons.find(Cause.isDieReason)
-  // JSON has no undefined (a defect without a stack or cause): storage would refuse the reply
-  if (die !== undefined) return { d: JSON.parse(JSON.stringify(toWireDefect(die.defect))) as WireDefect }
-  return { i: true }
+export interface Reply {
+  readonly by: string
+  readonly w: number
+  readonly ms: number
+  readonly o: OutcomeJson
 }
 
-const codecFailed = (taskName: string, direction: "success" | "error", r: CodecResult): WorkerError =>
+/** A value that cannot leave the runner (a result that contains itself) fails its item, as on a worker. */
+const notSafe = (direction: "success" | "error", e: unknown): ItemJson => ({
+  p: {
+    _tag: "CodecFailed",
+    direction,
+    path: e instanceof NotJsonSafe ? e.path : "",
+    message: `(on the cluster runner) ${e instanceof Error ? e.message : String(e)}`
+  }
+})
+
+const itemToJson = (o: ItemOutcome): ItemJson => {
+  switch (o._tag) {
+    case "Success":
+      try {
+        return { s: toJsonSafe(o.value) }
+      } catch (e) {
+        return notSafe("success", e)
+      }
+    case "Failure":
+      try {
+        return { f: toJsonSafe(o.error) }
+      } catch (e) {
+        return notSafe("error", e)
+      }
+    case "Defect":
+      return { d: toJsonSafe(o.defect) }
+    case "Interrupted":
+      return { i: 1 }
+    case "Problem":
+      return { p: o.problem }
+    case "WorkerError":
+      return { w: encodeWorkerError(o.error) }
+  }
+}
+
+/** Encodes an outcome of the runner's pool for the reply. */
+export const outcomeToJson = (o: ChunkOutcome): OutcomeJson => {
+  switch (o._tag) {
+    case "Values": {
+      const values: Array<unknown> = []
+      for (const v of o.values) {
+        try {
+          values.push(toJsonSafe(v))
+        } catch (e) {
+          // the item that cannot travel stops the chunk there, as a failure of that item
+          return { v: values, s: notSafe("success", e) }
+        }
+      }
+      return { v: values, s: o.stop === undefined ? null : itemToJson(o.stop) }
+    }
+    case "Exits":
+      return { x: o.exits.map(itemToJson) }
+    case "Crashed":
+      return { c: encodeWorkerError(o.error), i: o.item ?? null }
+    case "Failed":
+      return { e: encodeWorkerError(o.error) }
+  }
+}
+
+const itemFromJson = (j: ItemJson): ItemOutcome => {
+  if ("s" in j) return { _tag: "Success", value: j.s }
+  if ("f" in j) return { _tag: "Failure", error: j.f }
+  if ("d" in j) return { _tag: "Defect", defect: fromJsonSafe(j.d) as WireDefect }
+  if ("p" in j) return { _tag: "Problem", problem: j.p }
+  if ("w" in j) return { _tag: "WorkerError", error: decodeWorkerError(j.w) }
+  return { _tag: "Interrupted" }
+}
+
+/**
+ * Decodes a reply's outcome. Values stay JSON-safe: the executor's codec (`jsonSafeCodec`) restores them
+ * as the front decodes each one.
+ */
+export const outcomeFromJson = (j: OutcomeJson): ChunkOutcome => {
+  if ("v" in j) return { _tag: "Values", values: j.v, stop: j.s === null ? undefined : itemFromJson(j.s) }
+  if ("x" in j) return { _tag: "Exits", exits: j.x.map(itemFromJson) }
+  if ("c" in j) return { _tag: "Crashed", error: decodeWorkerError(j.c), item: j.i ?? undefined }
+  return { _tag: "Failed", error: decodeWorkerError(j.e) }
+}
+
+/** A reply that is not one (another version of the protocol): a CodecFailed naming what came. */
+export const malformedReply = (taskName: string, reply: unknown): WorkerError =>
   new WorkerError({
     reason: new CodecFailed({
       taskName,
-      side: "worker",
-      direction,
-      path: r.ok ? "" : r.issue.path,
-      message: `(on the cluster runner) ${r.ok ? "" : r.issue.message}`
+      side: "parent",
+      direction: "success",
+      path: "",
+      message: `the cluster runner's reply is not one this client understands (does it run the same version of effect-parallel?): ${
+        JSON.stringify(reply)?.slice(0, 200)
+      }`
     })
   })
+
+/** Whether a value is a reply of this protocol. */
+export const isReply = (u: unknown): u is Reply =>
+  typeof u === "object" && u !== null && typeof (u as Reply).by === "string" && typeof (u as Reply).o === "object" &&
+  (u as Reply).o !== null

@@ -1,7 +1,10 @@
 /**
- * A cluster runner: serves the `effect-parallel/Task` entity and runs every task it is sent on its own
- * local pool of worker threads, never on its main thread (CPU work there would block the shard-lock
- * refresh; the runner would lose its shards and the tasks would run again elsewhere, again and again).
+ * A cluster runner: serves the `effect-parallel/Task` entity by handing each execution, as it came, to its
+ * own local pool of worker threads (the local executor, `parent/pool.ts`), and replying with the pool's
+ * outcome as it came. The client's front does the rest (decoding, retries, a crash inside a chunk), as it
+ * does for a local pool. The runner's main thread imports no task module and runs no schema: CPU work there
+ * would block the shard-lock refresh, the runner would lose its shards and the tasks would run again
+ * elsewhere, again and again.
  *
  * @internal
  */
@@ -9,98 +12,119 @@ import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import * as MachineId from "effect/cluster/MachineId"
 import * as RunnerAddress from "effect/cluster/RunnerAddress"
 import * as Snowflake from "effect/cluster/Snowflake"
-import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
 import { SqlClient } from "effect/sql/SqlClient"
-import { CodecFailed, TaskNotFound, WorkerError } from "../../WorkerError.ts"
-import { makeFront } from "../front.ts"
+import type { RunnerOptions } from "../../ClusterRunner.ts"
+import { CodecFailed, WorkerError } from "../../WorkerError.ts"
+import type { ChunkOutcome, Execution, Executor } from "../executor.ts"
 import { type Checked, durationMillis, invalid, isPositiveInt, orFail } from "../options.ts"
 import { makeLocal } from "../parent/pool.ts"
 import { threads } from "../parent/threads.ts"
-import type { Item, PoolService } from "../service.ts"
-import { makeTaskLoader, type TaskLoader } from "../taskLoader.ts"
+import type { TaskRef } from "../service.ts"
+import { fromJsonSafe, NotJsonSafe } from "./json.ts"
 import { mapLayerError, postgresLayer, shardingConfigOf, unavailable } from "./options.ts"
-import { encodeExit, encodeWorkerError, jsonCodecOf, type Reply, type RunRequest, TaskEntity } from "./protocol.ts"
-import type { RunnerOptions } from "../../ClusterRunner.ts"
+import { encodeWorkerError, outcomeToJson, type Reply, type RunRequest, TaskEntity } from "./protocol.ts"
 
-const wholeRequestError = (error: WorkerError): Reply => ({ error: encodeWorkerError(error) })
-
-/** Runs one request on the local pool and encodes its reply. Never fails: every outcome is in the reply. */
-export const handleRun = (
-  pool: PoolService,
-  loader: TaskLoader,
-  request: RunRequest
-): Effect.Effect<Reply> =>
-  Effect.gen(function*() {
-    const loaded = yield* Effect.promise(() => loader.load(request.module, request.name))
-    if (loaded._tag === "TaskNotFound") {
-      return wholeRequestError(
-        new WorkerError({
-          reason: new TaskNotFound({ taskName: request.name, module: request.module, message: `(on the cluster runner) ${loaded.message}` })
-        })
-      )
-    }
-    const task = loaded.task
-    const codec = jsonCodecOf(task)
-    const payloads: Array<unknown> = new Array(request.items.length)
-    for (let k = 0; k < request.items.length; k++) {
-      const r = codec.decodePayload(request.items[k])
-      if (!r.ok) {
-        return wholeRequestError(
-          new WorkerError({
-            reason: new CodecFailed({
-              taskName: task.name,
-              side: "worker",
-              direction: "payload",
-              path: `[${request.index + k}]${r.issue.path}`,
-              message: `(on the cluster runner: does it run the same version of the task's module?) ${r.issue.message}`
-            })
-          })
-        )
-      }
-      payloads[k] = r.value
-    }
-    // Items run as on any local pool (a crash fails the item that was running, the others run again), with
-    // the client's attempt number and without retries: the client retries, as for every backend.
-    const single = request.mode === "single"
-    const items = yield* Effect.exit(pool.runItems(task, payloads, request.index, {
-      seed: request.seed,
-      collect: single || request.mode === "exits",
-      attempt: request.attempt,
-      retry: undefined,
-      timeoutMillis: request.timeoutMillis ?? undefined,
-      onProgress: undefined
-    }))
-    if (Exit.isFailure(items)) {
-      const fail = items.cause.reasons.find(Cause.isFailReason)
-      if (fail !== undefined) return wholeRequestError(fail.error)
-      // not a failure: an interruption or a defect of the runner's pool, for the entity to report as such
-      return yield* Effect.orDie(Effect.failCause(items.cause))
-    }
-    if (single) return { exit: encodeExit(codec, task.name, items.value[0]!.exit) }
-    return request.mode === "exits"
-      ? { exits: items.value.map((item) => encodeExit(codec, task.name, item.exit)) }
-      : encodeValues(codec, task.name, items.value)
-  })
-
-/** A fail-fast chunk's items: the values up to the first failure, which stops it. */
-const encodeValues = (codec: ReturnType<typeof jsonCodecOf>, taskName: string, items: ReadonlyArray<Item>): Reply => {
-  const values: Array<unknown> = []
-  for (const { exit } of items) {
-    if (Exit.isFailure(exit)) return { values, stop: encodeExit(codec, taskName, exit) }
-    const r = codec.encodeSuccess(exit.value)
-    // a value the JSON codec refuses stops the chunk there, as a failure of that item
-    if (!r.ok) return { values, stop: encodeExit(codec, taskName, exit) }
-    values.push(r.value)
+/**
+ * The task a request names, as the local executor knows it: by module URL and export name (its workers
+ * import the module and find the task there). One object per task, so that its measured durations (the
+ * pool's policy keys them by task) accumulate.
+ */
+const taskRefs = new Map<string, TaskRef>()
+const taskRef = (module: string, name: string): TaskRef => {
+  const key = `${name}\u0000${module}`
+  let ref = taskRefs.get(key)
+  if (ref === undefined) {
+    // the runner never encodes or decodes: the schemas are the workers' business
+    ref = { module, name } as TaskRef
+    taskRefs.set(key, ref)
   }
-  return { values, stop: null }
+  return ref
 }
+
+const concluded = (outcome: ChunkOutcome) => Effect.succeed(outcome)
+
+/**
+ * The replies of the runner's last messages, by message id. When Postgres is away as a task finishes, its
+ * reply cannot be stored: Effect Cluster retries for about a second, then restarts the entity and delivers
+ * the message again once storage is back. The message then gets its reply from here instead of running its
+ * tasks a second time. Bounded: the messages that can be caught this way are those in flight at the
+ * outage, a few per worker; entries older than {@link RECENT_MILLIS} are dropped.
+ */
+export class RecentReplies {
+  private readonly replies = new Map<string, { readonly reply: Reply; readonly at: number }>()
+  private readonly limit: number
+  constructor(limit: number) {
+    this.limit = limit
+  }
+  get(id: string): Reply | undefined {
+    const entry = this.replies.get(id)
+    if (entry === undefined) return undefined
+    if (Date.now() - entry.at > RECENT_MILLIS) {
+      this.replies.delete(id)
+      return undefined
+    }
+    return entry.reply
+  }
+  set(id: string, reply: Reply): void {
+    this.replies.set(id, { reply, at: Date.now() })
+    // a Map iterates in insertion order: the first key is the oldest
+    while (this.replies.size > this.limit) this.replies.delete(this.replies.keys().next().value!)
+  }
+}
+
+/** How long a reply is kept for a message delivered again. */
+const RECENT_MILLIS = 10 * 60_000
+
+/**
+ * Runs one request on the local executor and encodes its reply. Never fails: every outcome is in the reply;
+ * interrupting it (the client was interrupted, or the shard moved) interrupts the task in its worker.
+ */
+export const handleRun = (executor: Executor, address: string, recent: RecentReplies, request: RunRequest): Effect.Effect<Reply> =>
+  Effect.suspend(() => {
+    const replied = recent.get(request.id)
+    if (replied !== undefined) return Effect.succeed(replied)
+    const items: Array<unknown> = new Array(request.items.length)
+    for (let k = 0; k < items.length; k++) {
+      try {
+        items[k] = fromJsonSafe(request.items[k])
+      } catch (e) {
+        const error = new WorkerError({
+          reason: new CodecFailed({
+            taskName: request.name,
+            side: "worker",
+            direction: "payload",
+            path: `[${request.index + k}]${e instanceof NotJsonSafe ? e.path : ""}`,
+            message: `(on the cluster runner) ${e instanceof Error ? e.message : String(e)}`
+          })
+        })
+        return Effect.succeed({ by: address, w: executor.size, ms: 0, o: { e: encodeWorkerError(error) } })
+      }
+    }
+    const execution: Execution = {
+      task: taskRef(request.module, request.name),
+      items,
+      index: request.index,
+      seed: request.seed,
+      attempt: request.attempt,
+      mode: request.mode,
+      timeoutMillis: request.timeoutMillis ?? undefined,
+      trace: undefined,
+      transfer: undefined,
+      onProgress: undefined
+    }
+    const t0 = performance.now()
+    return Effect.map(executor.execute(execution, concluded), (outcome): Reply => {
+      const reply = { by: address, w: executor.size, ms: performance.now() - t0, o: outcomeToJson(outcome) }
+      recent.set(request.id, reply)
+      return reply
+    })
+  })
 
 /**
  * Deletes processed messages (and their replies) older than `retention`. Message ids are snowflakes that
@@ -138,15 +162,16 @@ export const layer = (options: RunnerOptions): Layer.Layer<never, WorkerError> =
     const port = options.port ?? 34431
     const config = yield* orFail(resolveRunnerOptions(options))
     const address = `${host}:${port}`
-    const loader = makeTaskLoader()
     // One local pool for the runner, made with the layer's scope: the entity's handlers below are built once
     // per entity id (per slot), so the pool must not be made there.
-    const pool = yield* makeFront(makeLocal(threads, { size: "cores", ...options.pool }))
+    const executor = yield* makeLocal(threads, { size: "cores", ...options.pool })
+    const info = { address, workers: executor.size }
+    const recent = new RecentReplies(Math.max(64, 8 * executor.size))
     const entity = TaskEntity.toLayer(
       TaskEntity.of({
-        Run: (envelope) => handleRun(pool, loader, envelope.payload),
-        RunVolatile: (envelope) => handleRun(pool, loader, envelope.payload),
-        Ping: () => Effect.succeed(address)
+        Run: (envelope) => handleRun(executor, address, recent, envelope.payload),
+        RunVolatile: (envelope) => handleRun(executor, address, recent, envelope.payload),
+        Ping: () => Effect.succeed(info)
       }),
       { concurrency: "unbounded", maxIdleTime: "10 minutes" }
     )

@@ -1,0 +1,287 @@
+/**
+ * Values as JSON, with structured clone's meaning: what a task's schema encodes travels to a cluster runner
+ * and back exactly as it travels to a worker thread, in a form that Effect Cluster can store in Postgres
+ * (its message and reply columns are JSON text).
+ *
+ * Plain JSON values stay as they are. Everything else becomes a small tagged object, `{ "~ep": kind, ... }`:
+ * typed arrays, `DataView`s and `ArrayBuffer`s as **base64 of their bytes** (never an array of numbers:
+ * a `Float32Array` of 1,200 values is 6.4 KB of base64 instead of about 20 KB of decimal text, and it is
+ * copied, not parsed, at both ends); `Date`, `RegExp`, `Map`, `Set`, `bigint`, `Error`, `undefined` and the
+ * numbers JSON cannot spell (`NaN`, `±Infinity`, `-0`). A plain object of the user's that has the key
+ * `"~ep"` itself is escaped, so no value is mistaken for a tag.
+ *
+ * A value that holds a tag is wrapped at its root (`{ "~ep": "T", v }`) unless its root is a tag already,
+ * so that the receiver looks at the root only: a value without tags is used as it came, without a walk.
+ *
+ * Hand-written because nothing in Effect or Node does this: `Schema.toCodecJson` has no JSON form for
+ * `Schema.instanceOf(Float32Array)` (and would spell a `Uint8Array` inside `Schema.Unknown` as an object of
+ * numbered keys), and `v8.serialize` writes a binary format that belongs to one Node version, while
+ * runners and clients on different hosts may run different ones.
+ *
+ * Bytes are written in the host's byte order (little-endian on every platform Node supports in practice).
+ * Like structured clone, a class instance arrives as a plain object of its own enumerable properties, and a
+ * `Buffer` as a `Uint8Array`. Unlike structured clone, a value that contains itself is refused (JSON has
+ * no references); shared references are copied.
+ *
+ * @internal
+ */
+
+/** The key of a tagged value. */
+export const TAG = "~ep"
+
+/** A value that cannot be sent to another machine; `path` says where in the value (`["rows"][3]`). */
+export class NotJsonSafe extends Error {
+  readonly path: string
+  constructor(message: string, path: string) {
+    super(message)
+    this.name = "NotJsonSafe"
+    this.path = path
+  }
+}
+
+type Tagged = { readonly [TAG]: string; readonly [k: string]: unknown }
+
+/** Byte views by their `Object.prototype.toString` name (a `Buffer` reports itself as a `Uint8Array`). */
+const views: Record<string, new(buffer: ArrayBuffer) => ArrayBufferView> = {
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+  DataView
+}
+const Float16 = (globalThis as { Float16Array?: new(buffer: ArrayBuffer) => ArrayBufferView }).Float16Array
+if (Float16 !== undefined) views.Float16Array = Float16
+
+const base64Of = (view: ArrayBufferView): string =>
+  Buffer.from(view.buffer as ArrayBuffer, view.byteOffset, view.byteLength).toString("base64")
+
+/** The bytes of a base64 string in an `ArrayBuffer` of their own (aligned for any view, unlike Buffer's pool). */
+const bufferOf = (base64: unknown): ArrayBuffer => {
+  if (typeof base64 !== "string") throw new NotJsonSafe(`a tagged byte value without its base64 bytes`, "")
+  const bytes = Buffer.from(base64, "base64")
+  const buffer = new ArrayBuffer(bytes.length)
+  new Uint8Array(buffer).set(bytes)
+  return buffer
+}
+
+const pathOf = (path: ReadonlyArray<string | number>): string =>
+  path.map((k) => (typeof k === "number" ? `[${k}]` : `[${JSON.stringify(k)}]`)).join("")
+
+const tag = (kind: string, fields: Record<string, unknown>): Tagged => ({ [TAG]: kind, ...fields })
+
+const tagOf = (u: unknown): string | undefined =>
+  typeof u === "object" && u !== null && !Array.isArray(u) && typeof (u as Record<string, unknown>)[TAG] === "string"
+    ? (u as Tagged)[TAG]
+    : undefined
+
+const isPlainPrototype = (proto: unknown): boolean => proto === Object.prototype || proto === null
+
+/**
+ * Encodes a value (already encoded by its task's schema) into JSON-safe form. Throws `NotJsonSafe` for what
+ * cannot leave the process: functions, symbols, a value that contains itself.
+ */
+export const toJsonSafe = (value: unknown): unknown => {
+  let tagged = false
+  const path: Array<string | number> = []
+  const open = new Set<object>()
+
+  const walk = (u: unknown): unknown => {
+    switch (typeof u) {
+      case "string":
+      case "boolean":
+        return u
+      case "number":
+        if (Number.isFinite(u) && !Object.is(u, -0)) return u
+        tagged = true
+        return tag("n", { v: Object.is(u, -0) ? "-0" : String(u) })
+      case "undefined":
+        tagged = true
+        return tag("u", {})
+      case "bigint":
+        tagged = true
+        return tag("bi", { v: u.toString() })
+      case "function":
+      case "symbol":
+        throw new NotJsonSafe(`a ${typeof u} cannot be sent to another machine`, pathOf(path))
+    }
+    if (u === null) return null
+    const object = u as object
+    if (open.has(object)) throw new NotJsonSafe("a value that contains itself cannot be sent to another machine", pathOf(path))
+    if (Array.isArray(object)) return walkArray(object)
+    if (ArrayBuffer.isView(object)) {
+      const kind = Object.prototype.toString.call(object).slice(8, -1)
+      if (views[kind] === undefined) throw new NotJsonSafe(`a ${kind} cannot be sent to another machine`, pathOf(path))
+      tagged = true
+      return tag(kind, { b: base64Of(object) })
+    }
+    if (object instanceof ArrayBuffer) {
+      tagged = true
+      return tag("ab", { b: base64Of(new Uint8Array(object)) })
+    }
+    if (typeof SharedArrayBuffer !== "undefined" && object instanceof SharedArrayBuffer) {
+      tagged = true
+      return tag("sab", { b: base64Of(new Uint8Array(object)) })
+    }
+    if (object instanceof Date) {
+      tagged = true
+      const time = object.getTime()
+      return tag("d", { v: Number.isNaN(time) ? null : time })
+    }
+    if (object instanceof RegExp) {
+      tagged = true
+      return tag("re", { s: object.source, f: object.flags })
+    }
+    open.add(object)
+    try {
+      if (object instanceof Map) {
+        tagged = true
+        const entries: Array<unknown> = []
+        let k = 0
+        for (const [key, v] of object) {
+          path.push(k++)
+          entries.push([walk(key), walk(v)])
+          path.pop()
+        }
+        return tag("map", { v: entries })
+      }
+      if (object instanceof Set) {
+        tagged = true
+        const items: Array<unknown> = []
+        let k = 0
+        for (const v of object) {
+          path.push(k++)
+          items.push(walk(v))
+          path.pop()
+        }
+        return tag("set", { v: items })
+      }
+      if (object instanceof Error) {
+        tagged = true
+        const e = object as Error & { cause?: unknown }
+        path.push("cause")
+        const cause = "cause" in e ? walk(e.cause) : undefined
+        path.pop()
+        return tag("err", { n: e.name, m: e.message, s: e.stack ?? null, ...(cause === undefined ? {} : { c: cause }) })
+      }
+      return walkObject(object as Record<string, unknown>)
+    } finally {
+      open.delete(object)
+    }
+  }
+
+  /** An array, copied only when one of its elements changes. */
+  const walkArray = (array: ReadonlyArray<unknown>): unknown => {
+    open.add(array)
+    let out: Array<unknown> | undefined
+    for (let k = 0; k < array.length; k++) {
+      const v = array[k]
+      // primitives that JSON keeps as they are: the common case, without a call
+      if (typeof v === "string" || typeof v === "boolean" || v === null || (typeof v === "number" && Number.isFinite(v) && !Object.is(v, -0))) {
+        if (out !== undefined) out.push(v)
+        continue
+      }
+      path.push(k)
+      const w = walk(v)
+      path.pop()
+      if (out === undefined && w !== v) out = array.slice(0, k)
+      if (out !== undefined) out.push(w)
+    }
+    open.delete(array)
+    return out ?? array
+  }
+
+  /** A plain object (or a class instance: its own enumerable properties), copied only when something changes. */
+  const walkObject = (object: Record<string, unknown>): unknown => {
+    let out: Record<string, unknown> | undefined = isPlainPrototype(Object.getPrototypeOf(object)) ? undefined : {}
+    const keys = Object.keys(object)
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!
+      const v = object[key]
+      path.push(key)
+      const w = walk(v)
+      path.pop()
+      if (out === undefined && w !== v) {
+        out = {}
+        for (let j = 0; j < k; j++) out[keys[j]!] = object[keys[j]!]
+      }
+      if (out !== undefined) out[key] = w
+    }
+    const result = out ?? object
+    if (TAG in object) {
+      tagged = true
+      return tag("o", { v: result })
+    }
+    return result
+  }
+
+  const out = walk(value)
+  return tagged && tagOf(out) === undefined ? tag("T", { v: out }) : out
+}
+
+/** Restores a value encoded by {@link toJsonSafe}. A value without a tag at its root is returned as it is. */
+export const fromJsonSafe = (value: unknown): unknown => {
+  const kind = tagOf(value)
+  if (kind === undefined) return value
+  return kind === "T" ? restore((value as Tagged).v) : restore(value)
+}
+
+/** Restores tagged values; containers are copied, never changed in place (a message may be read twice). */
+const restore = (u: unknown): unknown => {
+  if (typeof u !== "object" || u === null) return u
+  if (Array.isArray(u)) return u.map(restore)
+  const object = u as Record<string, unknown>
+  const kind = object[TAG]
+  if (typeof kind !== "string") return restoreFields(object)
+  switch (kind) {
+    case "n":
+      return object.v === "-0" ? -0 : Number(object.v)
+    case "u":
+      return undefined
+    case "bi":
+      return BigInt(object.v as string)
+    case "ab":
+      return bufferOf(object.b)
+    case "sab": {
+      const bytes = new Uint8Array(bufferOf(object.b))
+      const shared = new SharedArrayBuffer(bytes.length)
+      new Uint8Array(shared).set(bytes)
+      return shared
+    }
+    case "d":
+      return new Date(object.v === null ? Number.NaN : (object.v as number))
+    case "re":
+      return new RegExp(object.s as string, object.f as string)
+    case "map":
+      return new Map((object.v as Array<[unknown, unknown]>).map(([k, v]) => [restore(k), restore(v)]))
+    case "set":
+      return new Set((object.v as Array<unknown>).map(restore))
+    case "err": {
+      const error = new Error(object.m as string, "c" in object ? { cause: restore(object.c) } : undefined)
+      error.name = object.n as string
+      if (object.s !== null) error.stack = object.s as string
+      return error
+    }
+    case "o":
+      // the user's own object with a "~ep" key: its values may hold tags, its own "~ep" is data
+      return restoreFields(object.v as Record<string, unknown>)
+    case "T":
+      return restore(object.v)
+  }
+  const View = views[kind]
+  if (View === undefined) throw new NotJsonSafe(`an unknown tagged value "${kind}" (a newer version of effect-parallel sent it?)`, "")
+  return new View(bufferOf(object.b))
+}
+
+/** A plain object's fields, restored one by one (its own keys are data, never tags). */
+const restoreFields = (object: Record<string, unknown>): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(object)) out[key] = restore(object[key])
+  return out
+}

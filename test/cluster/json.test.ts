@@ -1,0 +1,169 @@
+/**
+ * The cluster's JSON-safe form of values (`src/internal/cluster/json.ts`): what structured clone carries to
+ * a worker thread, carried through JSON text to a runner and back, bytes as base64.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as fc from "fast-check"
+import { fromJsonSafe, NotJsonSafe, TAG, toJsonSafe } from "../../src/internal/cluster/json.ts"
+
+/** Out through JSON text and back, as a message stored in Postgres travels. */
+const roundTrip = (u: unknown): unknown => fromJsonSafe(JSON.parse(JSON.stringify(toJsonSafe(u))))
+
+const notSafe = (u: unknown): NotJsonSafe => {
+  try {
+    toJsonSafe(u)
+  } catch (e) {
+    assert.instanceOf(e, NotJsonSafe)
+    return e as NotJsonSafe
+  }
+  assert.fail("expected NotJsonSafe")
+}
+
+describe("cluster values in JSON-safe form", () => {
+  it.effect("a plain JSON value travels as it is: the same object, no tag, no copy", () =>
+    Effect.sync(() => {
+      const value = { a: [1, 2.5, "x", true, null], b: { c: "d" } }
+      assert.strictEqual(toJsonSafe(value), value)
+      assert.strictEqual(fromJsonSafe(value), value)
+    }))
+
+  it.effect("typed arrays, DataViews and buffers cross as base64 of their bytes, never as arrays of numbers", () =>
+    Effect.sync(() => {
+      const f32 = new Float32Array([1.5, -2.25, 3e30, Number.NaN])
+      const encoded = toJsonSafe(f32) as Record<string, unknown>
+      assert.strictEqual(encoded[TAG], "Float32Array")
+      assert.strictEqual(encoded.b, Buffer.from(f32.buffer).toString("base64"))
+      assert.notInclude(JSON.stringify(encoded), "1.5")
+
+      const big = new Float64Array(1200).map((_, i) => Math.sin(i))
+      const text = JSON.stringify(toJsonSafe({ row: big }))
+      assert.isBelow(text.length, 1200 * 8 * 1.34 + 100, "base64: 4/3 of the bytes, not ~20 characters a number")
+
+      const parent = new Uint8Array([9, 8, 7, 6, 5, 4, 3, 2])
+      const values: ReadonlyArray<unknown> = [
+        new Int8Array([-1, 2]),
+        new Uint8Array([0, 255]),
+        new Uint8ClampedArray([7]),
+        new Int16Array([-300]),
+        new Uint16Array([65535]),
+        new Int32Array([-2e9]),
+        new Uint32Array([4e9]),
+        new Float64Array([Math.PI, -0, Number.POSITIVE_INFINITY]),
+        new BigInt64Array([-(2n ** 62n)]),
+        new BigUint64Array([2n ** 63n]),
+        new DataView(new Uint8Array([1, 2, 3]).buffer),
+        parent.subarray(2, 6), // a view into a larger buffer: only its bytes travel
+        new Uint8Array([1, 2, 3]).buffer,
+        new Float64Array(0)
+      ]
+      for (const v of values) assert.deepStrictEqual(roundTrip(v), v, Object.prototype.toString.call(v))
+      const sub = roundTrip(parent.subarray(2, 6)) as Uint8Array
+      assert.strictEqual(sub.buffer.byteLength, 4)
+      // a Buffer arrives as a Uint8Array, as with structured clone
+      const buffer = roundTrip(Buffer.from("hi"))
+      assert.strictEqual(Object.getPrototypeOf(buffer), Uint8Array.prototype)
+      assert.deepStrictEqual(buffer, new Uint8Array([104, 105]))
+      const shared = new SharedArrayBuffer(2)
+      new Uint8Array(shared).set([4, 2])
+      const sharedBack = roundTrip(shared) as SharedArrayBuffer
+      assert.instanceOf(sharedBack, SharedArrayBuffer)
+      assert.deepStrictEqual([...new Uint8Array(sharedBack)], [4, 2])
+    }))
+
+  it.effect("dates, regexps, maps, sets, bigints, errors, undefined and the numbers JSON cannot spell arrive as themselves", () =>
+    Effect.sync(() => {
+      const value = {
+        when: new Date("2024-05-06T07:08:09.010Z"),
+        never: new Date(Number.NaN),
+        pattern: /a+b/gi,
+        tags: new Map<unknown, unknown>([["a", 1], [{ k: 2 }, new Set([1n, undefined])]]),
+        n: [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 0],
+        missing: undefined,
+        holes: [1, undefined, 3],
+        error: new RangeError("boom", { cause: new Error("inner") })
+      }
+      const back = roundTrip(value) as typeof value
+      assert.deepStrictEqual(back.when, value.when)
+      assert.isTrue(Number.isNaN(back.never.getTime()))
+      assert.deepStrictEqual(back.pattern, value.pattern)
+      assert.deepStrictEqual(back.tags, value.tags)
+      assert.isTrue(Number.isNaN(back.n[0]!))
+      assert.deepStrictEqual(back.n.slice(1), value.n.slice(1))
+      assert.isTrue(Object.is(back.n[3], -0))
+      assert.isTrue("missing" in back, "an undefined field keeps its key")
+      assert.deepStrictEqual(back.holes, [1, undefined, 3])
+      assert.strictEqual(back.error.name, "RangeError")
+      assert.strictEqual(back.error.message, "boom")
+      assert.strictEqual(back.error.stack, value.error.stack)
+      assert.strictEqual((back.error.cause as Error).message, "inner")
+    }))
+
+  it.effect("an object of the user's with the tag key is escaped, not taken for a tag; a class instance arrives plain", () =>
+    Effect.sync(() => {
+      const tricky = { [TAG]: "Float32Array", b: "AAAA", nested: { [TAG]: "u" }, bytes: new Uint8Array([1]) }
+      assert.deepStrictEqual(roundTrip(tricky), tricky)
+      assert.deepStrictEqual(roundTrip([{ [TAG]: "T", v: 1 }]), [{ [TAG]: "T", v: 1 }])
+      class Point {
+        readonly x: number
+        readonly y: number
+        constructor(x: number, y: number) {
+          this.x = x
+          this.y = y
+        }
+        norm() {
+          return Math.hypot(this.x, this.y)
+        }
+      }
+      const back = roundTrip({ p: new Point(3, 4) }) as { p: unknown }
+      assert.deepStrictEqual(back.p, { x: 3, y: 4 })
+      assert.strictEqual(Object.getPrototypeOf(back.p), Object.prototype)
+    }))
+
+  it.effect("what cannot leave the process is refused with where it is: functions, symbols, a value that contains itself", () =>
+    Effect.sync(() => {
+      assert.strictEqual(notSafe({ a: [1, { f: () => 1 }] }).path, `["a"][1]["f"]`)
+      assert.include(notSafe({ s: Symbol("x") }).message, "symbol cannot be sent")
+      const cyclic: Record<string, unknown> = { a: 1 }
+      cyclic.self = { back: cyclic }
+      const e = notSafe(cyclic)
+      assert.include(e.message, "contains itself")
+      assert.strictEqual(e.path, `["self"]["back"]`)
+      // the same object twice is not a cycle: it is copied twice
+      const shared = { k: new Uint8Array([1]) }
+      assert.deepStrictEqual(roundTrip([shared, shared]), [shared, shared])
+    }))
+
+  it.effect("restoring never changes the message it reads (a message may be read twice)", () =>
+    Effect.sync(() => {
+      const message = JSON.parse(JSON.stringify(toJsonSafe({ xs: [new Int32Array([5])] })))
+      const before = JSON.stringify(message)
+      assert.deepStrictEqual(fromJsonSafe(message), { xs: [new Int32Array([5])] })
+      assert.strictEqual(JSON.stringify(message), before)
+      assert.deepStrictEqual(fromJsonSafe(message), { xs: [new Int32Array([5])] })
+    }))
+
+  it.effect("any value structured clone carries (no cycles) survives JSON text the same (property)", () =>
+    Effect.sync(() => {
+      fc.assert(
+        fc.property(
+          fc.anything({
+            withBigInt: true,
+            withDate: true,
+            withMap: true,
+            withSet: true,
+            withTypedArray: true,
+            withSparseArray: false,
+            withNullPrototype: false,
+            withObjectString: false,
+            withBoxedValues: false,
+            maxDepth: 4
+          }),
+          (value) => {
+            assert.deepStrictEqual(roundTrip(value), value)
+          }
+        ),
+        { numRuns: 300, seed: 1818 }
+      )
+    }))
+})

@@ -1,49 +1,79 @@
 /**
- * Measures what a task costs on the cluster backend, against local worker threads: `npm run bench:cluster`
- * (full, 5 rounds) or `node bench/cluster.ts --quick` (1 round, smaller counts).
+ * Measures the cluster backend: `npm run bench:cluster` (full, 5 rounds) or `node bench/cluster.ts --quick`.
+ * The report goes to stdout and to docs/cluster-performance.md.
  *
- * Set-up: a fresh database on the Postgres server of `bash scripts/postgres.sh start` (or
- * `EFFECT_PARALLEL_PG_URL`), two runner processes on loopback (`effect-parallel runner --size 1 --timings
- * fast-failover`), dropped and stopped at the end. Each round opens, in turn, a cluster client with
- * persisted delivery, one with volatile delivery, and a local `WorkerPool.layerThreads({ size: 2 })`; each
- * pool is awaited ready and warmed up, then measured:
+ * Set-up: fresh databases on the Postgres server of `bash scripts/postgres.sh start` (or
+ * `EFFECT_PARALLEL_PG_URL`), runner processes on loopback (`effect-parallel runner --timings
+ * fast-failover`), all dropped and stopped at the end. Five sections, each round running every one of them
+ * in turn (interleaved, so that a busy moment of the machine weighs on all of them alike):
  *
- *   (a) round trip: tiny tasks (`Double`, x * 2) run one after the other, each awaited: ms per call;
- *   (b) throughput of `WorkerPool.map` over tiny tasks: tasks per second;
- *   (c) throughput of single tasks all submitted at once (`Effect.forEach(..., { concurrency: "unbounded" })`).
+ *   costs     tiny tasks (`Double`, x * 2) on two runners of one worker each, persisted and volatile, against
+ *             local threads: (a) round trip, each call awaited; (b) `map` of many; (c) single tasks all at once.
+ *   floor     the same round trip on a bare Effect Cluster entity (`bench/cluster-bare.ts`: no pool, no
+ *             worker thread, no codec) on the same Postgres: what (a) cannot go below.
+ *   bytes     a 1200x1200 Mandelbrot image (500 iterations), one task per row, on one runner of 2 workers
+ *             against local threads of 2 workers; rows as `Float32Array` (base64 on the wire) and as arrays of
+ *             numbers (decimal JSON, how cluster tasks had to return them before).
+ *   scaling   a CPU-bound batch (Mandelbrot rows, checksums only) on one runner of 1 worker pinned to CPU 0
+ *             (`taskset`) against two runners of 1 worker pinned to CPUs 0 and 1: throughput.
+ *   postgres  what a persisted message costs Postgres (transactions and rows written, bytes stored), and
+ *             what idle runners cost it (lock refreshes, health checks): `pg_stat_database` deltas.
  *
- * Every result is checked; a wrong one stops the run. The report goes to stdout and to
- * docs/cluster-performance.md.
+ * Every result is checked; a wrong one stops the run.
  *
  * Options:
- *   --quick       1 round, 50 / 2,000 / 500 tasks (instead of 5 rounds, 200 / 10,000 / 1,000)
- *   --rounds R    rounds (default: 5, quick: 1)
- *   --no-write    print the report without writing docs/cluster-performance.md
+ *   --quick          1 round, smaller counts and images
+ *   --rounds R       rounds (default: 5, quick: 1)
+ *   --only a,b       run only these sections (costs, floor, bytes, scaling, postgres)
+ *   --no-write       print the report without writing docs/cluster-performance.md
+ *   --save FILE      also write the raw figures as JSON
+ *   --before FILE    show a saved run (of an earlier commit) beside this one, as "before"
+ *
+ * Before/after: copy this file, `bench/cluster-bare.ts`, `bench/cluster-tasks.ts` and
+ * `test/cluster/setup.ts` into a checkout of the earlier commit, run it there with `--save before.json
+ * --no-write`, then here with `--before before.json`. A section the earlier code cannot run (a
+ * `Float32Array` result on a cluster that had no JSON form for it) is shown as n/a.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Redacted } from "effect"
+import { Effect, Exit, Redacted } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import { execFileSync } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import * as os from "node:os"
 import { fileURLToPath } from "node:url"
+import { computeRow, type RowSpec } from "../examples/mandelbrot.tasks.ts"
 import { WorkerPool } from "../src/index.ts"
-import { adminUrl, freshDatabase, postgresAvailable, startRunner } from "../test/cluster/setup.ts"
-import { Double } from "./tasks.ts"
+import { adminUrl, freshDatabase, postgresAvailable, startProcess, startRunner } from "../test/cluster/setup.ts"
+import { bareClient } from "./cluster-bare.ts"
+import { RowBytes, RowNumbers } from "./cluster-tasks.ts"
+import { mandelbrotRow } from "./kernels.ts"
+import { Double, MandelbrotRow } from "./tasks.ts"
 
 // -------------------------------------------------------------------------------------------------------------
 // options
 
 const argv = process.argv.slice(2)
+const flag = (name: string): string | undefined => {
+  const k = argv.indexOf(name)
+  return k >= 0 ? argv[k + 1] : undefined
+}
 const quick = argv.includes("--quick")
-const roundsArg = argv.indexOf("--rounds")
-const rounds = roundsArg >= 0 ? Number(argv[roundsArg + 1]) : quick ? 1 : 5
-if (!(Number.isInteger(rounds) && rounds > 0)) throw new Error(`--rounds must be a positive integer, got ${argv[roundsArg + 1]}`)
+const rounds = flag("--rounds") !== undefined ? Number(flag("--rounds")) : quick ? 1 : 5
+if (!(Number.isInteger(rounds) && rounds > 0)) throw new Error(`--rounds must be a positive integer, got ${flag("--rounds")}`)
+const sectionNames = ["costs", "floor", "bytes", "scaling", "postgres"] as const
+type Section = (typeof sectionNames)[number]
+const only = flag("--only")?.split(",") ?? [...sectionNames]
+for (const s of only) if (!(sectionNames as ReadonlyArray<string>).includes(s)) throw new Error(`--only: unknown section ${s}`)
+const runs = (s: Section) => only.includes(s)
 const write = !argv.includes("--no-write")
-const sizes = quick ? { sequential: 50, map: 2_000, atOnce: 500 } : { sequential: 200, map: 10_000, atOnce: 1_000 }
+const saveFile = flag("--save")
+const beforeFile = flag("--before")
+const sizes = quick
+  ? { sequential: 50, map: 2_000, atOnce: 500, image: { width: 600, height: 600, maxIter: 300 }, scaling: { rows: 300, width: 400, maxIter: 1500 } }
+  : { sequential: 200, map: 10_000, atOnce: 1_000, image: { width: 1200, height: 1200, maxIter: 500 }, scaling: { rows: 600, width: 600, maxIter: 2000 } }
 const RUNNERS = 2
-/** Messages in flight for the cluster clients: about twice the worker threads of all runners. */
+/** Messages in flight for the cluster clients of (b): about twice the worker threads of all runners. */
 const CLIENT_SIZE = RUNNERS * 2
 const THREADS = 2
 
@@ -53,7 +83,7 @@ if (!postgresAvailable) {
 }
 
 // -------------------------------------------------------------------------------------------------------------
-// the measurements
+// figures
 
 type BackendId = "persisted" | "volatile" | "threads"
 const backends: ReadonlyArray<BackendId> = ["persisted", "volatile", "threads"]
@@ -64,18 +94,40 @@ const labels: Record<BackendId, string> = {
 }
 
 interface Sample {
-  /** From the layer's build until `awaitReady` (threads started, or cluster runners answering). */
   readonly readyMs: number
-  /** Messages (chunks) stored for (b), counted in Postgres: persisted delivery only. */
   readonly mapMessages: number | undefined
-  /** (a) ms per call. */
   readonly roundTripMs: number
-  /** (b) and (c): elapsed ms. */
   readonly mapMs: number
   readonly atOnceMs: number
 }
 
+/** Everything a run measured: what `--save` writes and `--before` reads. */
+interface Figures {
+  readonly commit: string
+  readonly startedAt: string
+  readonly load: { readonly start: ReadonlyArray<number>; readonly end: ReadonlyArray<number> }
+  readonly costs: Record<BackendId, Array<Sample>>
+  /** Bare Effect Cluster round trips, ms per call. */
+  readonly floor: { readonly persisted: Array<number>; readonly volatile: Array<number> }
+  /** Milliseconds per image; null where the code under test could not run it. */
+  readonly bytes: { readonly cluster: Array<number | null>; readonly numbers: Array<number>; readonly threads: Array<number> }
+  /** Milliseconds per batch on one runner, and on two. */
+  readonly scaling: { readonly one: Array<number>; readonly two: Array<number> }
+  readonly postgres: {
+    /** Per persisted message of (a): transactions committed, rows inserted, updated, deleted. */
+    perMessage: { xact: number; inserted: number; updated: number; deleted: number } | undefined
+    /** Bytes of a stored message and of its reply: a tiny task, and a Mandelbrot row (bytes). */
+    stored: { tinyMessage: number; tinyReply: number; rowMessage: number; rowReply: number } | undefined
+    /** Transactions per second of two idle runners (lock refreshes, health checks, storage polls). */
+    idleXactPerSecond: number | undefined
+  }
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// measurements
+
 const xs = (n: number): Array<number> => Array.from({ length: n }, (_, i) => i)
+const sinceMs = (t0: number) => performance.now() - t0
 
 const check = (what: string, results: ReadonlyArray<number>, n: number): void => {
   if (results.length !== n) throw new Error(`${what}: ${results.length} results for ${n} tasks`)
@@ -84,9 +136,6 @@ const check = (what: string, results: ReadonlyArray<number>, n: number): void =>
   })
 }
 
-const sinceMs = (t0: number) => performance.now() - t0
-
-/** (a): each call awaited before the next one starts. */
 const sequential = (n: number) =>
   Effect.gen(function*() {
     const results: Array<number> = []
@@ -97,7 +146,6 @@ const sequential = (n: number) =>
     return ms / n
   })
 
-/** (b): one batch through `WorkerPool.map` (chunks as the backend plans them). */
 const mapped = (n: number) =>
   Effect.gen(function*() {
     const t0 = performance.now()
@@ -107,7 +155,6 @@ const mapped = (n: number) =>
     return ms
   })
 
-/** (c): n single tasks, all submitted at once. */
 const atOnce = (n: number) =>
   Effect.gen(function*() {
     const t0 = performance.now()
@@ -117,26 +164,47 @@ const atOnce = (n: number) =>
     return ms
   })
 
-/** Persisted messages in the cluster's storage: what (b) sends, counted without trusting the client's rule. */
+const withDatabase = <A, E>(postgres: string, f: (sql: SqlClient) => Effect.Effect<A, E>) =>
+  Effect.flatMap(SqlClient, f).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(postgres) })))
+
 const storedMessages = (postgres: string) =>
-  Effect.flatMap(SqlClient, (sql) => sql<{ n: string }>`SELECT count(*) AS n FROM cluster_messages`).pipe(
-    Effect.map((rows) => Number(rows[0]!.n)),
-    Effect.provide(PgClient.layer({ url: Redacted.make(postgres) }))
-  )
+  withDatabase(postgres, (sql) => sql<{ n: string }>`SELECT count(*) AS n FROM cluster_messages`).pipe(Effect.map((rows) => Number(rows[0]!.n)))
+
+interface PgCounters {
+  readonly xact: number
+  readonly inserted: number
+  readonly updated: number
+  readonly deleted: number
+}
+
+/** The database's counters; Postgres publishes them about once a second, so a moment is waited first. */
+const counters = (postgres: string) =>
+  Effect.andThen(
+    Effect.sleep("1200 millis"),
+    withDatabase(postgres, (sql) =>
+      sql<{ xact: string; inserted: string; updated: string; deleted: string }>`
+        SELECT xact_commit AS xact, tup_inserted AS inserted, tup_updated AS updated, tup_deleted AS deleted
+        FROM pg_stat_database WHERE datname = current_database()`)
+  ).pipe(Effect.map(([r]): PgCounters => ({
+    xact: Number(r!.xact),
+    inserted: Number(r!.inserted),
+    updated: Number(r!.updated),
+    deleted: Number(r!.deleted)
+  })))
+
+const clusterLayer = (postgres: string, delivery: "persisted" | "volatile", size: number) =>
+  WorkerPool.layerCluster({ postgres, delivery, size, timings: "fast-failover" })
 
 const layerOf = (backend: BackendId, postgres: string) =>
-  backend === "threads"
-    ? WorkerPool.layerThreads({ size: THREADS })
-    : WorkerPool.layerCluster({ postgres, delivery: backend, size: CLIENT_SIZE, timings: "fast-failover" })
+  backend === "threads" ? WorkerPool.layerThreads({ size: THREADS }) : clusterLayer(postgres, backend, CLIENT_SIZE)
 
-/** Opens a fresh pool of one backend, awaits it, warms it up and measures (a), (b), (c); closes it. */
-const measure = (backend: BackendId, postgres: string): Effect.Effect<Sample, unknown> =>
+/** (a), (b), (c) on a fresh pool of one backend. */
+const costs = (backend: BackendId, postgres: string): Effect.Effect<Sample, unknown> =>
   Effect.suspend(() => {
     const t0 = performance.now()
     return Effect.gen(function*() {
       yield* WorkerPool.awaitReady
       const readyMs = sinceMs(t0)
-      // warm-up: the task module imported by every worker, connections and codecs warm
       yield* sequential(10)
       yield* mapped(200)
       yield* atOnce(50)
@@ -149,6 +217,226 @@ const measure = (backend: BackendId, postgres: string): Effect.Effect<Sample, un
     }).pipe(Effect.provide(layerOf(backend, postgres)))
   })
 
+type Bare = Effect.Success<ReturnType<typeof bareClient>>
+
+/** The bare entity's round trip, each call awaited: ms per call. */
+const floor = (bare: Bare, kind: "persisted" | "volatile") =>
+  Effect.gen(function*() {
+    const call = kind === "persisted" ? bare.persisted : bare.volatile
+    for (let i = 0; i < 10; i++) yield* call(i)
+    const t0 = performance.now()
+    for (let i = 0; i < sizes.sequential; i++) {
+      const r = yield* call(i)
+      if (r !== 2 * i) throw new Error(`floor: call ${i} returned ${r}`)
+    }
+    return sinceMs(t0) / sizes.sequential
+  })
+
+const specs: Array<RowSpec> = Array.from({ length: sizes.image.height }, (_, y) => ({ y, ...sizes.image }))
+const serialImage = specs.map(computeRow)
+
+const checkImage = (what: string, rows: ReadonlyArray<ArrayLike<number>>) => {
+  rows.forEach((row, y) => {
+    const expected = serialImage[y]!
+    if (row.length !== expected.length) throw new Error(`${what}: row ${y} has ${row.length} pixels`)
+    for (let x = 0; x < row.length; x++) {
+      if (!Object.is(row[x], expected[x])) throw new Error(`${what}: row ${y} differs from the serial one at ${x}`)
+    }
+  })
+}
+
+/** One image on the pool in context: ms. `null` when the code under test cannot run the task. */
+const image = <A extends ArrayLike<number>>(what: string, task: typeof RowBytes | typeof RowNumbers) =>
+  Effect.gen(function*() {
+    yield* WorkerPool.awaitReady
+    // one row a message: every worker of the runner imports the task module before the clock starts
+    const warm = yield* Effect.exit(WorkerPool.map(task as typeof RowBytes, specs.slice(0, 16), { chunkSize: 1 }))
+    if (Exit.isFailure(warm)) {
+      console.error(`  ${what}: cannot run here (${String(warm.cause).slice(0, 160)})`)
+      return null
+    }
+    const t0 = performance.now()
+    const rows = (yield* WorkerPool.map(task as typeof RowBytes, specs)) as unknown as ReadonlyArray<A>
+    const ms = sinceMs(t0)
+    checkImage(what, rows)
+    return ms
+  })
+
+const scalingSpecs = Array.from({ length: sizes.scaling.rows }, (_, y) => ({
+  y,
+  width: sizes.scaling.width,
+  height: sizes.scaling.rows,
+  maxIter: sizes.scaling.maxIter
+}))
+const scalingExpected = scalingSpecs.map((s) => mandelbrotRow(s.y, s.width, s.height, s.maxIter))
+
+/** The CPU-bound batch on the cluster of `postgres`: ms. */
+const scalingBatch = (postgres: string, workers: number) =>
+  Effect.gen(function*() {
+    yield* WorkerPool.awaitReady
+    yield* WorkerPool.map(MandelbrotRow, scalingSpecs.slice(0, 8 * workers), { chunkSize: 1 })
+    const t0 = performance.now()
+    const sums = yield* WorkerPool.map(MandelbrotRow, scalingSpecs)
+    const ms = sinceMs(t0)
+    sums.forEach((s, y) => {
+      if (s !== scalingExpected[y]) throw new Error(`scaling: row ${y} returned ${s}, expected ${scalingExpected[y]}`)
+    })
+    return ms
+  }).pipe(Effect.provide(clusterLayer(postgres, "persisted", 2 * workers)))
+
+// -------------------------------------------------------------------------------------------------------------
+// the run
+
+const bareScript = fileURLToPath(new URL("./cluster-bare.ts", import.meta.url))
+const root = fileURLToPath(new URL("..", import.meta.url))
+
+const commitOf = (): string => {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim()
+  } catch {
+    return "unknown"
+  }
+}
+
+const program = Effect.gen(function*() {
+  const startedAt = new Date()
+  const loadStart = os.loadavg()
+  const t0 = performance.now()
+  const log = (line: string) => console.error(`bench/cluster.ts: ${line}`)
+
+  const server = yield* withDatabase(adminUrl, (sql) =>
+    Effect.all({
+      version: sql<{ server_version: string }>`SHOW server_version`,
+      fsync: sql<{ fsync: string }>`SHOW fsync`
+    }))
+
+  const figures: Figures = {
+    commit: commitOf(),
+    startedAt: startedAt.toISOString(),
+    load: { start: loadStart, end: [] },
+    costs: { persisted: [], volatile: [], threads: [] },
+    floor: { persisted: [], volatile: [] },
+    bytes: { cluster: [], numbers: [], threads: [] },
+    scaling: { one: [], two: [] },
+    postgres: { perMessage: undefined, stored: undefined, idleXactPerSecond: undefined }
+  }
+
+  // the clusters: costs (2 runners x 1), the bare floor, bytes (1 runner x 2), scaling (1 x 1 on CPU 0; 2 x 1 on CPUs 0, 1)
+  const runnerStarts: Array<number> = []
+  const timedRunner = (postgres: string, options: Parameters<typeof startRunner>[1]) =>
+    Effect.gen(function*() {
+      const t = performance.now()
+      const runner = yield* startRunner(postgres, options)
+      runnerStarts.push(sinceMs(t))
+      return runner
+    })
+  const costsDb = runs("costs") || runs("postgres") ? yield* freshDatabase : ""
+  if (costsDb !== "") for (let r = 0; r < RUNNERS; r++) yield* timedRunner(costsDb, { size: 1 })
+  let bare: Bare | undefined
+  if (runs("floor")) {
+    const bareDb = yield* freshDatabase
+    yield* startProcess([bareScript, "--postgres", bareDb, "--port", "{port}"], "bare runner ready")
+    bare = yield* bareClient(bareDb)
+    yield* bare.ready
+  }
+  const bytesDb = runs("bytes") ? yield* freshDatabase : ""
+  if (bytesDb !== "") yield* timedRunner(bytesDb, { size: 2 })
+  const oneDb = runs("scaling") ? yield* freshDatabase : ""
+  const twoDb = runs("scaling") ? yield* freshDatabase : ""
+  if (oneDb !== "") {
+    yield* timedRunner(oneDb, { size: 1, cpus: "0" })
+    yield* timedRunner(twoDb, { size: 1, cpus: "0" })
+    yield* timedRunner(twoDb, { size: 1, cpus: "1" })
+  }
+  log(`${runnerStarts.length} runners ready; ${rounds} round(s) of ${only.join(", ")}`)
+
+  for (let round = 1; round <= rounds; round++) {
+    if (runs("costs")) {
+      for (const backend of backends) {
+        if (backend !== "threads" && bare !== undefined) {
+          const ms = yield* floor(bare, backend)
+          figures.floor[backend].push(ms)
+          log(`round ${round} bare Effect Cluster, ${backend}: ${num(ms)} ms/call`)
+        }
+        const sample = yield* costs(backend, costsDb)
+        figures.costs[backend].push(sample)
+        log(
+          `round ${round} ${labels[backend].padEnd(20)} ready ${num(sample.readyMs)} ms, round trip ${num(sample.roundTripMs)} ms/call, ` +
+            `map ${num(sample.mapMs)} ms, at once ${num(sample.atOnceMs)} ms`
+        )
+      }
+    } else if (bare !== undefined) {
+      for (const kind of ["persisted", "volatile"] as const) figures.floor[kind].push(yield* floor(bare, kind))
+    }
+    if (runs("bytes")) {
+      const cluster = clusterLayer(bytesDb, "persisted", 4)
+      const c = yield* image("cluster, Float32Array rows", RowBytes).pipe(Effect.provide(cluster))
+      const n = yield* image("cluster, number-array rows", RowNumbers).pipe(Effect.provide(cluster))
+      const t = yield* image("threads", RowBytes).pipe(Effect.provide(WorkerPool.layerThreads({ size: 2 })))
+      figures.bytes.cluster.push(c)
+      figures.bytes.numbers.push(n!)
+      figures.bytes.threads.push(t!)
+      log(`round ${round} Mandelbrot: cluster ${c === null ? "n/a" : `${num(c)} ms`}, number arrays ${num(n!)} ms, threads ${num(t!)} ms`)
+    }
+    if (runs("scaling")) {
+      // alternate which goes first, so that neither always meets the same moment of the machine
+      const order = round % 2 === 1 ? (["one", "two"] as const) : (["two", "one"] as const)
+      for (const which of order) {
+        const ms = yield* scalingBatch(which === "one" ? oneDb : twoDb, which === "one" ? 1 : 2)
+        figures.scaling[which].push(ms)
+        log(`round ${round} scaling, ${which} runner(s): ${num(ms)} ms (${num(sizes.scaling.rows / (ms / 1000))} rows/s)`)
+      }
+    }
+  }
+
+  if (runs("postgres")) {
+    // (a) again, persisted, counted: what one message costs Postgres, everything included (our client's own
+    // health checks, the runners' lock refreshes, during the same seconds)
+    const n = 200
+    const c0 = yield* counters(costsDb)
+    const t = performance.now()
+    yield* Effect.gen(function*() {
+      yield* WorkerPool.awaitReady
+      for (let i = 0; i < n; i++) yield* WorkerPool.run(Double, i)
+    }).pipe(Effect.provide(clusterLayer(costsDb, "persisted", CLIENT_SIZE)))
+    const seconds = sinceMs(t) / 1000
+    const c1 = yield* counters(costsDb)
+    // two idle runners, for as long: what they cost when nothing runs
+    const i0 = yield* counters(costsDb)
+    yield* Effect.sleep("5 seconds")
+    const i1 = yield* counters(costsDb)
+    const idleXactPerSecond = (i1.xact - i0.xact) / (5 + 1.2)
+    const background = idleXactPerSecond * (seconds + 1.2)
+    figures.postgres.idleXactPerSecond = idleXactPerSecond
+    figures.postgres.perMessage = {
+      xact: (c1.xact - c0.xact - background) / n,
+      inserted: (c1.inserted - c0.inserted) / n,
+      updated: (c1.updated - c0.updated - ((i1.updated - i0.updated) / (5 + 1.2)) * (seconds + 1.2)) / n,
+      deleted: (c1.deleted - c0.deleted) / n
+    }
+    const rowSizes = runs("bytes")
+      ? yield* withDatabase(bytesDb, (sql) =>
+        sql<{ m: string; r: string }>`
+          SELECT sum(length(m.payload))::float / sum(json_array_length((m.payload::json)->'items')) AS m,
+                 sum(length(r.payload))::float / sum(json_array_length((m.payload::json)->'items')) AS r
+          FROM cluster_messages m JOIN cluster_replies r ON r.request_id = m.id
+          WHERE m.tag = 'Run' AND m.payload LIKE '%"RowBytes"%'`)
+      : [{ m: "0", r: "0" }]
+    const tiny = yield* withDatabase(costsDb, (sql) =>
+      sql<{ m: string; r: string }>`
+        SELECT avg(length(m.payload)) AS m, avg(length(r.payload)) AS r
+        FROM cluster_messages m JOIN cluster_replies r ON r.request_id = m.id WHERE m.tag = 'Run'`)
+    figures.postgres.stored = {
+      tinyMessage: Number(tiny[0]!.m),
+      tinyReply: Number(tiny[0]!.r),
+      rowMessage: Number(rowSizes[0]!.m ?? 0),
+      rowReply: Number(rowSizes[0]!.r ?? 0)
+    }
+    log(`postgres: ${JSON.stringify(figures.postgres)}`)
+  }
+  return { figures: { ...figures, load: { start: loadStart, end: os.loadavg() } }, t0, server, runnerStarts }
+}).pipe(Effect.scoped) // stops the runners, then drops the databases
+
 // -------------------------------------------------------------------------------------------------------------
 // statistics and formatting
 
@@ -158,7 +446,8 @@ interface Stat {
   readonly max: number
 }
 
-const stat = (values: ReadonlyArray<number>): Stat => {
+const stat = (values: ReadonlyArray<number>): Stat | undefined => {
+  if (values.length === 0) return undefined
   const s = [...values].sort((a, b) => a - b)
   const m = s.length >> 1
   return { median: s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2, min: s[0]!, max: s[s.length - 1]! }
@@ -173,138 +462,217 @@ const num = (x: number): string => {
   return x.toPrecision(2)
 }
 
-const cell = (s: Stat): string => (rounds === 1 ? `**${num(s.median)}**` : `**${num(s.median)}** (${num(s.min)}–${num(s.max)})`)
+const cell = (s: Stat | undefined): string =>
+  s === undefined ? "n/a" : s.min === s.max ? `**${num(s.median)}**` : `**${num(s.median)}** (${num(s.min)}–${num(s.max)})`
 
-const ratio = (a: number, b: number): string => `${(a / b).toFixed(a / b >= 10 ? 0 : 1)}×`
+const ratio = (a: number | undefined, b: number | undefined): string =>
+  a === undefined || b === undefined ? "n/a" : `${(a / b).toFixed(a / b >= 10 ? 0 : 2)}×`
 
-// -------------------------------------------------------------------------------------------------------------
-// the run
+const load = (l: ReadonlyArray<number>) => l.map((x) => x.toFixed(2)).join(" / ")
 
-const program = Effect.gen(function*() {
-  const startedAt = new Date()
-  const loadStart = os.loadavg()
-  const t0 = performance.now()
+type Result = Effect.Success<typeof program>
 
-  const server = yield* Effect.flatMap(SqlClient, (sql) =>
-    Effect.all({
-      version: sql<{ server_version: string }>`SHOW server_version`,
-      fsync: sql<{ fsync: string }>`SHOW fsync`
-    })).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(adminUrl) })))
-
-  const postgres = yield* freshDatabase
-  const runnerStarts: Array<number> = []
-  for (let r = 0; r < RUNNERS; r++) {
-    const t = performance.now()
-    yield* startRunner(postgres, { size: 1, timings: "fast-failover" })
-    runnerStarts.push(sinceMs(t))
-  }
-  console.error(`bench/cluster.ts: ${RUNNERS} runners ready (${runnerStarts.map((ms) => `${num(ms)} ms`).join(", ")}); ${rounds} round(s)`)
-
-  const samples: Record<BackendId, Array<Sample>> = { persisted: [], volatile: [], threads: [] }
-  for (let round = 1; round <= rounds; round++) {
-    for (const backend of backends) {
-      const sample = yield* measure(backend, postgres)
-      samples[backend].push(sample)
-      console.error(
-        `  round ${round} ${labels[backend].padEnd(20)} ready ${num(sample.readyMs)} ms, round trip ${num(sample.roundTripMs)} ms/call, ` +
-          `map ${num(sample.mapMs)} ms, at once ${num(sample.atOnceMs)} ms`
-      )
-    }
-  }
-  return { startedAt, loadStart, t0, server, runnerStarts, samples }
-}).pipe(Effect.scoped) // stops the runners, then drops the database
-
-const report = (r: Effect.Success<typeof program>): string => {
+const report = (r: Result, before: Figures | undefined): string => {
+  const f = r.figures
   const seconds = sinceMs(r.t0) / 1000
-  const loadEnd = os.loadavg()
-  const of = (backend: BackendId, f: (s: Sample) => number) => stat(r.samples[backend].map(f))
-  const perSecond = (n: number) => (s: Sample, ms: number) => n / (ms / 1000)
-  const rt = (b: BackendId) => of(b, (s) => s.roundTripMs)
-  const map = (b: BackendId) => of(b, (s) => perSecond(sizes.map)(s, s.mapMs))
-  const once = (b: BackendId) => of(b, (s) => perSecond(sizes.atOnce)(s, s.atOnceMs))
-  const mapMs = (b: BackendId) => of(b, (s) => s.mapMs)
-  const onceMs = (b: BackendId) => of(b, (s) => s.atOnceMs)
-  const ready = (b: BackendId) => of(b, (s) => s.readyMs)
-  const counts = [...new Set(r.samples.persisted.map((s) => s.mapMessages))]
-  const messages = counts.join(" or ")
-  const row = (label: string, f: (b: BackendId) => Stat) => `| ${label} | ${backends.map((b) => cell(f(b))).join(" | ")} |`
-  const root = fileURLToPath(new URL("..", import.meta.url))
   const version = (pkg: string) => JSON.parse(readFileSync(`${root}node_modules/${pkg}/package.json`, "utf8")).version as string
   const own = JSON.parse(readFileSync(`${root}package.json`, "utf8")) as { version: string }
-  let commit = "unknown"
-  try {
-    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim()
-  } catch {
-    // not a checkout
-  }
-  const load = (l: ReadonlyArray<number>) => l.map((x) => x.toFixed(2)).join(" / ")
-  const command = `node bench/cluster.ts${quick ? " --quick" : ""}${argv.includes("--rounds") ? ` --rounds ${rounds}` : ""}`
   const n = (x: number) => x.toLocaleString("en-US")
+  const of = (fig: Figures, backend: BackendId, g: (s: Sample) => number) => stat(fig.costs[backend].map(g))
+  const perSecond = (count: number) => (ms: number) => count / (ms / 1000)
+  const command = `node bench/cluster.ts${argv.length === 0 ? "" : ` ${argv.join(" ")}`}`
   const header = `| | ${backends.map((b) => labels[b]).join(" | ")} |\n| --- | ${backends.map(() => "---:").join(" | ")} |`
-  const lines = [
+  const row = (label: string, g: (b: BackendId) => Stat | undefined) => `| ${label} | ${backends.map((b) => cell(g(b))).join(" | ")} |`
+  const median = (xs: ReadonlyArray<number | null>) => stat(xs.filter((x): x is number => x !== null))?.median
+  const lines: Array<string> = [
     `<!-- Generated by \`node bench/cluster.ts\` (bench/cluster.ts): edit and run the script, not this file. -->`,
     "# Cluster performance",
     "",
-    `Generated by \`${command}\` on ${r.startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC.`,
+    `Generated by \`${command}\` on ${f.startedAt.slice(0, 16).replace("T", " ")} UTC.`,
     "",
     `- Machine: ${os.type()} ${os.release()} ${os.arch()}, ${os.cpus()[0]?.model.trim() ?? "unknown CPU"}, ` +
-    `${os.cpus().length} logical CPUs (\`os.availableParallelism()\` = ${os.availableParallelism()})`,
-    `- Node ${process.version}; load average (1 / 5 / 15 min) ${load(r.loadStart)} at the start, ${load(loadEnd)} at the end`,
-    `- PostgreSQL ${r.server.version[0]?.server_version ?? "?"} on loopback (fsync ${r.server.fsync[0]?.fsync ?? "?"}), a fresh database`,
-    `- ${RUNNERS} runner processes on loopback, \`--size 1 --timings fast-failover\` each (started in ` +
-    `${r.runnerStarts.map((ms) => `${num(ms)} ms`).join(" and ")}); cluster clients with \`size: ${CLIENT_SIZE}\``,
-    `- ${rounds} round${rounds === 1 ? "" : "s"}, ${seconds.toFixed(0)} s in all; effect-parallel ${own.version} (${commit}), ` +
-    `effect ${version("effect")}, @effect/sql-pg ${version("@effect/sql-pg")}`,
+    `${os.cpus().length} logical CPUs (\`os.availableParallelism()\` = ${os.availableParallelism()}), shared with other work`,
+    `- Node ${process.version}; load average (1 / 5 / 15 min) ${load(f.load.start)} at the start, ${load(f.load.end)} at the end`,
+    `- PostgreSQL ${r.server.version[0]?.server_version ?? "?"} on loopback (fsync ${r.server.fsync[0]?.fsync ?? "?"}), a fresh database per cluster`,
+    `- Runner processes on loopback with \`--timings fast-failover\`, started in ${r.runnerStarts.map((ms) => `${num(ms)}`).join(", ")} ms`,
+    `- ${rounds} round${rounds === 1 ? "" : "s"}, each running every section in turn; ${seconds.toFixed(0)} s in all; effect-parallel ` +
+    `${own.version} (${f.commit}), effect ${version("effect")}, @effect/sql-pg ${version("@effect/sql-pg")}`,
+    ...(before === undefined ? [] : [
+      `- **Before**: the same benchmark on commit ${before.commit} (${before.startedAt.slice(0, 16).replace("T", " ")} UTC, load ` +
+      `${load(before.load.start)} at its start), from a file saved with \`--save\``
+    ]),
     "",
-    "## Method",
-    "",
-    `Each round opens, one after the other, a cluster client with persisted delivery, one with volatile delivery`,
-    `(both \`WorkerPool.layerCluster\` on the same two runners) and a local \`WorkerPool.layerThreads({ size: ${THREADS} })\`;`,
-    "each is awaited (`WorkerPool.awaitReady`), warmed up (10 calls, a map of 200, 50 at once), measured, and",
-    "closed. The task is `Double` (x * 2, `bench/tasks.ts`): the cost measured is the message, not the work.",
-    `Every result is checked. Cells show the median${rounds === 1 ? "" : " and the range (min–max)"} over the rounds.`,
-    "",
-    `- **(a) round trip**: ${n(sizes.sequential)} calls of \`WorkerPool.run\`, each awaited before the next: ms per call.`,
-    `- **(b) map**: \`WorkerPool.map(Double, xs)\` over ${n(sizes.map)} numbers, in chunks as the backend cuts them ` +
-    `(the cluster: ${messages} messages, counted in storage, of ${n(Math.ceil(sizes.map / (CLIENT_SIZE * 4)))} tasks down to 1): tasks per second.`,
-    `- **(c) at once**: ${n(sizes.atOnce)} single \`WorkerPool.run\` calls submitted together ` +
-    "(`Effect.forEach(..., { concurrency: \"unbounded\" })`), one message each: tasks per second.",
-    "",
-    "## Results",
-    "",
-    header,
-    row("(a) round trip, ms per call (lower is better)", rt),
-    row(`(b) map of ${n(sizes.map)}, tasks/s (higher is better)`, map),
-    row(`(c) ${n(sizes.atOnce)} at once, tasks/s (higher is better)`, once),
-    "",
-    "Elapsed times and start-up, ms:",
-    "",
-    header,
-    row(`(b) map of ${n(sizes.map)}`, mapMs),
-    row(`(c) ${n(sizes.atOnce)} at once`, onceMs),
-    row("pool ready (layer built, `awaitReady`)", ready),
+    "Cells show the median and the range (min–max) over the rounds."
+  ]
+
+  if (f.costs.persisted.length > 0) {
+    const rt = (fig: Figures, b: BackendId) => of(fig, b, (s) => s.roundTripMs)
+    const counts = [...new Set(f.costs.persisted.map((s) => s.mapMessages))].join(" or ")
+    lines.push(
+      "",
+      "## Costs per task",
+      "",
+      `Two runners of one worker each; a cluster client with persisted delivery, one with volatile delivery, and`,
+      `local \`WorkerPool.layerThreads({ size: ${THREADS} })\`, each opened fresh, awaited, warmed up, measured and closed. The`,
+      "task is `Double` (x * 2): the cost measured is the message, not the work.",
+      "",
+      `- **(a) round trip**: ${n(sizes.sequential)} calls of \`WorkerPool.run\`, each awaited before the next: ms per call.`,
+      `- **(b) map**: \`WorkerPool.map(Double, xs)\` over ${n(sizes.map)} numbers, in chunks as the backend cuts them (the cluster: ${counts} messages, counted in storage): tasks per second.`,
+      `- **(c) at once**: ${n(sizes.atOnce)} single \`WorkerPool.run\` calls submitted together, one message each: tasks per second.`,
+      "",
+      header,
+      row("(a) round trip, ms per call (lower is better)", (b) => rt(f, b)),
+      row(`(b) map of ${n(sizes.map)}, tasks/s (higher is better)`, (b) => of(f, b, (s) => perSecond(sizes.map)(s.mapMs))),
+      row(`(c) ${n(sizes.atOnce)} at once, tasks/s (higher is better)`, (b) => of(f, b, (s) => perSecond(sizes.atOnce)(s.atOnceMs))),
+      row("pool ready (layer built, `awaitReady`), ms", (b) => of(f, b, (s) => s.readyMs)),
+      ...(before === undefined || before.costs.persisted.length === 0 ? [] : [
+        row("**before**: (a) round trip, ms per call", (b) => rt(before, b)),
+        row(`**before**: (b) map of ${n(sizes.map)}, tasks/s`, (b) => of(before, b, (s) => perSecond(sizes.map)(s.mapMs))),
+        row(`**before**: (c) ${n(sizes.atOnce)} at once, tasks/s`, (b) => of(before, b, (s) => perSecond(sizes.atOnce)(s.atOnceMs)))
+      ])
+    )
+    if (f.floor.persisted.length > 0) {
+      const bareP = stat(f.floor.persisted)
+      const bareV = stat(f.floor.volatile)
+      const oursP = rt(f, "persisted")
+      const oursV = rt(f, "volatile")
+      lines.push(
+        "",
+        "## The floor: a bare Effect Cluster entity",
+        "",
+        "The same round trip on a bare entity (`bench/cluster-bare.ts`): one persisted and one volatile RPC whose",
+        "handler doubles a number on the runner's main thread: no pool, no worker thread, no codec, the same",
+        "Postgres, transport and timings, its own runner process and database. Measured in each round just",
+        "before effect-parallel's round trip of the same kind.",
+        "",
+        "| round trip, ms per call | bare Effect Cluster | effect-parallel | ratio | before | ratio before |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        `| persisted | ${cell(bareP)} | ${cell(oursP)} | **${ratio(oursP?.median, bareP?.median)}** | ${cell(before && rt(before, "persisted"))} | ${
+          before === undefined ? "n/a" : ratio(rt(before, "persisted")?.median, stat(before.floor.persisted)?.median)
+        } |`,
+        `| volatile | ${cell(bareV)} | ${cell(oursV)} | **${ratio(oursV?.median, bareV?.median)}** | ${cell(before && rt(before, "volatile"))} | ${
+          before === undefined ? "n/a" : ratio(rt(before, "volatile")?.median, stat(before.floor.volatile)?.median)
+        } |`,
+        "",
+        "What effect-parallel adds to the bare round trip: the task's codec and the front (retries, spans, counts)",
+        "in the client, the choice of a runner with a free worker, and on the runner the hop to a worker thread and",
+        "back (the entity's handler must not run tasks on the runner's main thread, which refreshes its shard locks)."
+      )
+    }
+  }
+
+  if (f.bytes.threads.length > 0) {
+    const c = median(f.bytes.cluster)
+    const t = median(f.bytes.threads)
+    const nm = median(f.bytes.numbers)
+    const { height, maxIter, width } = sizes.image
+    lines.push(
+      "",
+      "## Bytes as bytes: Mandelbrot on the cluster",
+      "",
+      `A ${width}×${height} image, ${maxIter} iterations, one task per row, through \`WorkerPool.map\`: on one runner of 2`,
+      "workers (persisted delivery, a client of `size: 4`) against local threads of 2 workers. Rows come back as",
+      "`Float32Array`s, which cross the cluster as base64 of their bytes; and as arrays of numbers (decimal JSON),",
+      "which is how a cluster task had to return them while `Schema.instanceOf(Float32Array)` had no JSON form.",
+      "Every image is checked against the serial one, pixel by pixel.",
+      "",
+      "| ms per image | threads (2 workers) | cluster, rows as `Float32Array` | cluster, rows as number arrays |",
+      "| --- | ---: | ---: | ---: |",
+      `| now | ${cell(stat(f.bytes.threads))} | ${cell(stat(f.bytes.cluster.filter((x): x is number => x !== null)))} | ${cell(stat(f.bytes.numbers))} |`,
+      ...(before === undefined || before.bytes.threads.length === 0 ? [] : [
+        `| before | ${cell(stat(before.bytes.threads))} | ${
+          cell(stat(before.bytes.cluster.filter((x): x is number => x !== null)))
+        } | ${cell(stat(before.bytes.numbers))} |`
+      ]),
+      "",
+      `The cluster with bytes takes **${ratio(c, t)}** the time of local threads (number arrays: ${ratio(nm, t)}${
+        before === undefined ? "" : `; before, number arrays: ${ratio(median(before.bytes.numbers), median(before.bytes.threads))}`
+      }).`
+    )
+    if (f.postgres.stored !== undefined && f.postgres.stored.rowReply > 0) {
+      lines.push(
+        `A row's share of a stored reply is ${num(f.postgres.stored.rowReply / 1024)} KiB of JSON text for ${width} pixels (base64 of ${n(width * 4)} bytes is ${
+          num(Math.ceil((width * 4) / 3) * 4 / 1024)
+        } KiB).`
+      )
+    }
+  }
+
+  if (f.scaling.one.length > 0) {
+    const one = median(f.scaling.one)
+    const two = median(f.scaling.two)
+    const { maxIter, rows, width } = sizes.scaling
+    const per = (ms: number) => rows / (ms / 1000)
+    lines.push(
+      "",
+      "## Scaling: one runner, then two, on separate cores",
+      "",
+      `A CPU-bound batch: ${n(rows)} Mandelbrot rows of ${n(width)} pixels, ${n(maxIter)} iterations (each task returns the`,
+      "row's checksum: the work is the CPU, not the message), persisted delivery. One runner of 1 worker pinned",
+      "to CPU 0 (`taskset -c 0`), against two runners of 1 worker pinned to CPUs 0 and 1, each with a client of",
+      "`size` twice its workers. The client and Postgres are not pinned: they share both cores with the",
+      "runners and with the machine's other work. The two configurations alternate within each round.",
+      "",
+      "| | one runner (CPU 0) | two runners (CPUs 0, 1) | speed-up |",
+      "| --- | ---: | ---: | ---: |",
+      `| ms per batch | ${cell(stat(f.scaling.one))} | ${cell(stat(f.scaling.two))} | |`,
+      `| rows per second | ${cell(stat(f.scaling.one.map(per)))} | ${cell(stat(f.scaling.two.map(per)))} | **${ratio(one, two)}** |`,
+      ...(before === undefined || before.scaling.one.length === 0 ? [] : [
+        `| before: rows per second | ${cell(stat(before.scaling.one.map(per)))} | ${cell(stat(before.scaling.two.map(per)))} | ${
+          ratio(median(before.scaling.one), median(before.scaling.two))
+        } |`
+      ])
+    )
+  }
+
+  const pg = f.postgres
+  if (pg.perMessage !== undefined) {
+    const m = pg.perMessage
+    const s = pg.stored
+    lines.push(
+      "",
+      "## What a message costs Postgres",
+      "",
+      "From `pg_stat_database` around 200 persisted round trips of (a), less what two idle runners and a client",
+      "cost Postgres in as many seconds without messages (measured right after):",
+      "",
+      `- per persisted message: **${m.xact.toFixed(1)} transactions**, ${m.inserted.toFixed(1)} rows inserted, ${m.updated.toFixed(1)} updated, ${
+        m.deleted.toFixed(1)
+      } deleted;`,
+      ...(s === undefined ? [] : [
+        `- stored text: ${n(Math.round(s.tinyMessage))} bytes of message and ${n(Math.round(s.tinyReply))} of reply for a tiny task${
+          s.rowReply > 0
+            ? `; per Mandelbrot row (${sizes.image.width} pixels, sent in chunks of rows), ${n(Math.round(s.rowMessage))} bytes of message and ${
+              n(Math.round(s.rowReply))
+            } of reply`
+            : ""
+        };`
+      ]),
+      `- idle: **${pg.idleXactPerSecond!.toFixed(1)} transactions per second** for two runners and one client with \`fast-failover\` timings ` +
+      "(shard-lock refreshes, health checks, storage polls).",
+      "",
+      "docs/cluster.md (Limits) works out what these mean for 10 and 100 hosts."
+    )
+  }
+  lines.push(
     "",
     "## Reading it",
     "",
-    `- A persisted message costs ${ratio(rt("persisted").median, rt("volatile").median)} a volatile one in a round trip ` +
-    `(${num(rt("persisted").median)} against ${num(rt("volatile").median)} ms): it is written to Postgres, and its reply ` +
-    `read back from there, before the call returns. A volatile round trip costs ${ratio(rt("volatile").median, rt("threads").median)} ` +
-    `one on local threads (${num(rt("threads").median)} ms).`,
-    `- Batches hide the per-message cost: \`map\` sends ${messages} chunks instead of ${n(sizes.map)} messages, and ` +
-    `reaches ${num(map("persisted").median)} tasks/s persisted and ${num(map("volatile").median)} volatile, against ` +
-    `${num(once("persisted").median)} and ${num(once("volatile").median)} tasks/s for single tasks submitted at once.`,
-    "- Send the cluster work that is large per message (a row, a file, a chunk of a batch): a task of a few",
-    "  milliseconds or less costs more to deliver than to run, and belongs on local threads.",
-    "- Machine noise: loopback only (no network latency), with the runners, Postgres and the client sharing the",
-    `  same cores. On real hosts add the network's round trips${r.server.fsync[0]?.fsync === "off" ? ", and expect persisted messages to cost more on a Postgres with fsync on (this one has it off)" : ""}.`,
+    "- Loopback only: no network latency, with the runners, Postgres and the client sharing the same two cores,",
+    "  and other work running on the machine (see the load). On real hosts add the network's round trips.",
+    ...(r.server.fsync[0]?.fsync === "off"
+      ? ["- This Postgres has fsync off: on one with fsync on, persisted messages cost a disk flush per transaction more."]
+      : []),
     ""
-  ]
+  )
   return lines.join("\n")
 }
 
 const main = Effect.gen(function*() {
+  const before = beforeFile === undefined ? undefined : JSON.parse(readFileSync(beforeFile, "utf8")) as Figures
   const result = yield* program
-  const text = report(result)
+  if (saveFile !== undefined) writeFileSync(saveFile, JSON.stringify(result.figures, null, 2))
+  const text = report(result, before)
   console.log(text)
   if (write) {
     const file = fileURLToPath(new URL("../docs/cluster-performance.md", import.meta.url))
@@ -313,5 +681,5 @@ const main = Effect.gen(function*() {
   }
 })
 
-// runMain: Ctrl+C interrupts the run, and the finalizers still stop the runners and drop the database
+// runMain: Ctrl+C interrupts the run, and the finalizers still stop the runners and drop the databases
 NodeRuntime.runMain(main)

@@ -43,12 +43,21 @@ export interface Execution {
 /** How one item ended, still encoded: the worker protocol's outcomes, or a `WorkerError` made on the way. */
 export type ItemOutcome = WireOutcome | { readonly _tag: "WorkerError"; readonly error: WorkerError }
 
-/** How an execution ended. A single task is a chunk of one: `Exits` with one outcome, `Crashed` or `Failed`. */
+/**
+ * How an execution ended. A single task is a chunk of one: `Exits` with one outcome, `Crashed` or `Failed`.
+ * `elapsed`, where the executor knows it, is the milliseconds the worker spent on the execution (measured
+ * there: no queueing, no transport); the front ignores it, a cluster runner reports it to its client.
+ */
 export type ChunkOutcome =
   /** Fail-fast chunk: the encoded values of the items that succeeded, in order, and the outcome that stopped it. */
-  | { readonly _tag: "Values"; readonly values: ReadonlyArray<unknown>; readonly stop: ItemOutcome | undefined }
+  | {
+    readonly _tag: "Values"
+    readonly values: ReadonlyArray<unknown>
+    readonly stop: ItemOutcome | undefined
+    readonly elapsed?: number | undefined
+  }
   /** Every item's outcome, in order (a collecting chunk, or a single task). */
-  | { readonly _tag: "Exits"; readonly exits: ReadonlyArray<ItemOutcome> }
+  | { readonly _tag: "Exits"; readonly exits: ReadonlyArray<ItemOutcome>; readonly elapsed?: number | undefined }
   /** The worker died during the execution; `item` is the one that was running, when the executor can tell. */
   | { readonly _tag: "Crashed"; readonly error: WorkerError; readonly item: number | undefined }
   /**

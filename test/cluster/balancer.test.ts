@@ -104,13 +104,18 @@ describe("cluster balancer", () => {
     Effect.sync(() => {
       const balancer = twoRunners()
       assert.strictEqual(balancer.perWorker(), 1, "nothing ahead before anything is measured")
+      const answered = (roundTrip: number, inRunner: number, work: number) =>
+        balancer.release({ slot: 0, runner: undefined }, { roundTrip, inRunner, work })
       // round trips of 200 ms for 190 ms of work: one message a worker
-      for (let k = 0; k < 20; k++) balancer.release({ slot: 0, runner: undefined }, 200, 190)
+      for (let k = 0; k < 20; k++) answered(200, 192, 190)
       assert.strictEqual(balancer.perWorker(), 1)
-      // round trips of 6 ms for 0.5 ms of work: a worker would idle between two messages
-      for (let k = 0; k < 40; k++) balancer.release({ slot: 0, runner: undefined }, 6, 0.5)
-      assert.closeTo(balancer.perWorker(), 12, 1, "(6 ms / 0.5 ms)")
-      for (let k = 0; k < 40; k++) balancer.release({ slot: 0, runner: undefined }, 6, 0)
+      // 6 ms of message cost for 0.5 ms of work: a worker would idle between two messages
+      for (let k = 0; k < 40; k++) answered(6.5, 0.5, 0.5)
+      assert.closeTo(balancer.perWorker(), 13, 1, "1 + 6 ms / 0.5 ms")
+      // time spent queued in the runner is not message cost: more messages in flight do not ask for more
+      for (let k = 0; k < 40; k++) answered(26.5, 20.5, 0.5)
+      assert.closeTo(balancer.perWorker(), 13, 1, "queueing does not feed back")
+      for (let k = 0; k < 40; k++) answered(6, 0, 0)
       assert.strictEqual(balancer.perWorker(), MAX_PER_WORKER)
     }))
 })

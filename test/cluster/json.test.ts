@@ -39,6 +39,10 @@ describe("cluster values in JSON-safe form", () => {
       const big = new Float64Array(1200).map((_, i) => Math.sin(i))
       const text = JSON.stringify(toJsonSafe({ row: big }))
       assert.isBelow(text.length, 1200 * 8 * 1.34 + 100, "base64: 4/3 of the bytes, not ~20 characters a number")
+      // large enough for a buffer of its own (small ones are copied out of Node's shared pool)
+      const back = roundTrip(big) as Float64Array
+      assert.deepStrictEqual(back, big)
+      assert.strictEqual(back.buffer.byteLength, big.byteLength)
 
       const parent = new Uint8Array([9, 8, 7, 6, 5, 4, 3, 2])
       const values: ReadonlyArray<unknown> = [

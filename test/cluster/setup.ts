@@ -84,55 +84,42 @@ export interface RunnerProcess {
 const cli = new URL("../../src/cli.ts", import.meta.url).pathname
 
 /**
- * Starts a runner process and waits until it serves tasks; the scope's close stops it (SIGTERM, then
- * SIGKILL after 10 s) and waits for its exit.
+ * Starts `node <args>` and waits until it prints `ready`; the scope's close stops it (SIGTERM, then SIGKILL
+ * after 10 s) and waits for its exit. `cpus` pins it (every thread of it) to those CPUs with `taskset`.
  */
-export const startRunner = (
-  postgres: string,
-  options: {
-    readonly size?: number
-    readonly timings?: "default" | "fast-failover"
-    readonly interruptGrace?: string
-    readonly retention?: string
-  } = {}
-): Effect.Effect<RunnerProcess, Error, Scope.Scope> =>
+export const startProcess = (
+  args: ReadonlyArray<string>,
+  ready: string,
+  options: { readonly cpus?: string | undefined } = {}
+): Effect.Effect<RunnerProcess & { readonly port: number }, Error, Scope.Scope> =>
   Effect.gen(function*() {
     const port = yield* freePort
-    const args = [
-      cli,
-      "runner",
-      "--postgres",
-      postgres,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--size",
-      String(options.size ?? 1),
-      "--timings",
-      options.timings ?? "fast-failover",
-      "--interrupt-grace",
-      options.interruptGrace ?? "300 millis",
-      ...(options.retention === undefined ? [] : ["--retention", options.retention])
-    ]
+    const full = args.map((a) => (a === "{port}" ? String(port) : a))
+    // taskset execs node in its own process: the pid is the runner's
+    const [command, argv] = options.cpus === undefined
+      ? [process.execPath, full]
+      : ["taskset", ["-c", options.cpus, process.execPath, ...full]]
     return yield* Effect.acquireRelease(
       Effect.callback<RunnerProcess, Error>((resume) => {
-        const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] })
+        const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"] })
         let out = ""
-        let ready = false
+        let started = false
         const exited = new Promise<void>((r) => child.once("exit", () => r()))
         const runner: RunnerProcess = { pid: child.pid!, port, child, output: () => out, exited }
         const onData = (chunk: Buffer) => {
           out += chunk.toString()
-          if (!ready && out.includes("runner ready at")) {
-            ready = true
+          if (!started && out.includes(ready)) {
+            started = true
             resume(Effect.succeed(runner))
           }
         }
         child.stdout!.on("data", onData)
         child.stderr!.on("data", onData)
+        child.once("error", (e) => {
+          if (!started) resume(Effect.fail(new Error(`${command} could not start: ${e.message}`)))
+        })
         child.once("exit", (code, signal) => {
-          if (!ready) resume(Effect.fail(new Error(`runner exited before it was ready (${code ?? signal}):\n${out}`)))
+          if (!started) resume(Effect.fail(new Error(`${args[0]} exited before it was ready (${code ?? signal}):\n${out}`)))
         })
         return Effect.sync(() => child.kill("SIGKILL"))
       }),
@@ -146,3 +133,40 @@ export const startRunner = (
         })
     )
   })
+
+/**
+ * Starts a runner process (`node src/cli.ts runner`) on a free loopback port and waits until it serves
+ * tasks; the scope's close stops it (SIGTERM, then SIGKILL after 10 s) and waits for its exit.
+ */
+export const startRunner = (
+  postgres: string,
+  options: {
+    readonly size?: number
+    readonly timings?: "default" | "fast-failover"
+    readonly interruptGrace?: string
+    readonly retention?: string
+    /** Pin the runner to these CPUs (`taskset -c`), e.g. "0" or "0,1". */
+    readonly cpus?: string
+  } = {}
+): Effect.Effect<RunnerProcess, Error, Scope.Scope> =>
+  startProcess(
+    [
+      cli,
+      "runner",
+      "--postgres",
+      postgres,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "{port}",
+      "--size",
+      String(options.size ?? 1),
+      "--timings",
+      options.timings ?? "fast-failover",
+      "--interrupt-grace",
+      options.interruptGrace ?? "300 millis",
+      ...(options.retention === undefined ? [] : ["--retention", options.retention])
+    ],
+    "runner ready at",
+    { cpus: options.cpus }
+  )

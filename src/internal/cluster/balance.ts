@@ -10,10 +10,12 @@
  * So a runner of 2 workers gets twice the work of a runner of 1, and a slow runner gets less: the next chunk
  * goes where a worker is free, as in R's `sfClusterApplyLB`, instead of where the shard hash sends it.
  *
- * Room per worker: one message while messages carry real work. When the measured round trip is mostly
- * message cost (tiny tasks, where a worker waiting for its next message would idle), a worker may have as
- * many messages in flight as it takes to keep it busy: (cost + work) / work, by Little's law, up to
- * {@link MAX_PER_WORKER}. Nothing is sent ahead before anything is measured.
+ * Room per worker: one message while messages carry real work. When a message's cost (its round trip less
+ * the time it spent in the runner's pool) is large against the work in it (tiny tasks, where a worker
+ * waiting for its next message would idle), a worker may have as many messages in flight as it takes to keep
+ * it busy, 1 + cost / work (Little's law), up to {@link MAX_PER_WORKER}. The work is what the worker itself
+ * measured, without the time a message waited in the runner's queue, so that queueing does not feed back.
+ * Nothing is sent ahead before anything is measured.
  *
  * What it cannot see: other clients' messages (each client balances its own), and a runner that died until
  * its slots answer from another runner. A slot that answers from an unexpected runner tells the client that
@@ -62,15 +64,14 @@ export class Balancer {
   private picks = 0
   /** For messages sent while no runner is known: Effect Cluster routes them as their id says. */
   private fallback = Math.floor(Math.random() * SLOTS)
-  /** EWMAs of a message's round trip and of the work in it, milliseconds. */
-  private roundTrip: number | undefined
+  /** EWMAs of a message's cost (round trip less its time in the runner's pool) and of its work, milliseconds. */
+  private cost: number | undefined
   private work: number | undefined
 
-  /** Messages a worker may have in flight: 1, more while messages are mostly message cost. */
+  /** Messages a worker may have in flight: 1, more while messages cost more than the work in them. */
   perWorker(): number {
-    if (this.roundTrip === undefined || this.work === undefined) return 1
-    const ratio = this.roundTrip / Math.max(this.work, 0.01)
-    return Math.max(1, Math.min(MAX_PER_WORKER, Math.floor(ratio)))
+    if (this.cost === undefined || this.work === undefined) return 1
+    return Math.max(1, Math.min(MAX_PER_WORKER, 1 + Math.floor(this.cost / Math.max(this.work, 0.01))))
   }
 
   /** Worker threads over every known runner (0 while none is known). */
@@ -147,14 +148,14 @@ export class Balancer {
   }
 
   /**
-   * A message came back (or gave up): its runner has room again. `roundTrip` and `work` (milliseconds,
-   * when it was answered) feed the room per worker.
+   * A message came back (or gave up): its runner has room again. A message that was answered says how it
+   * went: its round trip, its time in the runner's pool and the work in it (milliseconds).
    */
-  release(lease: Lease, roundTrip?: number, work?: number): void {
+  release(lease: Lease, sample?: { readonly roundTrip: number; readonly inRunner: number; readonly work: number }): void {
     if (lease.runner !== undefined) lease.runner.outstanding--
-    if (roundTrip !== undefined && work !== undefined) {
-      this.roundTrip = blend(this.roundTrip, roundTrip)
-      this.work = blend(this.work, work)
+    if (sample !== undefined) {
+      this.cost = blend(this.cost, Math.max(0, sample.roundTrip - sample.inRunner))
+      this.work = blend(this.work, sample.work)
     }
     this.serve()
   }

@@ -109,6 +109,8 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
     )
     const context = yield* Layer.build(cluster)
     const makeClient = yield* TaskEntity.client.pipe(Effect.provideContext(context))
+    // one entity client per slot, made once: making one hashes its id to a shard on every call
+    const clients = Array.from({ length: SLOTS }, (_, k) => makeClient(slotId(k)))
 
     const stats = { running: 0, crashed: 0 }
     const policy = new Policy(clusterChunks, { prefetch: 1, maxTasksPerWorker: Infinity })
@@ -119,7 +121,7 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
 
     /** Asks a slot which runner serves it. Volatile: it waits until the client knows the shard assignments. */
     const probe = (slot: number) =>
-      Effect.map(makeClient(slotId(slot)).Ping(), (info: RunnerInfo) => balancer.learn(slot, info))
+      Effect.map(clients[slot]!.Ping(), (info: RunnerInfo) => balancer.learn(slot, info))
 
     // Readiness: every slot answered. Once they have, persisted sends are routed at once instead of waiting
     // for the runners' storage poll (10 s by default), and the balancer knows every runner.
@@ -233,7 +235,7 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
      * its failure is the task's `ClusterUnavailable`.
      */
     const call = (slot: number, request: RunRequest, task: TaskRef): Effect.Effect<unknown, WorkerError> => {
-      const client = makeClient(slotId(slot))
+      const client = clients[slot]!
       const once = (delivery === "persisted" ? client.Run(request) : client.RunVolatile(request)) as Effect.Effect<unknown, unknown>
       const loop = (delay: number): Effect.Effect<unknown, WorkerError> =>
         // an interruption of this fiber never reaches here; an interrupt cause here is the call's own end
@@ -285,7 +287,10 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
                 Effect.sync(() => {
                   stats.running--
                   if (answered === undefined) balancer.release(l)
-                  else balancer.release(l, answered.millis, answered.reply.ms)
+                  else {
+                    const reply = answered.reply
+                    balancer.release(l, { roundTrip: answered.millis, inRunner: reply.ms, work: reply.wk ?? reply.ms })
+                  }
                 })
               )
             )

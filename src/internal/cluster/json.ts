@@ -66,6 +66,8 @@ const base64Of = (view: ArrayBufferView): string =>
 const bufferOf = (base64: unknown): ArrayBuffer => {
   if (typeof base64 !== "string") throw new NotJsonSafe(`a tagged byte value without its base64 bytes`, "")
   const bytes = Buffer.from(base64, "base64")
+  // a large Buffer has an ArrayBuffer of its own; a small one is a slice of Node's shared pool: copied
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes.buffer as ArrayBuffer
   const buffer = new ArrayBuffer(bytes.length)
   new Uint8Array(buffer).set(bytes)
   return buffer

@@ -135,13 +135,15 @@ export type OutcomeJson =
   | { readonly e: unknown }
 
 /**
- * A runner's reply: the outcome, the runner (`by`, its address; `w`, its workers) and the milliseconds its
- * pool spent on the execution (`ms`), which the client sets against the whole round trip.
+ * A runner's reply: the outcome, the runner (`by`, its address; `w`, its workers), the milliseconds the
+ * execution spent in the runner's pool (`ms`: queueing and the hop to a worker included) and those its
+ * worker measured (`wk`: the work alone), which the client sets against the whole round trip.
  */
 export interface Reply {
   readonly by: string
   readonly w: number
   readonly ms: number
+  readonly wk?: number | undefined
   readonly o: OutcomeJson
 }
 

@@ -120,7 +120,14 @@ export const handleRun = (executor: Executor, address: string, recent: RecentRep
     }
     const t0 = performance.now()
     return Effect.map(executor.execute(execution, concluded), (outcome): Reply => {
-      const reply = { by: address, w: executor.size, ms: performance.now() - t0, o: outcomeToJson(outcome) }
+      const elapsed = outcome._tag === "Values" || outcome._tag === "Exits" ? outcome.elapsed : undefined
+      const reply: Reply = {
+        by: address,
+        w: executor.size,
+        ms: performance.now() - t0,
+        ...(elapsed === undefined ? {} : { wk: elapsed }),
+        o: outcomeToJson(outcome)
+      }
       recent.set(request.id, reply)
       return reply
     })

@@ -29,13 +29,14 @@ const outcomeOf = (job: Job, result: JobResult): ChunkOutcome => {
     return result.reason._tag === "WorkerCrashed" ? { _tag: "Crashed", error, item: result.crashedItem } : { _tag: "Failed", error }
   }
   const reply = result.reply
-  if (reply.outcomes !== undefined) return { _tag: "Exits", exits: reply.outcomes }
+  const elapsed = reply.elapsed
+  if (reply.outcomes !== undefined) return { _tag: "Exits", exits: reply.outcomes, elapsed }
   if (!job.wire.chunk) {
     // the worker always answers a single task with its outcome; without one, say so as the task's failure
     const outcome = reply.outcome ?? { _tag: "Defect", defect: toWireDefect(new Error("a single task's reply had no outcome")) }
-    return { _tag: "Exits", exits: [outcome] }
+    return { _tag: "Exits", exits: [outcome], elapsed }
   }
-  return { _tag: "Values", values: reply.values ?? [], stop: reply.outcome }
+  return { _tag: "Values", values: reply.values ?? [], stop: reply.outcome, elapsed }
 }
 
 /**

@@ -71,7 +71,7 @@ const saveFile = flag("--save")
 const beforeFile = flag("--before")
 const sizes = quick
   ? { sequential: 50, map: 2_000, atOnce: 500, image: { width: 600, height: 600, maxIter: 300 }, scaling: { rows: 300, width: 400, maxIter: 1500 } }
-  : { sequential: 200, map: 10_000, atOnce: 1_000, image: { width: 1200, height: 1200, maxIter: 500 }, scaling: { rows: 600, width: 600, maxIter: 2000 } }
+  : { sequential: 200, map: 10_000, atOnce: 1_000, image: { width: 1200, height: 1200, maxIter: 500 }, scaling: { rows: 600, width: 600, maxIter: 20000 } }
 const RUNNERS = 2
 /** Messages in flight for the cluster clients of (b): about twice the worker threads of all runners. */
 const CLIENT_SIZE = RUNNERS * 2
@@ -290,7 +290,9 @@ const scalingBatch = (postgres: string, workers: number) =>
 const bareScript = fileURLToPath(new URL("./cluster-bare.ts", import.meta.url))
 const root = fileURLToPath(new URL("..", import.meta.url))
 
+/** The commit measured (`BENCH_COMMIT` names it for a copy of the tree that is not a checkout). */
 const commitOf = (): string => {
+  if (process.env.BENCH_COMMIT !== undefined) return process.env.BENCH_COMMIT
   try {
     return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim()
   } catch {

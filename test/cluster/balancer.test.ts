@@ -6,11 +6,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Balancer, type Lease, MAX_PER_WORKER } from "../../src/internal/cluster/balance.ts"
-import { SLOTS } from "../../src/internal/cluster/protocol.ts"
+import { slotIds } from "../../src/internal/cluster/protocol.ts"
+
+const SLOTS = 300
 
 /** A balancer whose slots alternate between runners a (1 worker) and b (2 workers), or as given. */
 const twoRunners = (workersA = 1, workersB = 2) => {
-  const balancer = new Balancer()
+  const balancer = new Balancer(SLOTS)
   for (let slot = 0; slot < SLOTS; slot++) {
     balancer.learn(slot, slot % 2 === 0 ? { address: "a", workers: workersA } : { address: "b", workers: workersB })
   }
@@ -94,7 +96,7 @@ describe("cluster balancer", () => {
 
   it.effect("no runner known yet: messages go out addressed by slot, and Effect Cluster routes them", () =>
     Effect.sync(() => {
-      const balancer = new Balancer()
+      const balancer = new Balancer(SLOTS)
       const leases = Array.from({ length: 5 }, () => balancer.tryAcquire()!)
       assert.isTrue(leases.every((l) => l.runner === undefined))
       assert.strictEqual(new Set(leases.map((l) => l.slot)).size, 5, "spread over slots")
@@ -117,5 +119,19 @@ describe("cluster balancer", () => {
       assert.closeTo(balancer.perWorker(), 13, 1, "queueing does not feed back")
       for (let k = 0; k < 40; k++) answered(6, 0, 0)
       assert.strictEqual(balancer.perWorker(), MAX_PER_WORKER)
+    }))
+
+  it.effect("slots cover every shard: each runner that holds a shard can be reached", () =>
+    Effect.sync(() => {
+      // a stand-in for Effect Cluster's hash of an entity id to one of 300 shards
+      const shardOf = (id: string) => {
+        let h = 0
+        for (let k = 0; k < id.length; k++) h = (Math.imul(h, 31) + id.charCodeAt(k)) | 0
+        return String(Math.abs(h) % 300)
+      }
+      const ids = slotIds(300, shardOf)
+      assert.strictEqual(ids.length, 300)
+      assert.strictEqual(new Set(ids.map(shardOf)).size, 300, "one slot on each shard")
+      assert.strictEqual(slotIds(1, shardOf).length, 1)
     }))
 })

@@ -25,7 +25,6 @@
  */
 import { Deque } from "../parent/deque.ts"
 import type { RunnerInfo } from "./protocol.ts"
-import { SLOTS } from "./protocol.ts"
 
 /** Most messages in flight per worker, however tiny the tasks. */
 export const MAX_PER_WORKER = 64
@@ -59,11 +58,19 @@ const blend = (prev: number | undefined, sample: number) => (prev === undefined 
 
 export class Balancer {
   private readonly runners = new Map<string, Runner>()
-  private readonly owners: Array<Runner | undefined> = new Array(SLOTS)
+  private readonly owners: Array<Runner | undefined>
   private readonly waiters = new Deque<Waiter>()
   private picks = 0
   /** For messages sent while no runner is known: Effect Cluster routes them as their id says. */
-  private fallback = Math.floor(Math.random() * SLOTS)
+  private fallback: number
+  private readonly slots: number
+
+  /** A balancer over `slots` slots (numbered from 0), before any runner answered. */
+  constructor(slots: number) {
+    this.slots = slots
+    this.owners = new Array(slots)
+    this.fallback = Math.floor(Math.random() * slots)
+  }
   /** EWMAs of a message's cost (round trip less its time in the runner's pool) and of its work, milliseconds. */
   private cost: number | undefined
   private work: number | undefined
@@ -113,7 +120,7 @@ export class Balancer {
 
   /** A lease now, or undefined when every known runner is full. */
   tryAcquire(): Lease | undefined {
-    if (this.runners.size === 0) return { slot: this.fallback++ % SLOTS, runner: undefined }
+    if (this.runners.size === 0) return { slot: this.fallback++ % this.slots, runner: undefined }
     const perWorker = this.perWorker()
     let best: Runner | undefined
     let bestFree = 0

@@ -19,6 +19,9 @@
  * @internal
  */
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
+import * as EntityId from "effect/cluster/EntityId"
+import * as Sharding from "effect/cluster/Sharding"
+import * as ShardingConfig from "effect/cluster/ShardingConfig"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
@@ -47,8 +50,7 @@ import {
   type Reply,
   type RunnerInfo,
   type RunRequest,
-  SLOTS,
-  slotId,
+  slotIds,
   TaskEntity
 } from "./protocol.ts"
 
@@ -101,20 +103,31 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
     const { size, delivery, readyTimeout, unavailableTimeoutMillis, sharding } = yield* orFail(resolveClusterOptions(options))
     const database = yield* Layer.build(postgresLayer(options.postgres))
     const sql = Context.get(database, SqlClient)
+    const starting = (e: unknown) => e instanceof WorkerError ? e : unavailable(`the cluster client could not start: ${describeError(e)}`)
     const cluster = mapLayerError(
       NodeClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig: sharding }).pipe(
         Layer.provide(Layer.succeedContext(database))
       ),
-      (e) => e instanceof WorkerError ? e : unavailable(`the cluster client could not start: ${describeError(e)}`)
+      starting
     )
     const context = yield* Layer.build(cluster)
     const makeClient = yield* TaskEntity.client.pipe(Effect.provideContext(context))
+    // The configuration the cluster layer read (the environment, then our timings): its number of shards.
+    const { shardsPerGroup } = Context.get(
+      yield* Effect.mapError(Layer.build(ShardingConfig.layerFromEnv(sharding)), starting),
+      ShardingConfig.ShardingConfig
+    )
+    const shardOf = (id: string) => {
+      const shard = Context.get(context, Sharding.Sharding).getShardId(EntityId.make(id), TaskEntity.getShardGroup(EntityId.make(id)))
+      return `${shard.group}/${shard.id}`
+    }
+    const slots = slotIds(shardsPerGroup, shardOf)
     // one entity client per slot, made once: making one hashes its id to a shard on every call
-    const clients = Array.from({ length: SLOTS }, (_, k) => makeClient(slotId(k)))
+    const clients = slots.map((id) => makeClient(id))
 
     const stats = { running: 0, crashed: 0 }
     const policy = new Policy(clusterChunks, { prefetch: 1, maxTasksPerWorker: Infinity })
-    const balancer = new Balancer()
+    const balancer = new Balancer(slots.length)
 
     // ---------------------------------------------------------------------------------------------------------
     // Routing: which runner answers for each slot
@@ -126,7 +139,7 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
     // Readiness: every slot answered. Once they have, persisted sends are routed at once instead of waiting
     // for the runners' storage poll (10 s by default), and the balancer knows every runner.
     const ready = yield* Deferred.make<void, WorkerError>()
-    yield* Effect.forEach(Array.from({ length: SLOTS }, (_, k) => k), probe, { concurrency: "unbounded", discard: true }).pipe(
+    yield* Effect.forEach(slots.keys(), probe, { concurrency: "unbounded", discard: true }).pipe(
       Effect.timeoutOrElse({
         duration: readyTimeout,
         orElse: () =>
@@ -149,7 +162,7 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
       if (refreshing) return Effect.void
       refreshing = true
       return Effect.forEach(
-        Array.from({ length: SLOTS }, (_, k) => k),
+        slots.keys(),
         (k) => probe(k).pipe(Effect.timeout("30 seconds"), Effect.ignore),
         { concurrency: "unbounded", discard: true }
       ).pipe(Effect.ensuring(Effect.sync(() => refreshing = false)))

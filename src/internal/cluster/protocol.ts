@@ -63,11 +63,22 @@ export const Ping = Rpc.make("Ping", { success: RunnerInfo })
 export const TaskEntity = Entity.make("effect-parallel/Task", [Run, RunVolatile, Ping])
 
 /**
- * Entity ids that messages are addressed to. Each id lands on a shard, each shard on one runner; the client
- * learns which runner answers for each id and picks the id of a runner with a free worker (`balance.ts`).
+ * The entity ids that messages are addressed to ("slots"): one for each shard, so that every shard, hence
+ * every runner that holds one, can be reached. Effect Cluster hashes an entity id to its shard; the ids
+ * `slot-0`, `slot-1`, ... are tried in turn, and the first to land on each shard is that shard's slot.
+ * The client learns which runner answers for each slot and picks the slot of a runner with a free worker
+ * (`balance.ts`).
  */
-export const SLOTS = 256
-export const slotId = (n: number): string => `slot-${n % SLOTS}`
+export const slotIds = (shards: number, shardOf: (entityId: string) => string): ReadonlyArray<string> => {
+  const found = new Map<string, string>()
+  // a bound, never reached in practice (about shards x ln(shards) tries cover every shard)
+  for (let k = 0; found.size < shards && k < shards * 100; k++) {
+    const id = `slot-${k}`
+    const shard = shardOf(id)
+    if (!found.has(shard)) found.set(shard, id)
+  }
+  return [...found.values()]
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Values: the task's own codec, then JSON-safe form

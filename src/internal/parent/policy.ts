@@ -10,7 +10,7 @@
  *   known input spreads over the workers. The constants are the executor's: a local pool aims at about
  *   10 ms (large enough that per-message costs vanish, small enough for balancing and prompt interruption),
  *   with every worker getting several chunks; the cluster at about 200 ms, because a message costs
- *   milliseconds, with few messages per unit of size.
+ *   milliseconds, also with every worker getting several chunks.
  *
  * @internal
  */
@@ -39,12 +39,17 @@ export const localChunks: ChunkTuning = {
   atLeastUnknown: 1
 }
 
-/** The cluster: a message costs about a millisecond (volatile) to ten (persisted). */
+/**
+ * The cluster: a message costs about a millisecond (volatile) to ten (persisted), so a chunk aims at 200 ms
+ * of work; with a known input, at most a quarter of a worker's share of what remains, so that every worker
+ * gets several chunks and the last ones are small (guided self-scheduling: items of very unequal cost, such
+ * as the rows of a Mandelbrot image, do not leave one worker with a heavy last chunk while the others idle).
+ */
 export const clusterChunks: ChunkTuning = {
   targetMillis: 200,
   maxItems: 10_000,
-  atMostShare: 1,
-  atLeastShare: 4,
+  atMostShare: 4,
+  atLeastShare: undefined,
   atLeastUnknown: 64
 }
 

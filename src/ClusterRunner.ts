@@ -3,7 +3,10 @@
  *
  * A runner joins an Effect Cluster whose storage is Postgres, serves the generic task entity, and runs
  * every task it is sent on its own pool of worker threads (never on its main thread, which must stay free
- * to refresh its shard locks). Start one per host, with the same Postgres and timings as the clients:
+ * to refresh its shard locks; the main thread does not even import the task modules). Clients send it work
+ * in proportion to its worker threads (`pool.size`). When Postgres goes away it stops its tasks once its
+ * shard locks lapse, and takes its shards again on its own when Postgres is back. Start one per host, with
+ * the same Postgres and timings as the clients:
  *
  * ```sh
  * npx effect-parallel runner --postgres postgres://user@db:5432/jobs --host 10.0.0.5 --port 34431 --size cores
@@ -40,7 +43,10 @@ export interface RunnerOptions {
   readonly listenHost?: string | undefined
   /** The runner's local pool of worker threads (size, resourceLimits, interruptGrace ...). Default size "cores". */
   readonly pool?: PoolOptions | undefined
-  /** This runner's share of the shards relative to the others (a runner with weight 2 gets twice as many). Default 1. */
+  /**
+   * This runner's share of the shards relative to the others (a runner with weight 2 gets twice as many).
+   * Rarely needed: clients send work to runners by their free worker threads, whatever their shards. Default 1.
+   */
   readonly weight?: number | undefined
   /** Cluster timings; use the same on every runner and client. */
   readonly timings?: ClusterTimingsOption | undefined

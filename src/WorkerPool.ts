@@ -424,8 +424,10 @@ export interface ClusterOptions {
   /** Postgres shared with the runners: a URL (`postgres://user@host:5432/db`) or `@effect/sql-pg` pool options. */
   readonly postgres: PostgresOption
   /**
-   * Messages (single tasks or chunks) in flight at once, and the parallelism `map` plans for. Set it to about
-   * the number of worker threads across all runners. Default 16.
+   * The chunks a batch keeps in flight (`map`'s window is twice this), and the parallelism `map` plans for
+   * until the runners have answered (then it plans for their worker threads). Messages themselves go to
+   * runners with a free worker and wait in the client otherwise. Set it to about the number of worker
+   * threads across all runners. Default 16.
    */
   readonly size?: number | undefined
   /**
@@ -543,10 +545,16 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<PoolService,
  *   its shards: at-least-once, so a task that was running when its runner died runs again (its result is
  *   delivered once). A finished task's stored result is never recomputed. `"volatile"` skips storage: a
  *   few times cheaper, but a runner's death fails its in-flight tasks with `ClusterUnavailable`.
+ * - Balancing: each message (a task, or a chunk of a batch) goes to a runner with a free worker thread, so
+ *   a bigger or faster runner gets more of the work; when every worker is busy, messages wait in the client.
+ * - Values cross as on threads (the task's schemas, structured clone's meaning), in JSON-safe form: typed
+ *   arrays and bytes as base64 of their bytes, never as arrays of numbers.
+ * - Postgres going away: persisted messages are sent again with the same id (stored once, run once) and
+ *   calls wait, up to `unavailableTimeout`; then they fail with `ClusterUnavailable` naming the cause.
  * - Interruption and `timeout` reach the runner: the task is interrupted in the runner's worker, and a
  *   synchronous loop is killed after the runner's `interruptGrace`.
  * - The first task waits until runners answer (shard assignments known), then messages go straight to the
- *   runner that owns them; with no runner within `readyTimeout` it fails with `ClusterUnavailable`.
+ *   runner chosen; with no runner within `readyTimeout` it fails with `ClusterUnavailable`.
  * - Task modules are imported by the runners by their URL (`import.meta.url`): deploy the same code at
  *   the same path on every host (a container image does this).
  * - Shared objects (`SharedLock`, `SharedQueue` ...) belong to one machine: a payload holding one fails

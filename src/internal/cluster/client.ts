@@ -155,8 +155,8 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
     const awaitReady = Deferred.await(ready)
 
     // A reply from a runner the balancer did not expect for its slot: the assignments moved (a runner died,
-    // joined or left). Every slot is asked again, once at a time, each answer updating the map as it comes
-    // (a slot whose shard has no owner yet answers when it has one).
+    // joined or left). Every slot is asked again (one refresh at a time), each answer updating the map as it
+    // comes (a slot whose shard has no owner yet answers when it has one).
     let refreshing = false
     const refresh = Effect.suspend(() => {
       if (refreshing) return Effect.void
@@ -250,11 +250,23 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
     const call = (slot: number, request: RunRequest, task: TaskRef): Effect.Effect<unknown, WorkerError> => {
       const client = clients[slot]!
       const once = (delivery === "persisted" ? client.Run(request) : client.RunVolatile(request)) as Effect.Effect<unknown, unknown>
+      let failingSince: number | undefined
       const loop = (delay: number): Effect.Effect<unknown, WorkerError> =>
         // an interruption of this fiber never reaches here; an interrupt cause here is the call's own end
         Effect.catchCause(once, (cause) => {
           const failure = failureOf(cause)
           if (delivery === "volatile" || !failure.transient) return Effect.fail(unavailable(failure.message, task.name))
+          // bounded per message too: a transient failure that lasts while Postgres answers (no route, ever)
+          failingSince ??= Date.now()
+          const failing = Date.now() - failingSince
+          if (failing >= unavailableTimeoutMillis) {
+            return Effect.fail(unavailable(
+              `the message could not be sent for ${Duration.format(Duration.millis(failing))} (unavailableTimeout ${
+                Duration.format(Duration.millis(unavailableTimeoutMillis))
+              }): ${failure.message}`,
+              task.name
+            ))
+          }
           return Effect.andThen(noteFailure(failure.message), () =>
             outage.tripped !== undefined
               ? Effect.fail(outage.tripped)

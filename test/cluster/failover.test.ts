@@ -5,32 +5,13 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schedule, Stream } from "effect"
-import { mkdtempSync, readFileSync } from "node:fs"
+import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { WorkerPool } from "../../src/index.ts"
 import { Pid, Square } from "../fixtures/cluster-tasks.ts"
+import { readLedger } from "./ledger.ts"
 import { freshDatabase, needsPostgres, postgresAvailable, startRunner } from "./setup.ts"
-
-interface Line {
-  readonly kind: "start" | "end" | "interrupted"
-  readonly n: number
-  readonly pid: number
-  readonly at: number
-}
-
-const readLedger = (file: string): Array<Line> => {
-  let text = ""
-  try {
-    text = readFileSync(file, "utf8")
-  } catch {
-    return []
-  }
-  return text.split("\n").filter((l) => l !== "").map((l) => {
-    const [kind, n, pid, at] = l.split(" ")
-    return { kind: kind as Line["kind"], n: Number(n), pid: Number(pid), at: Number(at) }
-  })
-}
 
 describe(needsPostgres("cluster: a runner lost mid-batch"), () => {
   for (const signal of ["SIGKILL", "SIGTERM"] as const) {

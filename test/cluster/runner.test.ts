@@ -1,0 +1,99 @@
+/**
+ * A runner's handler alone (`src/internal/cluster/runner.ts`), over a stand-in executor: it hands the
+ * execution over as it came (payloads restored from their JSON-safe form, nothing decoded), replies with
+ * the executor's outcome, and answers a message delivered again from the replies it keeps instead of
+ * running it twice.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { toJsonSafe } from "../../src/internal/cluster/json.ts"
+import { outcomeFromJson, type RunRequest } from "../../src/internal/cluster/protocol.ts"
+import { handleRun, RecentReplies } from "../../src/internal/cluster/runner.ts"
+import type { ChunkOutcome, Conclude, Execution, Executor } from "../../src/internal/executor.ts"
+
+/** An executor that records what it was given and answers each item with its payload. */
+const echo = () => {
+  const seen: Array<Execution> = []
+  const executor: Executor = {
+    backend: "threads",
+    size: 3,
+    codec: () => {
+      throw new Error("the runner must not use a codec")
+    },
+    execute: <A, E>(execution: Execution, conclude: Conclude<A, E>) => {
+      seen.push(execution)
+      const outcome: ChunkOutcome = {
+        _tag: "Exits",
+        exits: execution.items.map((value) => ({ _tag: "Success", value })),
+        elapsed: 1.5
+      }
+      return conclude(outcome, execution)
+    },
+    chunkSize: () => 1,
+    stats: () => {
+      throw new Error("unused")
+    },
+    awaitReady: Effect.void
+  }
+  return { executor, seen }
+}
+
+const request = (id: string, items: ReadonlyArray<unknown>): RunRequest => ({
+  id,
+  module: "file:///tasks.ts",
+  name: "Echo",
+  items: items.map(toJsonSafe),
+  index: 10,
+  seed: 7,
+  attempt: 2,
+  timeoutMillis: null,
+  mode: "exits"
+})
+
+describe("cluster runner", () => {
+  it.effect("hands the execution over as it came and replies with the outcome, its runner and the worker's time", () =>
+    Effect.gen(function*() {
+      const { executor, seen } = echo()
+      const bytes = new Float32Array([1.5, 2.5])
+      const reply = yield* handleRun(executor, "10.0.0.5:34431", new RecentReplies(8), request("c/1", [bytes, { a: 1 }]))
+      assert.strictEqual(seen.length, 1)
+      const execution = seen[0]!
+      assert.deepStrictEqual(execution.items, [bytes, { a: 1 }], "payloads restored, not decoded")
+      assert.strictEqual(execution.index, 10)
+      assert.strictEqual(execution.seed, 7)
+      assert.strictEqual(execution.attempt, 2)
+      assert.strictEqual(execution.mode, "exits")
+      assert.strictEqual(execution.task.name, "Echo")
+      assert.strictEqual(reply.by, "10.0.0.5:34431")
+      assert.strictEqual(reply.w, 3)
+      assert.strictEqual(reply.wk, 1.5)
+      const outcome = outcomeFromJson(reply.o)
+      assert.strictEqual(outcome._tag, "Exits")
+      if (outcome._tag === "Exits") assert.strictEqual(outcome.exits.length, 2)
+    }))
+
+  it.effect("a message delivered again gets its kept reply: its tasks do not run twice", () =>
+    Effect.gen(function*() {
+      const { executor, seen } = echo()
+      const recent = new RecentReplies(8)
+      const first = yield* handleRun(executor, "r", recent, request("c/1", [1]))
+      const again = yield* handleRun(executor, "r", recent, request("c/1", [1]))
+      assert.strictEqual(seen.length, 1, "run once")
+      assert.strictEqual(again, first)
+      // another message runs
+      yield* handleRun(executor, "r", recent, request("c/2", [1]))
+      assert.strictEqual(seen.length, 2)
+    }))
+
+  it.effect("the kept replies are bounded: the oldest goes first", () =>
+    Effect.sync(() => {
+      const recent = new RecentReplies(2)
+      const reply = (n: number) => ({ by: "r", w: 1, ms: n, o: { x: [] } })
+      recent.set("a", reply(1))
+      recent.set("b", reply(2))
+      recent.set("c", reply(3))
+      assert.isUndefined(recent.get("a"))
+      assert.strictEqual(recent.get("b")?.ms, 2)
+      assert.strictEqual(recent.get("c")?.ms, 3)
+    }))
+})

@@ -27,12 +27,15 @@
  *   --only a,b       run only these sections (costs, floor, bytes, scaling, postgres)
  *   --no-write       print the report without writing docs/cluster-performance.md
  *   --save FILE      also write the raw figures as JSON
- *   --before FILE    show a saved run (of an earlier commit) beside this one, as "before"
+ *   --before FILES   show saved runs (of an earlier commit; comma-separated files are merged) beside this one
+ *   --from FILES     no measuring: the report from saved runs (comma-separated files are merged)
  *
  * Before/after: copy this file, `bench/cluster-bare.ts`, `bench/cluster-tasks.ts` and
- * `test/cluster/setup.ts` into a checkout of the earlier commit, run it there with `--save before.json
- * --no-write`, then here with `--before before.json`. A section the earlier code cannot run (a
- * `Float32Array` result on a cluster that had no JSON form for it) is shown as n/a.
+ * `test/cluster/setup.ts` into a checkout of the earlier commit, and run it there and here in turn, each
+ * with `--save FILE --no-write` (a few rounds each, several times: the machine's load then weighs on both
+ * alike); then `--from after1.json,after2.json --before before1.json,before2.json` writes the report. A
+ * section the earlier code cannot run (a `Float32Array` result on a cluster that had no JSON form for
+ * it) is shown as n/a.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { PgClient } from "@effect/sql-pg"
@@ -69,6 +72,7 @@ const runs = (s: Section) => only.includes(s)
 const write = !argv.includes("--no-write")
 const saveFile = flag("--save")
 const beforeFile = flag("--before")
+const fromFiles = flag("--from")
 const sizes = quick
   ? { sequential: 50, map: 2_000, atOnce: 500, image: { width: 600, height: 600, maxIter: 300 }, scaling: { rows: 300, width: 400, maxIter: 1500 } }
   : { sequential: 200, map: 10_000, atOnce: 1_000, image: { width: 1200, height: 1200, maxIter: 500 }, scaling: { rows: 600, width: 600, maxIter: 20000 } }
@@ -106,6 +110,10 @@ interface Figures {
   readonly commit: string
   readonly startedAt: string
   readonly load: { readonly start: ReadonlyArray<number>; readonly end: ReadonlyArray<number> }
+  readonly seconds: number
+  readonly rounds: number
+  readonly server: { readonly version: string; readonly fsync: string }
+  readonly runnerStarts: ReadonlyArray<number>
   readonly costs: Record<BackendId, Array<Sample>>
   /** Bare Effect Cluster round trips, ms per call. */
   readonly floor: { readonly persisted: Array<number>; readonly volatile: Array<number> }
@@ -316,6 +324,10 @@ const program = Effect.gen(function*() {
     commit: commitOf(),
     startedAt: startedAt.toISOString(),
     load: { start: loadStart, end: [] },
+    seconds: 0,
+    rounds,
+    server: { version: server.version[0]?.server_version ?? "?", fsync: server.fsync[0]?.fsync ?? "?" },
+    runnerStarts: [],
     costs: { persisted: [], volatile: [], threads: [] },
     floor: { persisted: [], volatile: [] },
     bytes: { cluster: [], numbers: [], threads: [] },
@@ -436,7 +448,7 @@ const program = Effect.gen(function*() {
     }
     log(`postgres: ${JSON.stringify(figures.postgres)}`)
   }
-  return { figures: { ...figures, load: { start: loadStart, end: os.loadavg() } }, t0, server, runnerStarts }
+  return { ...figures, load: { start: loadStart, end: os.loadavg() }, seconds: sinceMs(t0) / 1000, runnerStarts } satisfies Figures
 }).pipe(Effect.scoped) // stops the runners, then drops the databases
 
 // -------------------------------------------------------------------------------------------------------------
@@ -472,11 +484,31 @@ const ratio = (a: number | undefined, b: number | undefined): string =>
 
 const load = (l: ReadonlyArray<number>) => l.map((x) => x.toFixed(2)).join(" / ")
 
-type Result = Effect.Success<typeof program>
+/**
+ * Several saved runs as one: their samples together (runs of one commit made at different moments, to
+ * interleave them with runs of another), the load of each, the first run's start.
+ */
+const merge = (runs: ReadonlyArray<Figures>): Figures => {
+  const all = <A>(f: (r: Figures) => ReadonlyArray<A>): Array<A> => runs.flatMap(f)
+  const first = runs[0]!
+  return {
+    ...first,
+    load: { start: first.load.start, end: runs[runs.length - 1]!.load.end },
+    seconds: runs.reduce((a, r) => a + r.seconds, 0),
+    rounds: runs.reduce((a, r) => a + r.rounds, 0),
+    runnerStarts: all((r) => r.runnerStarts),
+    costs: { persisted: all((r) => r.costs.persisted), volatile: all((r) => r.costs.volatile), threads: all((r) => r.costs.threads) },
+    floor: { persisted: all((r) => r.floor.persisted), volatile: all((r) => r.floor.volatile) },
+    bytes: { cluster: all((r) => r.bytes.cluster), numbers: all((r) => r.bytes.numbers), threads: all((r) => r.bytes.threads) },
+    scaling: { one: all((r) => r.scaling.one), two: all((r) => r.scaling.two) },
+    postgres: runs.findLast((r) => r.postgres.perMessage !== undefined)?.postgres ?? first.postgres
+  }
+}
 
-const report = (r: Result, before: Figures | undefined): string => {
-  const f = r.figures
-  const seconds = sinceMs(r.t0) / 1000
+const readRuns = (files: string): Figures => merge(files.split(",").map((file) => JSON.parse(readFileSync(file, "utf8")) as Figures))
+
+const report = (f: Figures, before: Figures | undefined, runs: number): string => {
+  const seconds = f.seconds
   const version = (pkg: string) => JSON.parse(readFileSync(`${root}node_modules/${pkg}/package.json`, "utf8")).version as string
   const own = JSON.parse(readFileSync(`${root}package.json`, "utf8")) as { version: string }
   const n = (x: number) => x.toLocaleString("en-US")
@@ -495,9 +527,10 @@ const report = (r: Result, before: Figures | undefined): string => {
     `- Machine: ${os.type()} ${os.release()} ${os.arch()}, ${os.cpus()[0]?.model.trim() ?? "unknown CPU"}, ` +
     `${os.cpus().length} logical CPUs (\`os.availableParallelism()\` = ${os.availableParallelism()}), shared with other work`,
     `- Node ${process.version}; load average (1 / 5 / 15 min) ${load(f.load.start)} at the start, ${load(f.load.end)} at the end`,
-    `- PostgreSQL ${r.server.version[0]?.server_version ?? "?"} on loopback (fsync ${r.server.fsync[0]?.fsync ?? "?"}), a fresh database per cluster`,
-    `- Runner processes on loopback with \`--timings fast-failover\`, started in ${r.runnerStarts.map((ms) => `${num(ms)}`).join(", ")} ms`,
-    `- ${rounds} round${rounds === 1 ? "" : "s"}, each running every section in turn; ${seconds.toFixed(0)} s in all; effect-parallel ` +
+    `- PostgreSQL ${f.server.version} on loopback (fsync ${f.server.fsync}), a fresh database per cluster`,
+    `- Runner processes on loopback with \`--timings fast-failover\`, started in ${num(stat(f.runnerStarts)?.median ?? 0)} ms (median of ${f.runnerStarts.length})`,
+    `- ${f.rounds} round${f.rounds === 1 ? "" : "s"}${runs > 1 ? ` in ${runs} runs (interleaved with the runs of "before")` : ""}, each running every section in turn; ` +
+    `${seconds.toFixed(0)} s in all; effect-parallel ` +
     `${own.version} (${f.commit}), effect ${version("effect")}, @effect/sql-pg ${version("@effect/sql-pg")}`,
     ...(before === undefined ? [] : [
       `- **Before**: the same benchmark on commit ${before.commit} (${before.startedAt.slice(0, 16).replace("T", " ")} UTC, load ` +
@@ -662,7 +695,7 @@ const report = (r: Result, before: Figures | undefined): string => {
     "",
     "- Loopback only: no network latency, with the runners, Postgres and the client sharing the same two cores,",
     "  and other work running on the machine (see the load). On real hosts add the network's round trips.",
-    ...(r.server.fsync[0]?.fsync === "off"
+    ...(f.server.fsync === "off"
       ? ["- This Postgres has fsync off: on one with fsync on, persisted messages cost a disk flush per transaction more."]
       : []),
     ""
@@ -671,10 +704,17 @@ const report = (r: Result, before: Figures | undefined): string => {
 }
 
 const main = Effect.gen(function*() {
-  const before = beforeFile === undefined ? undefined : JSON.parse(readFileSync(beforeFile, "utf8")) as Figures
-  const result = yield* program
-  if (saveFile !== undefined) writeFileSync(saveFile, JSON.stringify(result.figures, null, 2))
-  const text = report(result, before)
+  const before = beforeFile === undefined ? undefined : readRuns(beforeFile)
+  let figures: Figures
+  let runs = 1
+  if (fromFiles !== undefined) {
+    figures = readRuns(fromFiles)
+    runs = fromFiles.split(",").length
+  } else {
+    figures = yield* program
+    if (saveFile !== undefined) writeFileSync(saveFile, JSON.stringify(figures, null, 2))
+  }
+  const text = report(figures, before, runs)
   console.log(text)
   if (write) {
     const file = fileURLToPath(new URL("../docs/cluster-performance.md", import.meta.url))

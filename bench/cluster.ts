@@ -119,8 +119,8 @@ interface Figures {
   readonly floor: { readonly persisted: Array<number>; readonly volatile: Array<number> }
   /** Milliseconds per image; null where the code under test could not run it. */
   readonly bytes: { readonly cluster: Array<number | null>; readonly numbers: Array<number>; readonly threads: Array<number> }
-  /** Milliseconds per batch on one runner, and on two. */
-  readonly scaling: { readonly one: Array<number>; readonly two: Array<number> }
+  /** Milliseconds per batch on one runner, and on two; the 1-minute load average as each round began. */
+  readonly scaling: { readonly one: Array<number>; readonly two: Array<number>; readonly load?: Array<number> }
   readonly postgres: {
     /** Per persisted message of (a): transactions committed, rows inserted, updated, deleted. */
     perMessage: { xact: number; inserted: number; updated: number; deleted: number } | undefined
@@ -331,7 +331,7 @@ const program = Effect.gen(function*() {
     costs: { persisted: [], volatile: [], threads: [] },
     floor: { persisted: [], volatile: [] },
     bytes: { cluster: [], numbers: [], threads: [] },
-    scaling: { one: [], two: [] },
+    scaling: { one: [], two: [], load: [] },
     postgres: { perMessage: undefined, stored: undefined, idleXactPerSecond: undefined }
   }
 
@@ -395,6 +395,7 @@ const program = Effect.gen(function*() {
     if (runs("scaling")) {
       // alternate which goes first, so that neither always meets the same moment of the machine
       const order = round % 2 === 1 ? (["one", "two"] as const) : (["two", "one"] as const)
+      figures.scaling.load!.push(os.loadavg()[0]!)
       for (const which of order) {
         const ms = yield* scalingBatch(which === "one" ? oneDb : twoDb, which === "one" ? 1 : 2)
         figures.scaling[which].push(ms)
@@ -500,7 +501,11 @@ const merge = (runs: ReadonlyArray<Figures>): Figures => {
     costs: { persisted: all((r) => r.costs.persisted), volatile: all((r) => r.costs.volatile), threads: all((r) => r.costs.threads) },
     floor: { persisted: all((r) => r.floor.persisted), volatile: all((r) => r.floor.volatile) },
     bytes: { cluster: all((r) => r.bytes.cluster), numbers: all((r) => r.bytes.numbers), threads: all((r) => r.bytes.threads) },
-    scaling: { one: all((r) => r.scaling.one), two: all((r) => r.scaling.two) },
+    scaling: {
+      one: all((r) => r.scaling.one),
+      two: all((r) => r.scaling.two),
+      load: all((r) => r.scaling.load ?? r.scaling.one.map(() => Number.NaN))
+    },
     postgres: runs.findLast((r) => r.postgres.perMessage !== undefined)?.postgres ?? first.postgres
   }
 }
@@ -656,7 +661,28 @@ const report = (f: Figures, before: Figures | undefined, runs: number): string =
         `| before: rows per second | ${cell(stat(before.scaling.one.map(per)))} | ${cell(stat(before.scaling.two.map(per)))} | ${
           ratio(median(before.scaling.one), median(before.scaling.two))
         } |`
-      ])
+      ]),
+      "",
+      "Round by round (the two configurations back to back), with the machine's 1-minute load average as the",
+      "round began. Pinned runners cannot move away from the other work: one runner keeps a core to itself",
+      "(the other work moves to the other core), but two runners must share both cores with it, so the",
+      "speed-up shows on a quiet machine and shrinks as the load passes 2 on these 2 cores.",
+      "",
+      "| round | load | one runner, ms | two runners, ms | speed-up |",
+      "| ---: | ---: | ---: | ---: | ---: |",
+      ...f.scaling.one.map((o, k) => {
+        const load = f.scaling.load?.[k]
+        return `| ${k + 1} | ${load === undefined || Number.isNaN(load) ? "?" : load.toFixed(2)} | ${num(o)} | ${num(f.scaling.two[k]!)} | ${
+          ratio(o, f.scaling.two[k]!)
+        } |`
+      }),
+      ...(() => {
+        const quiet = f.scaling.one.flatMap((o, k) => (f.scaling.load?.[k] ?? Infinity) < 2 ? [o / f.scaling.two[k]!] : [])
+        return quiet.length === 0 ? [] : [
+          "",
+          `Rounds begun with a load under 2: median speed-up **${stat(quiet)!.median.toFixed(2)}×** over ${quiet.length} round${quiet.length === 1 ? "" : "s"}.`
+        ]
+      })()
     )
   }
 

@@ -24,8 +24,11 @@ export interface ChunkTuning {
   readonly maxItems: number
   /** With a known input: chunks at most this small a share of it, remaining / (workers × n), so that every worker gets n. */
   readonly atMostShare: number | undefined
-  /** With a known input: chunks at least remaining / (workers × n), so that messages stay few. */
-  readonly atLeastShare: number | undefined
+  /**
+   * Once a task's time per item is measured: chunks of at least this many milliseconds, even above the
+   * `atMostShare` cap (a message that costs more than the work in it is not worth sending apart).
+   */
+  readonly atLeastMillis: number | undefined
   /** With an input of unknown length: chunks of at least this many items. */
   readonly atLeastUnknown: number
 }
@@ -35,7 +38,7 @@ export const localChunks: ChunkTuning = {
   targetMillis: 10,
   maxItems: 16_384,
   atMostShare: 4,
-  atLeastShare: undefined,
+  atLeastMillis: undefined,
   atLeastUnknown: 1
 }
 
@@ -43,13 +46,15 @@ export const localChunks: ChunkTuning = {
  * The cluster: a message costs about a millisecond (volatile) to ten (persisted), so a chunk aims at 200 ms
  * of work; with a known input, at most a quarter of a worker's share of what remains, so that every worker
  * gets several chunks and the last ones are small (guided self-scheduling: items of very unequal cost, such
- * as the rows of a Mandelbrot image, do not leave one worker with a heavy last chunk while the others idle).
+ * as the rows of a Mandelbrot image, do not leave one worker with a heavy last chunk while the others idle);
+ * but never under 20 ms of measured time (message cost included), so tiny items still go a few thousand a
+ * message.
  */
 export const clusterChunks: ChunkTuning = {
   targetMillis: 200,
   maxItems: 10_000,
   atMostShare: 4,
-  atLeastShare: undefined,
+  atLeastMillis: 20,
   atLeastUnknown: 64
 }
 
@@ -96,14 +101,11 @@ export class Policy {
     const t = this.tuning
     const perItem = this.itemMillis.get(task)
     const byTime = perItem === undefined ? 1 : Math.floor(t.targetMillis / perItem)
-    const atLeast = remaining === undefined
-      ? t.atLeastUnknown
-      : t.atLeastShare === undefined
-      ? 1
-      : Math.ceil(remaining / (workers * t.atLeastShare))
+    const atLeast = remaining === undefined ? t.atLeastUnknown : 1
+    const floor = perItem === undefined || t.atLeastMillis === undefined ? 1 : Math.floor(t.atLeastMillis / perItem)
     let atMost = Math.min(t.maxItems, this.limits.maxTasksPerWorker)
     if (remaining !== undefined && t.atMostShare !== undefined) {
-      atMost = Math.min(atMost, Math.ceil(remaining / (workers * t.atMostShare)))
+      atMost = Math.min(atMost, Math.max(floor, Math.ceil(remaining / (workers * t.atMostShare))))
     }
     return Math.max(1, Math.min(atMost, Math.max(atLeast, byTime)))
   }

@@ -117,7 +117,7 @@ describe("cluster balancer", () => {
       // time spent queued in the runner is not message cost: more messages in flight do not ask for more
       for (let k = 0; k < 40; k++) answered(26.5, 20.5, 0.5)
       assert.closeTo(balancer.perWorker(), 13, 1, "queueing does not feed back")
-      for (let k = 0; k < 40; k++) answered(6, 0, 0)
+      for (let k = 0; k < 40; k++) answered(60, 0, 0)
       assert.strictEqual(balancer.perWorker(), MAX_PER_WORKER)
     }))
 

@@ -500,7 +500,10 @@ export interface ClusterTimings {
   readonly refreshAssignmentsInterval?: Duration.Input | undefined
   /** How often a runner looks in storage for messages it was not told about (redelivery after a failover). */
   readonly entityMessagePollInterval?: Duration.Input | undefined
-  /** How often a client looks in storage for the replies to its persisted messages. */
+  /**
+   * How often a client looks in storage for the replies to its persisted messages, while one is awaited there
+   * (after a failover, or a send the runner turned away): 20 ms unless set here (Effect Cluster's default is 200 ms).
+   */
   readonly entityReplyPollInterval?: Duration.Input | undefined
 }
 

@@ -41,13 +41,19 @@ describe.skipIf(!postgresAvailable)(needsPostgres("cluster: bytes as bytes"), ()
       assert.deepStrictEqual(new Uint8Array(result.raw), new Uint8Array([30, 20, 10]))
 
       // what Effect Cluster stored: the message and its reply, as JSON text
-      const [message, reply] = yield* Effect.gen(function*() {
+      const [message, reply, storage] = yield* Effect.gen(function*() {
         const sql = yield* SqlClient
         const m = yield* sql<{ id: string; payload: string }>`
           SELECT id, payload FROM cluster_messages WHERE tag = 'Run' ORDER BY id DESC LIMIT 1`
         const r = yield* sql<{ payload: string }>`SELECT payload FROM cluster_replies WHERE request_id = ${m[0]!.id}`
-        return [m[0]!.payload, r[0]!.payload] as const
+        const s = yield* sql<{ t: string; storage: string }>`
+          SELECT attrelid::regclass::text AS t, attstorage AS storage FROM pg_attribute
+          WHERE attrelid IN ('cluster_messages'::regclass, 'cluster_replies'::regclass) AND attname = 'payload' ORDER BY 1`
+        return [m[0]!.payload, r[0]!.payload, s] as const
       }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(postgres) })))
+
+      // the runner told Postgres not to try compressing payloads (base64 hardly compresses; trying cost as much as storing)
+      assert.deepStrictEqual(storage.map((c) => `${c.t}: ${c.storage}`), ["cluster_messages: e", "cluster_replies: e"])
 
       for (const [text, values] of [[message, payload], [reply, result]] as const) {
         assert.include(text, base64(values.f32), "the Float32Array's bytes, as base64")

@@ -12,8 +12,8 @@
  *   floor     the same round trip on a bare Effect Cluster entity (`bench/cluster-bare.ts`: no pool, no
  *             worker thread, no codec) on the same Postgres: what (a) cannot go below.
  *   bytes     a 1200x1200 Mandelbrot image (500 iterations), one task per row, on one runner of 2 workers
- *             against local threads of 2 workers; rows as `Float32Array` (base64 on the wire) and as arrays of
- *             numbers (decimal JSON, how cluster tasks had to return them before).
+ *             against local threads of 2 workers; rows as `Float32Array` (base64 on the wire), persisted and
+ *             volatile, and as arrays of numbers (decimal JSON, how cluster tasks had to return them before).
  *   scaling   a CPU-bound batch (Mandelbrot rows, checksums only) on one runner of 1 worker pinned to CPU 0
  *             (`taskset`) against two runners of 1 worker pinned to CPUs 0 and 1: throughput.
  *   postgres  what a persisted message costs Postgres (transactions and rows written, bytes stored), and
@@ -118,7 +118,13 @@ interface Figures {
   /** Bare Effect Cluster round trips, ms per call. */
   readonly floor: { readonly persisted: Array<number>; readonly volatile: Array<number> }
   /** Milliseconds per image; null where the code under test could not run it. */
-  readonly bytes: { readonly cluster: Array<number | null>; readonly numbers: Array<number>; readonly threads: Array<number> }
+  readonly bytes: {
+    readonly cluster: Array<number | null>
+    /** The same with volatile delivery (absent from runs saved before it was measured). */
+    readonly volatile?: Array<number | null>
+    readonly numbers: Array<number>
+    readonly threads: Array<number>
+  }
   /** Milliseconds per batch on one runner, and on two; the 1-minute load average as each round began. */
   readonly scaling: { readonly one: Array<number>; readonly two: Array<number>; readonly load?: Array<number> }
   readonly postgres: {
@@ -330,7 +336,7 @@ const program = Effect.gen(function*() {
     runnerStarts: [],
     costs: { persisted: [], volatile: [], threads: [] },
     floor: { persisted: [], volatile: [] },
-    bytes: { cluster: [], numbers: [], threads: [] },
+    bytes: { cluster: [], volatile: [], numbers: [], threads: [] },
     scaling: { one: [], two: [], load: [] },
     postgres: { perMessage: undefined, stored: undefined, idleXactPerSecond: undefined }
   }
@@ -386,11 +392,16 @@ const program = Effect.gen(function*() {
       const cluster = clusterLayer(bytesDb, "persisted", 4)
       const c = yield* image("cluster, Float32Array rows", RowBytes).pipe(Effect.provide(cluster))
       const n = yield* image("cluster, number-array rows", RowNumbers).pipe(Effect.provide(cluster))
+      const v = yield* image("cluster, volatile, Float32Array rows", RowBytes).pipe(Effect.provide(clusterLayer(bytesDb, "volatile", 4)))
       const t = yield* image("threads", RowBytes).pipe(Effect.provide(WorkerPool.layerThreads({ size: 2 })))
       figures.bytes.cluster.push(c)
+      figures.bytes.volatile!.push(v)
       figures.bytes.numbers.push(n!)
       figures.bytes.threads.push(t!)
-      log(`round ${round} Mandelbrot: cluster ${c === null ? "n/a" : `${num(c)} ms`}, number arrays ${num(n!)} ms, threads ${num(t!)} ms`)
+      log(
+        `round ${round} Mandelbrot: cluster ${c === null ? "n/a" : `${num(c)} ms`}, volatile ${v === null ? "n/a" : `${num(v)} ms`}, ` +
+          `number arrays ${num(n!)} ms, threads ${num(t!)} ms`
+      )
     }
     if (runs("scaling")) {
       // alternate which goes first, so that neither always meets the same moment of the machine
@@ -500,13 +511,23 @@ const merge = (runs: ReadonlyArray<Figures>): Figures => {
     runnerStarts: all((r) => r.runnerStarts),
     costs: { persisted: all((r) => r.costs.persisted), volatile: all((r) => r.costs.volatile), threads: all((r) => r.costs.threads) },
     floor: { persisted: all((r) => r.floor.persisted), volatile: all((r) => r.floor.volatile) },
-    bytes: { cluster: all((r) => r.bytes.cluster), numbers: all((r) => r.bytes.numbers), threads: all((r) => r.bytes.threads) },
+    bytes: {
+      cluster: all((r) => r.bytes.cluster),
+      volatile: all((r) => r.bytes.volatile ?? []),
+      numbers: all((r) => r.bytes.numbers),
+      threads: all((r) => r.bytes.threads)
+    },
     scaling: {
       one: all((r) => r.scaling.one),
       two: all((r) => r.scaling.two),
       load: all((r) => r.scaling.load ?? r.scaling.one.map(() => Number.NaN))
     },
-    postgres: runs.findLast((r) => r.postgres.perMessage !== undefined)?.postgres ?? first.postgres
+    // the last run that measured it (a run of the postgres section alone, when given last, has no stored rows)
+    postgres: {
+      ...(runs.findLast((r) => r.postgres.perMessage !== undefined)?.postgres ?? first.postgres),
+      stored: runs.findLast((r) => (r.postgres.stored?.rowReply ?? 0) > 0)?.postgres.stored ??
+        runs.findLast((r) => r.postgres.stored !== undefined)?.postgres.stored
+    }
   }
 }
 
@@ -605,27 +626,33 @@ const report = (f: Figures, before: Figures | undefined, runs: number): string =
     const c = median(f.bytes.cluster)
     const t = median(f.bytes.threads)
     const nm = median(f.bytes.numbers)
+    const vo = median(f.bytes.volatile ?? [])
+    const numbersOf = (xs: ReadonlyArray<number | null> | undefined) => (xs ?? []).filter((x): x is number => x !== null)
     const { height, maxIter, width } = sizes.image
     lines.push(
       "",
       "## Bytes as bytes: Mandelbrot on the cluster",
       "",
       `A ${width}×${height} image, ${maxIter} iterations, one task per row, through \`WorkerPool.map\`: on one runner of 2`,
-      "workers (persisted delivery, a client of `size: 4`) against local threads of 2 workers. Rows come back as",
-      "`Float32Array`s, which cross the cluster as base64 of their bytes; and as arrays of numbers (decimal JSON),",
-      "which is how a cluster task had to return them while `Schema.instanceOf(Float32Array)` had no JSON form.",
-      "Every image is checked against the serial one, pixel by pixel.",
+      "workers (a client of `size: 4`, persisted and volatile delivery) against local threads of 2 workers. Rows",
+      "come back as `Float32Array`s, which cross the cluster as base64 of their bytes; and as arrays of numbers",
+      "(decimal JSON, persisted), which is how a cluster task had to return them while",
+      "`Schema.instanceOf(Float32Array)` had no JSON form. Every image is checked against the serial one, pixel by",
+      "pixel.",
       "",
-      "| ms per image | threads (2 workers) | cluster, rows as `Float32Array` | cluster, rows as number arrays |",
-      "| --- | ---: | ---: | ---: |",
-      `| now | ${cell(stat(f.bytes.threads))} | ${cell(stat(f.bytes.cluster.filter((x): x is number => x !== null)))} | ${cell(stat(f.bytes.numbers))} |`,
+      "| ms per image | threads (2 workers) | cluster, `Float32Array` rows, persisted | the same, volatile | cluster, number-array rows |",
+      "| --- | ---: | ---: | ---: | ---: |",
+      `| now | ${cell(stat(f.bytes.threads))} | ${cell(stat(numbersOf(f.bytes.cluster)))} | ${cell(stat(numbersOf(f.bytes.volatile)))} | ${
+        cell(stat(f.bytes.numbers))
+      } |`,
       ...(before === undefined || before.bytes.threads.length === 0 ? [] : [
-        `| before | ${cell(stat(before.bytes.threads))} | ${
-          cell(stat(before.bytes.cluster.filter((x): x is number => x !== null)))
+        `| before | ${cell(stat(before.bytes.threads))} | ${cell(stat(numbersOf(before.bytes.cluster)))} | ${
+          cell(stat(numbersOf(before.bytes.volatile)))
         } | ${cell(stat(before.bytes.numbers))} |`
       ]),
       "",
-      `The cluster with bytes takes **${ratio(c, t)}** the time of local threads (number arrays: ${ratio(nm, t)}${
+      `The cluster with bytes takes **${ratio(c, t)}** the time of local threads persisted, **${ratio(vo, t)}** volatile ` +
+      `(number arrays: ${ratio(nm, t)}${
         before === undefined ? "" : `; before, number arrays: ${ratio(median(before.bytes.numbers), median(before.bytes.threads))}`
       }).`
     )

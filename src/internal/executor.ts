@@ -45,8 +45,11 @@ export type ItemOutcome = WireOutcome | { readonly _tag: "WorkerError"; readonly
 
 /** How an execution ended. A single task is a chunk of one: `Exits` with one outcome, `Crashed` or `Failed`. */
 export type ChunkOutcome =
-  /** Fail-fast chunk: the encoded values of the items that succeeded, in order, and the outcome that stopped it. */
-  | { readonly _tag: "Values"; readonly values: ReadonlyArray<unknown>; readonly stop: ItemOutcome | undefined }
+  /**
+   * Fail-fast chunk: the encoded values of the items that succeeded, in order (an array, or a
+   * `Float64Array` when the transport packed numbers), and the outcome that stopped it.
+   */
+  | { readonly _tag: "Values"; readonly values: ArrayLike<unknown>; readonly stop: ItemOutcome | undefined }
   /** Every item's outcome, in order (a collecting chunk, or a single task). */
   | { readonly _tag: "Exits"; readonly exits: ReadonlyArray<ItemOutcome> }
   /** The worker died during the execution; `item` is the one that was running, when the executor can tell. */

@@ -13,8 +13,8 @@ export interface WireJob {
   readonly id: number
   readonly module: string
   readonly name: string
-  /** Encoded payloads: one for a single task, several for a chunk. */
-  readonly payloads: ReadonlyArray<unknown>
+  /** Encoded payloads: one for a single task, several for a chunk (numbers may come as a `Float64Array`). */
+  readonly payloads: ArrayLike<unknown>
   /** Index of the first payload in its batch: `TaskContext.index` of item k is `index + k`. */
   readonly index: number
   readonly attempt: number
@@ -78,7 +78,8 @@ export interface WireReply {
   /** Milliseconds the worker spent on the job, measured there (feeds adaptive chunking). */
   readonly elapsed: number
   readonly outcome: WireOutcome | undefined
-  readonly values: ReadonlyArray<unknown> | undefined
+  /** Numbers may come as a `Float64Array`. */
+  readonly values: ArrayLike<unknown> | undefined
   /** Every item's outcome, for a collecting chunk. */
   readonly outcomes?: ReadonlyArray<WireOutcome> | undefined
 }

@@ -18,10 +18,12 @@ import {
   Init,
   Probe,
   Rich,
+  Same,
   Sleep,
   Spin,
   Throws,
   ThrowOutside,
+  Tick,
   Unclonable,
   WhoAmI
 } from "../fixtures/tasks.ts"
@@ -298,6 +300,47 @@ for (const backend of [...backends, ...clusterBackends]) {
           assert.deepStrictEqual(yield* WorkerPool.starmap(Cell, [[0, 1], [2, 3]]), ["0,1", "2,3"])
           assert.deepStrictEqual(yield* WorkerPool.map(Double, []), [])
         }).pipe(Effect.provide(pool())))
+
+      it.live.skipIf(backend.remote === true)(
+        localOnly("map carries every number exactly (NaN, -0, the infinities, doubles), and values of mixed types") +
+          (backend.remote === true ? " (values cross as JSON there, where -0 is 0)" : ""),
+        () =>
+        Effect.gen(function*() {
+          const special = [NaN, -0, 0, Infinity, -Infinity, 0.1 + 0.2, Number.MAX_VALUE, Number.MIN_VALUE, -1e-300, 2 ** 53 + 2]
+          const numbers = Array.from({ length: 500 }, (_, i) => special[i % special.length]! * (i % 3 === 0 ? 1 : -1))
+          const back = yield* WorkerPool.map(Same, numbers)
+          assert.strictEqual(back.length, numbers.length)
+          for (let i = 0; i < numbers.length; i++) assert.isTrue(Object.is(back[i], numbers[i]), `item ${i}: ${back[i]} for ${numbers[i]}`)
+          const mixed = numbers.map((x, i) => (i % 7 === 0 ? String(x) : x))
+          assert.deepStrictEqual(yield* WorkerPool.map(Same, mixed), mixed)
+        }).pipe(Effect.provide(pool()))
+      )
+
+      it.live.skipIf(!backend.sharedMemory || backend.remote === true)(
+        sharedOnly("interrupting a running chunk of synchronous items stops it between two items, without killing its worker (R2)"),
+        () =>
+          Effect.gen(function*() {
+            const cells = new Int32Array(new SharedArrayBuffer(4)) as unknown as Int32Array<ArrayBuffer>
+            const items = Array.from({ length: 400 }, () => ({ cells, ms: 5 }))
+            // one chunk of 2 s of synchronous work; interruptGrace is 300 ms
+            const fiber = yield* Effect.forkChild(WorkerPool.map(Tick, items, { chunkSize: 400 }), { startImmediately: true })
+            yield* Effect.promise(async () => {
+              while (Atomics.load(cells, 0) < 2) {
+                const seen = Atomics.load(cells, 0)
+                const r = Atomics.waitAsync(cells, 0, seen, 1000)
+                if (r.async) await r.value
+              }
+            })
+            yield* Fiber.interrupt(fiber)
+            const ran = Atomics.load(cells, 0)
+            assert.isBelow(ran, 400, "the chunk stopped before its end")
+            const s = yield* WorkerPool.stats
+            assert.strictEqual(s.killed, 0, "the worker stopped by itself, within interruptGrace")
+            assert.strictEqual(s.running, 0)
+            assert.strictEqual(yield* Double(5), 10)
+            assert.strictEqual(Atomics.load(cells, 0), ran, "nothing of the chunk ran after the interrupt returned")
+          }).pipe(Effect.provide(pool({ size: 1 })))
+      )
 
       it.live("imap streams in input order; imapUnordered in completion order", () =>
         Effect.gen(function*() {

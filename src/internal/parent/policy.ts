@@ -11,6 +11,10 @@
  *   10 ms (large enough that per-message costs vanish, small enough for balancing and prompt interruption),
  *   with every worker getting several chunks; the cluster at about 200 ms, because a message costs
  *   milliseconds, with few messages per unit of size.
+ * - The share bound makes chunks shrink towards the end of a known input (each a quarter of a worker's
+ *   share of what is left), so that the workers finish together. It never cuts a chunk below about a
+ *   millisecond of work (`floorMillis`): finer than that buys no balance, and 100,000 tiny items would
+ *   otherwise go out as some ninety ever smaller chunks, each a round trip, instead of a handful.
  *
  * @internal
  */
@@ -28,6 +32,8 @@ export interface ChunkTuning {
   readonly atLeastShare: number | undefined
   /** With an input of unknown length: chunks of at least this many items. */
   readonly atLeastUnknown: number
+  /** Once a task's time per item is measured, the share bound never cuts a chunk below this much work. */
+  readonly floorMillis: number
 }
 
 /** The local pool (threads, processes, in-process). */
@@ -36,7 +42,8 @@ export const localChunks: ChunkTuning = {
   maxItems: 16_384,
   atMostShare: 4,
   atLeastShare: undefined,
-  atLeastUnknown: 1
+  atLeastUnknown: 1,
+  floorMillis: 1
 }
 
 /** The cluster: a message costs about a millisecond (volatile) to ten (persisted). */
@@ -45,7 +52,8 @@ export const clusterChunks: ChunkTuning = {
   maxItems: 10_000,
   atMostShare: 1,
   atLeastShare: 4,
-  atLeastUnknown: 64
+  atLeastUnknown: 64,
+  floorMillis: 1
 }
 
 const AHEAD_MILLIS = 1
@@ -96,9 +104,11 @@ export class Policy {
       : t.atLeastShare === undefined
       ? 1
       : Math.ceil(remaining / (workers * t.atLeastShare))
-    let atMost = Math.min(t.maxItems, this.limits.maxTasksPerWorker)
+    const largest = Math.min(t.maxItems, this.limits.maxTasksPerWorker)
+    let atMost = largest
     if (remaining !== undefined && t.atMostShare !== undefined) {
-      atMost = Math.min(atMost, Math.ceil(remaining / (workers * t.atMostShare)))
+      const floor = perItem === undefined ? 1 : Math.min(largest, Math.floor(t.floorMillis / perItem))
+      atMost = Math.min(atMost, Math.max(floor, Math.ceil(remaining / (workers * t.atMostShare))))
     }
     return Math.max(1, Math.min(atMost, Math.max(atLeast, byTime)))
   }

@@ -164,7 +164,10 @@ export const renderMarkdown = (info: RunInfo, results: ReadonlyArray<CaseResult>
       `Baselines are not pools: "sequential" calls the function in the main thread, "bare worker_threads echo"`,
       `posts \`[id, x]\` to a worker that posts back \`[id, 2x]\` (no queue, no errors, no cancellation): the floor`,
       `of a round trip. Machine noise: a 2-core machine shared with other work; treat differences under 1.5× on`,
-      `tiny tasks as noise.`
+      `tiny tasks as noise.`,
+      `Python rows are references, not peers (our users come from Python and compare): \`multiprocessing.Pool\``,
+      `with its default start method, measured by \`bench/python/pool.py\` in a fresh \`python3\` process with the`,
+      `same sizes, warm-up, repetitions and checks (left out when there is no python3).`
     ].join("\n")
   )
   out.push("")
@@ -195,6 +198,16 @@ export const renderMarkdown = (info: RunInfo, results: ReadonlyArray<CaseResult>
     ))
     out.push("")
     if (best) out.push(`Best peer: ${best.label}.`, "")
+    const python = cells.find((c) => c.adapter.id === "python-map")
+    const pythonSummary = python === undefined ? undefined : summarize(python)
+    if (pythonSummary?.ok) {
+      const maps = cells.filter((c) => c.adapter.kind === "ours" && c.adapter.id.endsWith("-map"))
+      const vs = maps.flatMap((c) => {
+        const x = summarize(c)
+        return x.ok ? [`${c.adapter.label} ${ratio(x.median / pythonSummary.median)}`] : []
+      })
+      if (vs.length > 0) out.push(`\`map\` against Python's \`Pool.map\` in the same run (above 1.00× is faster): ${vs.join(", ")}.`, "")
+    }
   }
 
   // W2 ---------------------------------------------------------------------------------------------------------
@@ -376,7 +389,8 @@ const escape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;
 const colors: Record<CaseResult["adapter"]["kind"], string> = {
   ours: "#2563eb",
   peer: "#9ca3af",
-  baseline: "#10b981"
+  baseline: "#10b981",
+  reference: "#f59e0b"
 }
 
 export const renderSvg = (info: RunInfo, results: ReadonlyArray<CaseResult>): string => {
@@ -487,9 +501,10 @@ export const renderSvg = (info: RunInfo, results: ReadonlyArray<CaseResult>): st
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     `<text x="10" y="22" class="head">effect-parallel vs peers</text>`,
     `<text x="10" y="38" class="sub">${escape(subtitle)}</text>`,
-    `<rect x="${width - 300}" y="12" width="10" height="10" fill="${colors.ours}"/><text x="${width - 286}" y="21" class="label">effect-parallel</text>`,
-    `<rect x="${width - 195}" y="12" width="10" height="10" fill="${colors.peer}"/><text x="${width - 181}" y="21" class="label">peers</text>`,
-    `<rect x="${width - 130}" y="12" width="10" height="10" fill="${colors.baseline}"/><text x="${width - 116}" y="21" class="label">baselines</text>`,
+    `<rect x="${width - 370}" y="12" width="10" height="10" fill="${colors.ours}"/><text x="${width - 356}" y="21" class="label">effect-parallel</text>`,
+    `<rect x="${width - 265}" y="12" width="10" height="10" fill="${colors.peer}"/><text x="${width - 251}" y="21" class="label">peers</text>`,
+    `<rect x="${width - 200}" y="12" width="10" height="10" fill="${colors.baseline}"/><text x="${width - 186}" y="21" class="label">baselines</text>`,
+    `<rect x="${width - 110}" y="12" width="10" height="10" fill="${colors.reference}"/><text x="${width - 96}" y="21" class="label">Python</text>`,
     ...out,
     `</svg>`,
     ``

@@ -12,7 +12,8 @@
  *   --workers N      pool size for W1, W2, W4, W5 (default 2); W3 also runs 1, 2, 4, … up to the cores
  *   --only W1,W3     run only these workloads
  *   --pools a,b      run only these pools (ids: sequential, bare, ep-threads, ep-threads-map, ep-processes,
- *                    ep-processes-map, piscina, tinypool, workerpool, poolifier, effect-rpc)
+ *                    ep-processes-map, piscina, tinypool, workerpool, poolifier, effect-rpc, python-map,
+ *                    python-apply; the Python rows need python3 and are left out without it)
  *   --timeout S      seconds before a child is killed (default: quick 90, full 300)
  *   --no-write       print the report instead of writing docs/
  */
@@ -115,9 +116,12 @@ interface ChildOutcome {
   readonly note: string | undefined
 }
 
-const runChild = (spec: CaseSpec): Promise<ChildOutcome> =>
+const runChild = (adapter: PoolAdapter, spec: CaseSpec): Promise<ChildOutcome> =>
   new Promise((resolve) => {
-    const child = spawn(process.execPath, [childPath, JSON.stringify(spec)], { stdio: ["ignore", "pipe", "pipe"] })
+    const [command, args] = adapter.external === undefined
+      ? [process.execPath, [childPath]]
+      : [adapter.external.command, adapter.external.args]
+    const child = spawn(command, [...args, JSON.stringify(spec)], { stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
     let timedOut = false
@@ -171,7 +175,7 @@ for (const batch of plan) {
     }`
     process.stderr.write(`[${String(done).padStart(3)}/${total}] ${label.padEnd(48)} `)
     const t0 = performance.now()
-    const { measurement, note } = await runChild(c.spec)
+    const { measurement, note } = await runChild(c.adapter, c.spec)
     const secs = ((performance.now() - t0) / 1000).toFixed(1)
     const shown = measurement.status === "ok"
       ? measurement.samples.map(fmt).join(", ") + ` ${unitOf[c.spec.workload]}`

@@ -46,14 +46,11 @@ import type { ConnectionOptions } from "node:tls"
 import type { Transferable } from "node:worker_threads"
 import type { AsyncResult } from "./AsyncResult.ts"
 import { makeAsyncResult } from "./AsyncResult.ts"
-import { makeFront } from "./internal/front.ts"
-import { inProcess } from "./internal/inProcess.ts"
-import { loadCluster } from "./internal/cluster/load.ts"
-import * as batch from "./internal/parent/batch.ts"
-import { makeLocal } from "./internal/parent/pool.ts"
-import { processes } from "./internal/parent/processes.ts"
-import { threads } from "./internal/parent/threads.ts"
+import { stream, withMachinery } from "./internal/lazy.ts"
+import { refuseInWorker } from "./internal/parent/guard.ts"
+import type { Source } from "./internal/parent/batch.ts"
 import type { PoolService } from "./internal/service.ts"
+import { summarize as summarizeResults } from "./internal/summary.ts"
 import { WorkerPool as Service } from "./internal/service.ts"
 import type { Task } from "./Task.ts"
 import type { WorkerError } from "./WorkerError.ts"
@@ -326,6 +323,16 @@ export interface DeadlockInfo {
   readonly waitingCount: number
 }
 
+/** A local pool: refused at once inside a worker (before anything is loaded, see `guard.ts`), else built. */
+const local = (
+  options: PoolOptions | undefined,
+  backend: (m: typeof import("./internal/machinery.ts")) => import("./internal/parent/backend.ts").Backend
+): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
+  Effect.suspend(() => {
+    const refused = refuseInWorker(options)
+    return refused !== undefined ? Effect.fail(refused) : withMachinery((m) => m.makeFront(m.makeLocal(backend(m), options)))
+  })
+
 /**
  * Builds a pool on worker threads in the current scope (the constructor behind {@link layerThreads}).
  *
@@ -333,7 +340,7 @@ export interface DeadlockInfo {
  * @since 0.1.0
  */
 export const makeThreads = (options?: PoolOptions): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
-  makeFront(makeLocal(threads, options))
+  local(options, (m) => m.threads)
 
 /**
  * Builds a pool on child processes in the current scope (the constructor behind {@link layerProcesses}).
@@ -342,7 +349,7 @@ export const makeThreads = (options?: PoolOptions): Effect.Effect<PoolService, W
  * @since 0.1.0
  */
 export const makeProcesses = (options?: PoolOptions): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
-  makeFront(makeLocal(processes, options))
+  local(options, (m) => m.processes)
 
 /**
  * Builds an in-process pool in the current scope (the constructor behind {@link layerInProcess}).
@@ -351,7 +358,7 @@ export const makeProcesses = (options?: PoolOptions): Effect.Effect<PoolService,
  * @since 0.1.0
  */
 export const makeInProcess = (options?: PoolOptions): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
-  makeFront(makeLocal(inProcess, options))
+  local(options, (m) => m.inProcess)
 
 /**
  * A pool of worker threads: the default backend.
@@ -512,10 +519,12 @@ export type ClusterTimingsOption = "default" | "fast-failover" | ClusterTimings
  * @since 0.2.0
  */
 export const makeCluster = (options: ClusterOptions): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
-  makeFront(
-    // loaded on demand: programs that never use the cluster do not load the cluster client and the Postgres driver
-    // (a missing optional peer @effect/sql-pg is a typed ClusterUnavailable saying what to install)
-    Effect.flatMap(loadCluster("client", () => import("./internal/cluster/client.ts")), (m) => m.makeCluster(options))
+  withMachinery((m) =>
+    m.makeFront(
+      // loaded on demand: programs that never use the cluster do not load the cluster client and the Postgres
+      // driver (a missing optional peer @effect/sql-pg is a typed ClusterUnavailable saying what to install)
+      Effect.flatMap(m.loadCluster("client", () => import("./internal/cluster/client.ts")), (c) => c.makeCluster(options))
+    )
   )
 
 /**
@@ -680,7 +689,8 @@ export const map: {
     items: Iterable<Task.Payload<T>>,
     options?: BatchOptions<Task.Error<T>>
   ): Effect.Effect<Array<Task.Success<T>>, Task.Error<T> | WorkerError, WorkerPool>
-} = (task: Task.Any, items: Iterable<unknown>, options?: BatchOptions) => batch.map(task, items, options) as never
+} = (task: Task.Any, items: Iterable<unknown>, options?: BatchOptions) =>
+  withMachinery((m) => m.map(task, items, options)) as never
 
 /**
  * Runs a task over every item as a stream of results in input order (Python's `Pool.imap`).
@@ -713,7 +723,8 @@ export const imap: {
     items: Stream.Stream<Task.Payload<T>, E, R>,
     options?: BatchOptions<Task.Error<T>>
   ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError | E, WorkerPool | R>
-} = (task: Task.Any, items: batch.Source, options?: BatchOptions) => batch.imap(task, items, options, false) as never
+} = (task: Task.Any, items: Source, options?: BatchOptions) =>
+  stream().unwrap(withMachinery((m) => Effect.succeed(m.imap(task, items, options, false)))) as never
 
 /**
  * Runs a task over every item as a stream of results in completion order (Python's `imap_unordered`).
@@ -743,7 +754,8 @@ export const imapUnordered: {
     items: Stream.Stream<Task.Payload<T>, E, R>,
     options?: BatchOptions<Task.Error<T>>
   ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError | E, WorkerPool | R>
-} = (task: Task.Any, items: batch.Source, options?: BatchOptions) => batch.imap(task, items, options, true) as never
+} = (task: Task.Any, items: Source, options?: BatchOptions) =>
+  stream().unwrap(withMachinery((m) => Effect.succeed(m.imap(task, items, options, true)))) as never
 
 /**
  * Options of {@link mapStream}: a batch's options (`chunkSize`, `window`, `retry`, `mode`, `progress`,
@@ -816,8 +828,9 @@ export const mapStream: {
     options?: StreamOptions<Task.Error<T>>
   ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError | E, WorkerPool | R>
 } = dual(
-  (args) => batch.isStreamSource(args[0]),
-  (self: Stream.Stream<unknown, unknown, unknown>, task: Task.Any, options?: StreamOptions) => batch.mapStream(self, task, options)
+  (args) => stream().isStream(args[0]),
+  (self: Stream.Stream<unknown, unknown, unknown>, task: Task.Any, options?: StreamOptions) =>
+    stream().unwrap(withMachinery((m) => Effect.succeed(m.mapStream(self, task, options))))
 ) as never
 
 /**
@@ -841,7 +854,7 @@ export const starmap = <T extends Task.Any>(
   >,
   options?: BatchOptions<Task.Error<T>>
 ): Effect.Effect<Array<Task.Success<T>>, Task.Error<T> | WorkerError, WorkerPool> =>
-  batch.map(task, batch.spread(task, args as Iterable<ReadonlyArray<unknown>>), options) as Effect.Effect<
+  withMachinery((m) => m.map(task, m.spread(task, args as Iterable<ReadonlyArray<unknown>>), options)) as Effect.Effect<
     Array<Task.Success<T>>,
     Task.Error<T> | WorkerError,
     WorkerPool
@@ -854,7 +867,7 @@ export const starmap = <T extends Task.Any>(
  * @category getters
  * @since 0.1.0
  */
-export const summarize: <A, E>(results: ReadonlyArray<BatchResult<A, E>>) => BatchSummary = batch.summarize
+export const summarize: <A, E>(results: ReadonlyArray<BatchResult<A, E>>) => BatchSummary = summarizeResults
 
 /**
  * Waits until every worker of the pool in context has started (and run its initializer).

@@ -22,8 +22,7 @@ import * as Queue from "effect/Queue"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import * as Progress from "../../Progress.ts"
-import { WorkerError } from "../../WorkerError.ts"
-import type { BatchOptions, BatchResult, BatchSummary } from "../../WorkerPool.ts"
+import type { BatchOptions, BatchResult } from "../../WorkerPool.ts"
 import { type Checked, invalid, orFail, timeoutMillis } from "../options.ts"
 import { randomSeed } from "../random.ts"
 import { type ResolvedRetry, resolveRetry } from "../retry.ts"
@@ -287,24 +286,4 @@ export const spread = (task: TaskRef, args: Iterable<ReadonlyArray<unknown>>): I
       for (const tuple of args) yield toStruct(tuple)
     }
   }
-}
-
-export const summarize = (results: ReadonlyArray<BatchResult<unknown, unknown>>): BatchSummary => {
-  let succeeded = 0
-  let retried = 0
-  const failed: Record<string, number> = {}
-  for (const r of results) {
-    if (r.attempts > 1) retried++
-    if (r._tag === "Success") {
-      succeeded++
-      continue
-    }
-    let key = "Defect"
-    if (r._tag === "Failure") {
-      const e = r.error as { readonly _tag?: unknown; readonly reason?: { readonly _tag?: unknown } }
-      key = e instanceof WorkerError ? `WorkerError.${e.reason._tag}` : typeof e?._tag === "string" ? e._tag : "Failure"
-    }
-    failed[key] = (failed[key] ?? 0) + 1
-  }
-  return { total: results.length, succeeded, failed, retried }
 }

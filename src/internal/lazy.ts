@@ -1,0 +1,47 @@
+/**
+ * What the public modules load on first use rather than at import: the pool machinery (`machinery.ts`)
+ * and `effect/Stream`. Importing a module costs Node about a hundred microseconds for each file it loads,
+ * and a worker imports `effect-parallel` with every task module that uses it: the package's import must
+ * cost only what defining tasks needs (measured: the barrel went from ~60 ms to a few ms on top of
+ * `effect/Effect` and `effect/Schema`).
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import { createRequire } from "node:module"
+
+type Machinery = typeof import("./machinery.ts")
+
+let machinery: Machinery | undefined
+
+/** Runs `f` with the pool machinery, importing it the first time (later calls take no extra step). */
+export const withMachinery = <A, E, R>(f: (m: Machinery) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  machinery !== undefined ? f(machinery) : Effect.flatMap(
+    Effect.promise(() => import("./machinery.ts")),
+    (m) => {
+      machinery = m
+      return f(m)
+    }
+  )
+
+/**
+ * A module imported the first time the effect runs (later runs take no extra step): for parts of a public
+ * module that only an effect needs, such as the parent side of a shared object (`make`).
+ */
+export const lazyImport = <M>(load: () => Promise<M>): Effect.Effect<M> => {
+  let loaded: M | undefined
+  return Effect.suspend(() =>
+    loaded !== undefined ? Effect.succeed(loaded) : Effect.map(Effect.promise(load), (m) => (loaded = m))
+  )
+}
+
+const require = createRequire(import.meta.url)
+
+let streamModule: typeof import("effect/Stream") | undefined
+
+/**
+ * `effect/Stream`, loaded the first time a function that returns a stream is called. Synchronously: those
+ * functions return a `Stream` at once. `require` of an ES module (Node ≥ 22.12) gives the same module
+ * instance as `import` does, so streams made here are the program's own.
+ */
+export const stream = (): typeof import("effect/Stream") => (streamModule ??= require("effect/Stream"))

@@ -40,6 +40,12 @@ export type ToWorker =
   | { readonly _tag: "Run"; readonly jobs: ReadonlyArray<WireJob> }
   | { readonly _tag: "Interrupt"; readonly id: number }
   | { readonly _tag: "Close" }
+  /**
+   * Imports these task modules in the background: the pool has seen a task of theirs. An idle worker then
+   * has the module when its first task of it comes, so the first batch of a module runs on every worker at
+   * once instead of one worker at a time while the others import it.
+   */
+  | { readonly _tag: "Warm"; readonly modules: ReadonlyArray<string> }
   /** The answer to a worker's call on a parent-hosted shared object. */
   | { readonly _tag: "Return"; readonly id: number; readonly ok: boolean; readonly value: unknown }
 

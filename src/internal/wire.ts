@@ -39,6 +39,7 @@ const RUN = 0
 const INTERRUPT = 1
 const CLOSE = 2
 const RETURN = 3
+const WARM = 4
 
 const READY = 0
 const STARTED = 1
@@ -98,6 +99,8 @@ export const makeParentWire = (): ParentWire => {
           return [INTERRUPT, message.id]
         case "Close":
           return [CLOSE]
+        case "Warm":
+          return [WARM, message.modules]
         case "Return":
           return [RETURN, message.id, message.ok, message.value]
         case "Run": {
@@ -175,6 +178,8 @@ export const makeWorkerWire = (): WorkerWire => {
           return { _tag: "Interrupt", id: w[1] }
         case CLOSE:
           return { _tag: "Close" }
+        case WARM:
+          return { _tag: "Warm", modules: w[1] }
         case RETURN:
           return { _tag: "Return", id: w[1], ok: w[2], value: w[3] }
         default: {

@@ -3,6 +3,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Latch, Layer, Option, Schedule, Schema, Scope, Stream } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { AsyncResult, Task, WorkerError, WorkerPool } from "../../src/index.ts"
 import {
   Add,
@@ -27,6 +30,7 @@ import {
   Unclonable,
   WhoAmI
 } from "../fixtures/tasks.ts"
+import { AwaitImporters } from "../fixtures/cold.ts"
 import { clusterBackends } from "../cluster/backend.ts"
 import { alive, backends, osThreads } from "./backends.ts"
 
@@ -340,6 +344,26 @@ for (const backend of [...backends, ...clusterBackends]) {
             assert.strictEqual(yield* Double(5), 10)
             assert.strictEqual(Atomics.load(cells, 0), ran, "nothing of the chunk ran after the interrupt returned")
           }).pipe(Effect.provide(pool({ size: 1 })))
+      )
+
+      it.live.skipIf(!backend.isolated || backend.remote === true)(
+        localOnly(isolatedOnly("the first task of a cold module makes every idle worker import it, so the first batch is parallel too")),
+        () =>
+          Effect.gen(function*() {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ep-cold-"))
+            const log = path.join(dir, "imports.log")
+            fs.writeFileSync(log, "")
+            const run = Effect.gen(function*() {
+              yield* WorkerPool.awaitReady
+              // one task: it finishes only once both workers have imported its module (or gives up after 20 s)
+              const importers = yield* AwaitImporters(2)
+              assert.strictEqual(importers, 2, "the idle worker imported the module while the first task ran")
+              const s = yield* WorkerPool.stats
+              assert.strictEqual(s.workers, 2)
+              assert.strictEqual(s.crashed, 0)
+            }).pipe(Effect.provide(pool({ env: { ...process.env, EFFECT_PARALLEL_COLD_LOG: log } })))
+            yield* Effect.ensuring(run, Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+          })
       )
 
       it.live("imap streams in input order; imapUnordered in completion order", () =>

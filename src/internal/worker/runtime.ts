@@ -488,6 +488,11 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
         closed = true
         return
       }
+      case "Warm": {
+        // in the background; a module that fails to import is reported by the first task that needs it
+        for (const url of message.modules) loader.importModule(url).catch(() => undefined)
+        return
+      }
       case "Return": {
         const resume = calls.get(message.id)
         if (resume !== undefined) {

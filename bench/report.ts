@@ -34,6 +34,11 @@ export interface RunInfo {
   readonly command: string
   /** Package versions (and this repository's commit). */
   readonly versions: Readonly<Record<string, string>>
+  /** bench/startup.ts's measurements (with W5), when they ran. */
+  readonly startup?: {
+    readonly rounds: number
+    readonly rows: ReadonlyArray<{ readonly name: string; readonly median: number; readonly min: number; readonly max: number }>
+  } | undefined
 }
 
 // -------------------------------------------------------------------------------------------------------------
@@ -350,6 +355,32 @@ export const renderMarkdown = (info: RunInfo, results: ReadonlyArray<CaseResult>
     ))
     out.push("")
     if (best) out.push(`Best peer: ${best.label}.`, "")
+  }
+
+  if (info.startup !== undefined) {
+    const st = info.startup
+    const get = (name: string) => st.rows.find((r) => r.name === name)?.median
+    out.push(`## Start-up, broken down`)
+    out.push("")
+    out.push(
+      `\`bench/startup.ts\`, ${st.rounds} rounds, every program a fresh process, on the built package (\`dist/\`, as users`,
+      `install it). Times since the process started unless said otherwise; medians (min–max). The floor is a program`,
+      `that imports \`effect/Effect\` + \`effect/Schema\` and starts two workers that import the same (compile cache on,`,
+      `as ours): the physical floor of workers that run Effect tasks. "Worker" rows time one fresh worker isolate`,
+      `step by step: what an effect-parallel worker loads before its first task.`
+    )
+    out.push("")
+    out.push(table(["measurement", "ms"], st.rows.map((r) => [r.name, `${num(r.median)} (${num(r.min)}–${num(r.max)})`])))
+    out.push("")
+    const floor = get("floor: workers ready after the imports")
+    const ours = get("W5 threads: pool start to first result")
+    const imp = get("import effect-parallel")
+    const lines: Array<string> = []
+    if (floor !== undefined && ours !== undefined) {
+      lines.push(`W5 on threads, pool start to first result: ${num(ours)} ms, ${(ours / floor).toFixed(2)}× the floor's workers (${num(floor)} ms).`)
+    }
+    if (imp !== undefined) lines.push(`Importing effect-parallel in the main thread costs ${num(imp)} ms on top of \`effect/Effect\` + \`effect/Schema\`.`)
+    if (lines.length > 0) out.push(lines.join(" "), "")
   }
 
   if (notes.length > 0) {

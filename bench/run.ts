@@ -16,6 +16,7 @@
  *                    python-apply; the Python rows need python3 and are left out without it)
  *   --timeout S      seconds before a child is killed (default: quick 90, full 300)
  *   --no-write       print the report instead of writing docs/
+ *   --no-startup     with W5, skip the start-up breakdown (bench/startup.ts, on the built package)
  */
 import { execFileSync, spawn } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
@@ -230,6 +231,24 @@ const versions = (): Record<string, string> => {
   }
 }
 
+/** With W5: the start-up breakdown (bench/startup.ts, on the built package), after the rounds. */
+const startup = ((): RunInfo["startup"] => {
+  if (!only.includes("W5") || flag("--no-startup")) return undefined
+  process.stderr.write(`start-up breakdown (bench/startup.ts, ${rounds} round(s))\n`)
+  try {
+    const out = execFileSync(process.execPath, [fileURLToPath(new URL("./startup.ts", import.meta.url)), "--json", "--rounds", String(rounds)], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+      timeout: timeoutMillis * rounds
+    })
+    const lines = out.trim().split("\n")
+    return JSON.parse(lines[lines.length - 1]!) as RunInfo["startup"]
+  } catch (e) {
+    process.stderr.write(`start-up breakdown failed: ${e instanceof Error ? e.message : String(e)}\n`)
+    return undefined
+  }
+})()
+
 const info: RunInfo = {
   quick,
   date: started,
@@ -247,7 +266,8 @@ const info: RunInfo = {
   sizes,
   workloads: only,
   command: `node bench/run.ts ${argv.join(" ")}`.trim(),
-  versions: versions()
+  versions: versions(),
+  startup
 }
 const all = [...results.values()]
 const markdown = renderMarkdown(info, all)

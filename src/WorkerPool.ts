@@ -98,7 +98,10 @@ export interface PoolOptions {
   readonly execArgv?: ReadonlyArray<string> | undefined
   /** Environment of each worker (default: the parent's). */
   readonly env?: Readonly<Record<string, string>> | undefined
-  /** Task module URLs every worker imports at start, before the first task needs them. */
+  /**
+   * Task module URLs every worker imports at start, before it says it is ready. Without it, a module is
+   * imported by every ready worker at once when the pool sees its first task.
+   */
   readonly preload?: ReadonlyArray<string> | undefined
   /** Allow creating this pool inside a worker (a deliberate nested pool). Default false: see the main guard. */
   readonly allowInWorker?: boolean | undefined
@@ -621,8 +624,8 @@ export const run = <T extends Task.Any>(
  * **Gotchas**
  *
  * - `get`'s timeout is wall-clock time from the call, so on a fresh pool it includes the workers' start-up
- *   and their import of the task's module (about 0.4 s per worker for a module that imports
- *   `@effect/platform-node`). Start the pool first: `preload` the task module
+ *   and their import of the task's module (about 0.3 s per worker for a module that imports
+ *   `@effect/platform-node`'s barrel). Start the pool first: `preload` the task module
  *   (`WorkerPool.layer({ preload: [Render.module] })`: a worker imports it before it says it is ready) and
  *   `yield* WorkerPool.awaitReady`. `run`'s `timeout` counts from the task's start instead.
  *

@@ -45,3 +45,8 @@ let streamModule: typeof import("effect/Stream") | undefined
  * instance as `import` does, so streams made here are the program's own.
  */
 export const stream = (): typeof import("effect/Stream") => (streamModule ??= require("effect/Stream"))
+
+let queueModule: typeof import("effect/Queue") | undefined
+
+/** `effect/Queue`, loaded the same way (for code that builds a stream on a queue). */
+export const queue = (): typeof import("effect/Queue") => (queueModule ??= require("effect/Queue"))

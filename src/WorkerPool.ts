@@ -46,7 +46,7 @@ import type { ConnectionOptions } from "node:tls"
 import type { Transferable } from "node:worker_threads"
 import type { AsyncResult } from "./AsyncResult.ts"
 import { makeAsyncResult } from "./AsyncResult.ts"
-import { stream, withMachinery } from "./internal/lazy.ts"
+import { stream, withBatches, withMachinery } from "./internal/lazy.ts"
 import { refuseInWorker } from "./internal/parent/guard.ts"
 import type { Source } from "./internal/parent/batch.ts"
 import type { PoolService } from "./internal/service.ts"
@@ -693,7 +693,7 @@ export const map: {
     options?: BatchOptions<Task.Error<T>>
   ): Effect.Effect<Array<Task.Success<T>>, Task.Error<T> | WorkerError, WorkerPool>
 } = (task: Task.Any, items: Iterable<unknown>, options?: BatchOptions) =>
-  withMachinery((m) => m.map(task, items, options)) as never
+  withBatches((b) => b.map(task, items, options)) as never
 
 /**
  * Runs a task over every item as a stream of results in input order (Python's `Pool.imap`).
@@ -727,7 +727,7 @@ export const imap: {
     options?: BatchOptions<Task.Error<T>>
   ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError | E, WorkerPool | R>
 } = (task: Task.Any, items: Source, options?: BatchOptions) =>
-  stream().unwrap(withMachinery((m) => Effect.succeed(m.imap(task, items, options, false)))) as never
+  stream().unwrap(withBatches((b) => Effect.succeed(b.imap(task, items, options, false)))) as never
 
 /**
  * Runs a task over every item as a stream of results in completion order (Python's `imap_unordered`).
@@ -758,7 +758,7 @@ export const imapUnordered: {
     options?: BatchOptions<Task.Error<T>>
   ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError | E, WorkerPool | R>
 } = (task: Task.Any, items: Source, options?: BatchOptions) =>
-  stream().unwrap(withMachinery((m) => Effect.succeed(m.imap(task, items, options, true)))) as never
+  stream().unwrap(withBatches((b) => Effect.succeed(b.imap(task, items, options, true)))) as never
 
 /**
  * Options of {@link mapStream}: a batch's options (`chunkSize`, `window`, `retry`, `mode`, `progress`,
@@ -833,7 +833,7 @@ export const mapStream: {
 } = dual(
   (args) => stream().isStream(args[0]),
   (self: Stream.Stream<unknown, unknown, unknown>, task: Task.Any, options?: StreamOptions) =>
-    stream().unwrap(withMachinery((m) => Effect.succeed(m.mapStream(self, task, options))))
+    stream().unwrap(withBatches((b) => Effect.succeed(b.mapStream(self, task, options))))
 ) as never
 
 /**
@@ -857,7 +857,7 @@ export const starmap = <T extends Task.Any>(
   >,
   options?: BatchOptions<Task.Error<T>>
 ): Effect.Effect<Array<Task.Success<T>>, Task.Error<T> | WorkerError, WorkerPool> =>
-  withMachinery((m) => m.map(task, m.spread(task, args as Iterable<ReadonlyArray<unknown>>), options)) as Effect.Effect<
+  withBatches((b) => b.map(task, b.spread(task, args as Iterable<ReadonlyArray<unknown>>), options)) as Effect.Effect<
     Array<Task.Success<T>>,
     Task.Error<T> | WorkerError,
     WorkerPool

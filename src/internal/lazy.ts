@@ -10,29 +10,32 @@
 import * as Effect from "effect/Effect"
 import { createRequire } from "node:module"
 
-type Machinery = typeof import("./machinery.ts")
-
-let machinery: Machinery | undefined
-
-/** Runs `f` with the pool machinery, importing it the first time (later calls take no extra step). */
-export const withMachinery = <A, E, R>(f: (m: Machinery) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  machinery !== undefined ? f(machinery) : Effect.flatMap(
-    Effect.promise(() => import("./machinery.ts")),
-    (m) => {
-      machinery = m
+/** `f` run with a module imported the first time (later calls take no extra step). */
+const lazily = <M>(load: () => Promise<M>) => {
+  let loaded: M | undefined
+  return <A, E, R>(f: (m: M) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    loaded !== undefined ? f(loaded) : Effect.flatMap(Effect.promise(load), (m) => {
+      loaded = m
       return f(m)
-    }
-  )
+    })
+}
+
+/** The pool machinery: what building a pool needs (the front, the local executor, the backends). */
+export const withMachinery = lazily(() => import("./machinery.ts"))
+
+/**
+ * Batches (`map`, `imap`, `mapStream`), with `effect/Stream`: loaded by the first batch, not by building a
+ * pool, so that a pool's workers start without waiting for them.
+ */
+export const withBatches = lazily(() => import("./parent/batch.ts"))
 
 /**
  * A module imported the first time the effect runs (later runs take no extra step): for parts of a public
  * module that only an effect needs, such as the parent side of a shared object (`make`).
  */
 export const lazyImport = <M>(load: () => Promise<M>): Effect.Effect<M> => {
-  let loaded: M | undefined
-  return Effect.suspend(() =>
-    loaded !== undefined ? Effect.succeed(loaded) : Effect.map(Effect.promise(load), (m) => (loaded = m))
-  )
+  const withModule = lazily(load)
+  return Effect.suspend(() => withModule(Effect.succeed))
 }
 
 const require = createRequire(import.meta.url)

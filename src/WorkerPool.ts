@@ -326,14 +326,18 @@ export interface DeadlockInfo {
   readonly waitingCount: number
 }
 
-/** A local pool: refused at once inside a worker (before anything is loaded, see `guard.ts`), else built. */
+/**
+ * A local pool: refused at once inside a worker (before anything is loaded, see `guard.ts`), else built,
+ * with only its own backend loaded (threads need neither `child_process` nor the in-process runtime).
+ */
 const local = (
   options: PoolOptions | undefined,
-  backend: (m: typeof import("./internal/machinery.ts")) => import("./internal/parent/backend.ts").Backend
+  backend: () => Promise<import("./internal/parent/backend.ts").Backend>
 ): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
   Effect.suspend(() => {
     const refused = refuseInWorker(options)
-    return refused !== undefined ? Effect.fail(refused) : withMachinery((m) => m.makeFront(m.makeLocal(backend(m), options)))
+    if (refused !== undefined) return Effect.fail(refused)
+    return withMachinery((m) => Effect.flatMap(Effect.promise(backend), (b) => m.makeFront(m.makeLocal(b, options))))
   })
 
 /**
@@ -343,7 +347,7 @@ const local = (
  * @since 0.1.0
  */
 export const makeThreads = (options?: PoolOptions): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
-  local(options, (m) => m.threads)
+  local(options, () => import("./internal/parent/threads.ts").then((m) => m.threads))
 
 /**
  * Builds a pool on child processes in the current scope (the constructor behind {@link layerProcesses}).
@@ -352,7 +356,7 @@ export const makeThreads = (options?: PoolOptions): Effect.Effect<PoolService, W
  * @since 0.1.0
  */
 export const makeProcesses = (options?: PoolOptions): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
-  local(options, (m) => m.processes)
+  local(options, () => import("./internal/parent/processes.ts").then((m) => m.processes))
 
 /**
  * Builds an in-process pool in the current scope (the constructor behind {@link layerInProcess}).
@@ -361,7 +365,7 @@ export const makeProcesses = (options?: PoolOptions): Effect.Effect<PoolService,
  * @since 0.1.0
  */
 export const makeInProcess = (options?: PoolOptions): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
-  local(options, (m) => m.inProcess)
+  local(options, () => import("./internal/inProcess.ts").then((m) => m.inProcess))
 
 /**
  * A pool of worker threads: the default backend.

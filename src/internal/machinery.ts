@@ -1,6 +1,7 @@
 /**
  * The parent's pool machinery, in one module that the public modules import when a pool is built
- * (`lazy.ts`): the front, the local executor and its engine, the backends, the cluster's loader. Batches
+ * (`lazy.ts`): the front, the local executor and its engine, the cluster's loader (each backend loads on
+ * its own, with the pool that uses it). Batches
  * (`parent/batch.ts`, with `effect/Stream`) load with the first batch. A worker, which imports the package
  * with its task modules, loads none of it.
  *
@@ -8,7 +9,4 @@
  */
 export { makeFront } from "./front.ts"
 export { loadCluster } from "./cluster/load.ts"
-export { inProcess } from "./inProcess.ts"
 export { makeLocal } from "./parent/pool.ts"
-export { processes } from "./parent/processes.ts"
-export { threads } from "./parent/threads.ts"

@@ -43,6 +43,11 @@ export interface TaskCodec {
   readonly successIsEncoded?: ((u: unknown) => boolean) | undefined
   readonly payloadAsIs?: boolean | undefined
   readonly successAsIs?: boolean | undefined
+  /**
+   * The success schema is `Schema.Number` itself (no checks, no encoding): a chunk's values may be written
+   * straight into a `Float64Array` as they come (no array of values, no second pass to pack them).
+   */
+  readonly successIsNumber?: boolean | undefined
 }
 
 /** The schemas a task declares (the shape `Task.make` stores). */
@@ -153,6 +158,10 @@ export const encodesAsItself = (ast: SchemaAST.AST): ((u: unknown) => boolean) |
   }
 }
 
+/** `Schema.Number` with no checks and no encoding: its values are exactly the doubles a Float64Array holds. */
+const isPlainNumber = (ast: SchemaAST.AST): boolean =>
+  ast._tag === "Number" && ast.checks === undefined && ast.encoding === undefined
+
 const noError: CodecResult = { ok: false, issue: { path: "", message: "the task declares no error schema" } }
 
 export const makeCodec = (schemas: TaskSchemas): TaskCodec => {
@@ -164,6 +173,7 @@ export const makeCodec = (schemas: TaskSchemas): TaskCodec => {
     successIsEncoded: encodesAsItself(schemas.success.ast),
     payloadAsIs,
     successAsIs,
+    successIsNumber: isPlainNumber(schemas.success.ast),
     encodePayload: wrap(Schema.encodeUnknownExit(schemas.payload)),
     decodePayload: payloadAsIs ? pass : wrap(Schema.decodeUnknownExit(schemas.payload)),
     encodeSuccess: wrap(Schema.encodeUnknownExit(schemas.success)),

@@ -35,6 +35,16 @@ export const packNumbers = (values: ArrayLike<unknown>, moved: Array<Transferabl
   return packed
 }
 
+/**
+ * A chunk's values the worker wrote into a Float64Array of its own (numbers, `runtime.ts`): its buffer moves
+ * with the message. Only the worker's wire sends these; the worker keeps no reference to them.
+ */
+const moveNumbers = (values: Float64Array, moved: Array<Transferable> | undefined): Float64Array => {
+  const buffer = values.buffer
+  if (buffer instanceof ArrayBuffer) moved?.push(buffer)
+  return values
+}
+
 const RUN = 0
 const INTERRUPT = 1
 const CLOSE = 2
@@ -233,7 +243,7 @@ export const makeWorkerWire = (): WorkerWire => {
               r.elapsed,
               tag,
               data,
-              r.values === undefined ? 0 : packNumbers(r.values, moved),
+              r.values === undefined ? 0 : r.values instanceof Float64Array ? moveNumbers(r.values, moved) : packNumbers(r.values, moved),
               r.outcomes === undefined ? 0 : r.outcomes.map(encodeOutcomePair)
             )
           }

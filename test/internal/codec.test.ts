@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Schema } from "effect"
 import { encodesAsItself, isIdentity, makeCodec } from "../../src/internal/codec.ts"
-import { packNumbers } from "../../src/internal/wire.ts"
+import { makeParentWire, makeWorkerWire, packNumbers } from "../../src/internal/wire.ts"
 import { fromWireDefect, toWireDefect } from "../../src/internal/protocol.ts"
 
 describe("task codecs", () => {
@@ -103,5 +103,34 @@ describe("the wire", () => {
     assert.strictEqual(packNumbers(mixed, moved as never), mixed)
     assert.strictEqual(packNumbers([1, 2], moved as never).length, 2)
     assert.notInstanceOf(packNumbers([1, 2], moved as never), Float64Array, "short arrays travel as they are")
+  })
+
+  it("moves a chunk's values the worker wrote into a Float64Array, and the parent reads them back as they were", () => {
+    const own = new Float64Array(16)
+    const numbers = [1, NaN, -0, Infinity, 0.5]
+    numbers.forEach((v, i) => (own[i] = v))
+    const moved: Array<unknown> = []
+    const reply = { id: 7, elapsed: 1, outcome: undefined, values: own.subarray(0, numbers.length), outcomes: undefined }
+    const wire = makeWorkerWire().encode({ _tag: "Done", replies: [reply] }, moved as never)
+    assert.deepStrictEqual(moved, [own.buffer], "the buffer moves with the message, not copied")
+    const back = makeParentWire().decode(structuredClone(wire, { transfer: moved as Array<ArrayBuffer> }))
+    assert.strictEqual(back._tag, "Done")
+    if (back._tag !== "Done") return
+    const values = back.replies[0]!.values!
+    assert.strictEqual(values.length, numbers.length)
+    for (let i = 0; i < numbers.length; i++) assert.isTrue(Object.is(values[i], numbers[i]))
+    assert.strictEqual(own.byteLength, 0, "the worker's array is detached: it kept no use of it")
+  })
+})
+
+describe("successIsNumber", () => {
+  it("is true for Schema.Number alone: its values are exactly what a Float64Array holds", () => {
+    const of = (success: Schema.Codec<any, any>) => makeCodec({ payload: Schema.Number, success, error: undefined }).successIsNumber
+    assert.isTrue(of(Schema.Number))
+    assert.isFalse(of(Schema.Number.check(Schema.isGreaterThan(0))), "a check must still run on each value")
+    assert.isFalse(of(Schema.Finite))
+    assert.isFalse(of(Schema.NumberFromString))
+    assert.isFalse(of(Schema.Union([Schema.Number, Schema.String])))
+    assert.isFalse(of(Schema.Struct({ a: Schema.Number })))
   })
 })

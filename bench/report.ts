@@ -34,6 +34,11 @@ export interface RunInfo {
   readonly command: string
   /** Package versions (and this repository's commit). */
   readonly versions: Readonly<Record<string, string>>
+  /** bench/startup.ts's measurements (with W5), when they ran. */
+  readonly startup?: {
+    readonly rounds: number
+    readonly rows: ReadonlyArray<{ readonly name: string; readonly median: number; readonly min: number; readonly max: number }>
+  } | undefined
 }
 
 // -------------------------------------------------------------------------------------------------------------
@@ -164,7 +169,10 @@ export const renderMarkdown = (info: RunInfo, results: ReadonlyArray<CaseResult>
       `Baselines are not pools: "sequential" calls the function in the main thread, "bare worker_threads echo"`,
       `posts \`[id, x]\` to a worker that posts back \`[id, 2x]\` (no queue, no errors, no cancellation): the floor`,
       `of a round trip. Machine noise: a 2-core machine shared with other work; treat differences under 1.5× on`,
-      `tiny tasks as noise.`
+      `tiny tasks as noise.`,
+      `Python rows are references, not peers (our users come from Python and compare): \`multiprocessing.Pool\``,
+      `with its default start method, measured by \`bench/python/pool.py\` in a fresh \`python3\` process with the`,
+      `same sizes, warm-up, repetitions and checks (left out when there is no python3).`
     ].join("\n")
   )
   out.push("")
@@ -195,6 +203,16 @@ export const renderMarkdown = (info: RunInfo, results: ReadonlyArray<CaseResult>
     ))
     out.push("")
     if (best) out.push(`Best peer: ${best.label}.`, "")
+    const python = cells.find((c) => c.adapter.id === "python-map")
+    const pythonSummary = python === undefined ? undefined : summarize(python)
+    if (pythonSummary?.ok) {
+      const maps = cells.filter((c) => c.adapter.kind === "ours" && c.adapter.id.endsWith("-map"))
+      const vs = maps.flatMap((c) => {
+        const x = summarize(c)
+        return x.ok ? [`${c.adapter.label} ${ratio(x.median / pythonSummary.median)}`] : []
+      })
+      if (vs.length > 0) out.push(`\`map\` against Python's \`Pool.map\` in the same run (above 1.00× is faster): ${vs.join(", ")}.`, "")
+    }
   }
 
   // W2 ---------------------------------------------------------------------------------------------------------
@@ -339,6 +357,32 @@ export const renderMarkdown = (info: RunInfo, results: ReadonlyArray<CaseResult>
     if (best) out.push(`Best peer: ${best.label}.`, "")
   }
 
+  if (info.startup !== undefined) {
+    const st = info.startup
+    const get = (name: string) => st.rows.find((r) => r.name === name)?.median
+    out.push(`## Start-up, broken down`)
+    out.push("")
+    out.push(
+      `\`bench/startup.ts\`, ${st.rounds} rounds, every program a fresh process, on the built package (\`dist/\`, as users`,
+      `install it). Times since the process started unless said otherwise; medians (min–max). The floor is a program`,
+      `that imports \`effect/Effect\` + \`effect/Schema\` and starts two workers that import the same (compile cache on,`,
+      `as ours): the physical floor of workers that run Effect tasks. "Worker" rows time one fresh worker isolate`,
+      `step by step: what an effect-parallel worker loads before its first task.`
+    )
+    out.push("")
+    out.push(table(["measurement", "ms"], st.rows.map((r) => [r.name, `${num(r.median)} (${num(r.min)}–${num(r.max)})`])))
+    out.push("")
+    const floor = get("floor: workers ready after the imports")
+    const ours = get("W5 threads: pool start to first result")
+    const imp = get("import effect-parallel")
+    const lines: Array<string> = []
+    if (floor !== undefined && ours !== undefined) {
+      lines.push(`W5 on threads, pool start to first result: ${num(ours)} ms, ${(ours / floor).toFixed(2)}× the floor's workers (${num(floor)} ms).`)
+    }
+    if (imp !== undefined) lines.push(`Importing effect-parallel in the main thread costs ${num(imp)} ms on top of \`effect/Effect\` + \`effect/Schema\`.`)
+    if (lines.length > 0) out.push(lines.join(" "), "")
+  }
+
   if (notes.length > 0) {
     out.push(`## Notes`)
     out.push("")
@@ -376,7 +420,8 @@ const escape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;
 const colors: Record<CaseResult["adapter"]["kind"], string> = {
   ours: "#2563eb",
   peer: "#9ca3af",
-  baseline: "#10b981"
+  baseline: "#10b981",
+  reference: "#f59e0b"
 }
 
 export const renderSvg = (info: RunInfo, results: ReadonlyArray<CaseResult>): string => {
@@ -487,9 +532,10 @@ export const renderSvg = (info: RunInfo, results: ReadonlyArray<CaseResult>): st
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     `<text x="10" y="22" class="head">effect-parallel vs peers</text>`,
     `<text x="10" y="38" class="sub">${escape(subtitle)}</text>`,
-    `<rect x="${width - 300}" y="12" width="10" height="10" fill="${colors.ours}"/><text x="${width - 286}" y="21" class="label">effect-parallel</text>`,
-    `<rect x="${width - 195}" y="12" width="10" height="10" fill="${colors.peer}"/><text x="${width - 181}" y="21" class="label">peers</text>`,
-    `<rect x="${width - 130}" y="12" width="10" height="10" fill="${colors.baseline}"/><text x="${width - 116}" y="21" class="label">baselines</text>`,
+    `<rect x="${width - 370}" y="12" width="10" height="10" fill="${colors.ours}"/><text x="${width - 356}" y="21" class="label">effect-parallel</text>`,
+    `<rect x="${width - 265}" y="12" width="10" height="10" fill="${colors.peer}"/><text x="${width - 251}" y="21" class="label">peers</text>`,
+    `<rect x="${width - 200}" y="12" width="10" height="10" fill="${colors.baseline}"/><text x="${width - 186}" y="21" class="label">baselines</text>`,
+    `<rect x="${width - 110}" y="12" width="10" height="10" fill="${colors.reference}"/><text x="${width - 96}" y="21" class="label">Python</text>`,
     ...out,
     `</svg>`,
     ``

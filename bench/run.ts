@@ -12,9 +12,11 @@
  *   --workers N      pool size for W1, W2, W4, W5 (default 2); W3 also runs 1, 2, 4, … up to the cores
  *   --only W1,W3     run only these workloads
  *   --pools a,b      run only these pools (ids: sequential, bare, ep-threads, ep-threads-map, ep-processes,
- *                    ep-processes-map, piscina, tinypool, workerpool, poolifier, effect-rpc)
+ *                    ep-processes-map, piscina, tinypool, workerpool, poolifier, effect-rpc, python-map,
+ *                    python-apply; the Python rows need python3 and are left out without it)
  *   --timeout S      seconds before a child is killed (default: quick 90, full 300)
  *   --no-write       print the report instead of writing docs/
+ *   --no-startup     with W5, skip the start-up breakdown (bench/startup.ts, on the built package)
  */
 import { execFileSync, spawn } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
@@ -115,9 +117,12 @@ interface ChildOutcome {
   readonly note: string | undefined
 }
 
-const runChild = (spec: CaseSpec): Promise<ChildOutcome> =>
+const runChild = (adapter: PoolAdapter, spec: CaseSpec): Promise<ChildOutcome> =>
   new Promise((resolve) => {
-    const child = spawn(process.execPath, [childPath, JSON.stringify(spec)], { stdio: ["ignore", "pipe", "pipe"] })
+    const [command, args] = adapter.external === undefined
+      ? [process.execPath, [childPath]]
+      : [adapter.external.command, adapter.external.args]
+    const child = spawn(command, [...args, JSON.stringify(spec)], { stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
     let timedOut = false
@@ -171,7 +176,7 @@ for (const batch of plan) {
     }`
     process.stderr.write(`[${String(done).padStart(3)}/${total}] ${label.padEnd(48)} `)
     const t0 = performance.now()
-    const { measurement, note } = await runChild(c.spec)
+    const { measurement, note } = await runChild(c.adapter, c.spec)
     const secs = ((performance.now() - t0) / 1000).toFixed(1)
     const shown = measurement.status === "ok"
       ? measurement.samples.map(fmt).join(", ") + ` ${unitOf[c.spec.workload]}`
@@ -226,6 +231,24 @@ const versions = (): Record<string, string> => {
   }
 }
 
+/** With W5: the start-up breakdown (bench/startup.ts, on the built package), after the rounds. */
+const startup = ((): RunInfo["startup"] => {
+  if (!only.includes("W5") || flag("--no-startup")) return undefined
+  process.stderr.write(`start-up breakdown (bench/startup.ts, ${rounds} round(s))\n`)
+  try {
+    const out = execFileSync(process.execPath, [fileURLToPath(new URL("./startup.ts", import.meta.url)), "--json", "--rounds", String(rounds)], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+      timeout: timeoutMillis * rounds
+    })
+    const lines = out.trim().split("\n")
+    return JSON.parse(lines[lines.length - 1]!) as RunInfo["startup"]
+  } catch (e) {
+    process.stderr.write(`start-up breakdown failed: ${e instanceof Error ? e.message : String(e)}\n`)
+    return undefined
+  }
+})()
+
 const info: RunInfo = {
   quick,
   date: started,
@@ -243,7 +266,8 @@ const info: RunInfo = {
   sizes,
   workloads: only,
   command: `node bench/run.ts ${argv.join(" ")}`.trim(),
-  versions: versions()
+  versions: versions(),
+  startup
 }
 const all = [...results.values()]
 const markdown = renderMarkdown(info, all)

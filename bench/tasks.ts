@@ -1,7 +1,9 @@
 /**
  * effect-parallel tasks for the benchmarks. Side-effect free: workers import this module to find them.
  */
-import { Effect, Schema } from "effect"
+// Effect's modules one by one (not its barrel): workers import this module before their first task
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { SharedArray, SharedError, Task } from "../src/index.ts"
 import { double, mandelbrotRow, sumArray } from "./kernels.ts"
 

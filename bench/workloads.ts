@@ -20,7 +20,11 @@ export interface Sizes {
   readonly maxIter: number
   /** W4: elements of the Float64Array. */
   readonly w4Length: number
-  /** Timed repetitions inside one child, per workload (after the warm-up). */
+  /**
+   * Timed repetitions inside one child, per workload (after the warm-up). W1 takes three: in a fresh
+   * process the first batch of 100,000 runs JIT-cold (measured 2–5× slower than the next ones for `map`;
+   * Python's first `Pool.map` is often slower too), and one sample per process would measure that alone.
+   */
   readonly reps: Readonly<Record<WorkloadId, number>>
 }
 
@@ -47,7 +51,7 @@ export const sizesFor = (quick: boolean): Sizes =>
       height: 1200,
       maxIter: 500,
       w4Length: 8 * 1024 * 1024, // 64 MiB
-      reps: { W1: 1, W2: 1, W3: 2, W4: 5, W5: 3 }
+      reps: { W1: 3, W2: 1, W3: 2, W4: 5, W5: 3 }
     }
 
 /** What one child is asked to measure. */

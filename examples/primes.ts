@@ -13,8 +13,13 @@
  * while `isPrime` of a small number takes a few dozen nanoseconds. Mapping `IsPrime` over three million
  * numbers works (`WorkerPool.map` chunks them), but is overhead-bound; a few dozen ranges are not.
  */
-import { NodeRuntime } from "@effect/platform-node"
-import { Duration, Effect, Schema } from "effect"
+// Workers import this module to find CountPrimes, with all it imports: Effect's modules one by one and
+// runMain from @effect/platform-node/NodeRuntime keep that light (their barrels cost ~0.1 s and ~0.3 s per
+// worker before its first task).
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { Parallel, Task, WorkerPool } from "../src/index.ts"
 
 /** The function we want to run in parallel: ordinary, synchronous, written without any thought of workers. */

@@ -15,9 +15,9 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
-import * as Queue from "effect/Queue"
 import * as Result from "effect/Result"
-import * as Stream from "effect/Stream"
+import type * as Stream from "effect/Stream"
+import { queue as queueModule, stream } from "./internal/lazy.ts"
 import { type Checked, durationMillis, invalid, orFail } from "./internal/options.ts"
 import { GetTimeout, WorkerError } from "./WorkerError.ts"
 
@@ -281,8 +281,11 @@ const waitMany = <H extends AsyncResult<any, any>>(
 export const asCompleted = <H extends AsyncResult<any, any>>(
   handles: Iterable<H>,
   options?: { readonly timeout?: Duration.Input | undefined }
-): Stream.Stream<H, WorkerError> =>
-  Stream.unwrap(Effect.map(
+): Stream.Stream<H, WorkerError> => {
+  // effect/Stream and effect/Queue are loaded on first use (importing the package stays light: internal/lazy.ts)
+  const Stream = stream()
+  const Queue: typeof import("effect/Queue") = queueModule()
+  return Stream.unwrap(Effect.map(
     Effect.suspend(() => orFail(Result.all({ all: distinct(handles), millis: optionalMillis(options?.timeout) }))),
     ({ all, millis }) =>
       Stream.callback<H, WorkerError>((queue) =>
@@ -320,6 +323,7 @@ export const asCompleted = <H extends AsyncResult<any, any>>(
           })
         ), { bufferSize: all.length + 1 })
   ))
+}
 
 /**
  * Waits for the task and returns how it ended as an `Exit`, without failing: its value, its typed error, a

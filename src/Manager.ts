@@ -36,11 +36,14 @@ import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { makeList, makeMap, makeValue } from "./internal/shared/manager/parent.ts"
+import { lazyImport } from "./internal/lazy.ts"
 import { listKind, mapKind, valueKind } from "./internal/shared/manager/protocol.ts"
 import { codecOf, listView, mapView, valueView } from "./internal/shared/manager/worker.ts"
 import { type Handle, HandleKey, handleSchema, isKind } from "./internal/shared/object.ts"
 import type { SharedError } from "./SharedError.ts"
+
+/** The parent side (making and hosting the object), imported on first use: see `internal/lazy.ts`. */
+const parent = lazyImport(() => import("./internal/shared/manager/parent.ts"))
 
 /**
  * A map in the parent, seen through a typed proxy.
@@ -138,7 +141,7 @@ export const mapSchema = <K, KI, V, VI>(key: Schema.Codec<K, KI>, value: Schema.
 export const map = <K, KI, V, VI>(
   key: Schema.Codec<K, KI>,
   value: Schema.Codec<V, VI>
-): Effect.Effect<SharedMap<K, V>, never, Scope.Scope> => Effect.map(makeMap, mapView(key, value))
+): Effect.Effect<SharedMap<K, V>, never, Scope.Scope> => Effect.map(Effect.flatMap(parent, (p) => p.makeMap), mapView(key, value))
 
 // --- list --------------------------------------------------------------------------------------------------
 
@@ -172,7 +175,7 @@ export const list = <A, I>(
 ): Effect.Effect<SharedList<A>, never, Scope.Scope> =>
   // an initial value that does not match is a bug in the program that makes the list: a defect
   Effect.flatMap(Effect.orDie(Effect.forEach(initial, codecOf(item, "list item").encode)), (encoded) =>
-    Effect.map(makeList(encoded), listView(item)))
+    Effect.map(Effect.flatMap(parent, (p) => p.makeList(encoded)), listView(item)))
 
 // --- value -------------------------------------------------------------------------------------------------
 
@@ -203,4 +206,4 @@ export const valueSchema = <A, I>(schema: Schema.Codec<A, I>) =>
 export const value = <A, I>(schema: Schema.Codec<A, I>, initial: A): Effect.Effect<SharedValue<A>, never, Scope.Scope> =>
   // an initial value that does not match is a bug in the program that makes the value: a defect
   // an initial value that does not match is a bug in the program that makes the value: a defect
-  Effect.flatMap(Effect.orDie(codecOf(schema, "value").encode(initial)), (encoded) => Effect.map(makeValue(encoded), valueView(schema)))
+  Effect.flatMap(Effect.orDie(codecOf(schema, "value").encode(initial)), (encoded) => Effect.map(Effect.flatMap(parent, (p) => p.makeValue(encoded)), valueView(schema)))

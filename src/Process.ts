@@ -19,10 +19,13 @@ import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import { orFail } from "./internal/options.ts"
-import * as internal from "./internal/parent/process.ts"
+import { lazyImport } from "./internal/lazy.ts"
 import type { Task } from "./Task.ts"
 import type { WorkerError } from "./WorkerError.ts"
 import type { ResourceLimits } from "./WorkerPool.ts"
+
+/** The dedicated workers' machinery, imported on first use: see `internal/lazy.ts`. */
+const machinery = lazyImport(() => import("./internal/parent/process.ts"))
 
 const TypeId = "~effect-parallel/Process" as const
 
@@ -144,9 +147,8 @@ export const spawn = <T extends Task.Any>(
   payload: Task.Payload<T>,
   options?: SpawnOptions
 ): Effect.Effect<Process<Task.Success<T>, Task.Error<T> | WorkerError>, WorkerError, Scope.Scope> =>
-  Effect.map(
-    internal.spawn<Task.Success<T>, Task.Error<T> | WorkerError>(task, payload, options),
-    (d) => ({
+  Effect.flatMap(machinery, (internal) =>
+    Effect.map(internal.spawn<Task.Success<T>, Task.Error<T> | WorkerError>(task, payload, options), (d) => ({
       [TypeId]: TypeId,
       taskName: task.name,
       kind: d.kind,
@@ -162,5 +164,4 @@ export const spawn = <T extends Task.Any>(
       exitCode: d.exitCode,
       isAlive: d.isAlive,
       terminate: d.terminate
-    })
-  )
+    })))

@@ -25,13 +25,11 @@
  * @since 0.1.0
  */
 import "./internal/nodeVersion.ts"
-import type * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
-import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
+import type * as Stream from "effect/Stream"
 import { makeTerminal } from "./internal/progress/render.ts"
 
 /**
@@ -285,13 +283,8 @@ export const makeStream: Effect.Effect<
   { readonly reporter: Reporter; readonly events: Stream.Stream<ProgressEvent> },
   never,
   Scope.Scope
-> = Effect.gen(function*() {
-  const queue = yield* Queue.sliding<ProgressEvent, Cause.Done>(streamCapacity)
-  yield* Effect.addFinalizer(() => Queue.end(queue))
-  const reporter: Reporter = {
-    report: (event) => {
-      Queue.offerUnsafe(queue, event)
-    }
-  }
-  return { reporter, events: Stream.fromQueue(queue) }
-})
+> = Effect.flatMap(
+  // loaded on first use: importing the package does not load effect/Stream (see internal/lazy.ts)
+  Effect.promise(() => import("./internal/progress/stream.ts")),
+  (m) => m.makeStream(streamCapacity)
+)

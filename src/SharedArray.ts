@@ -16,12 +16,15 @@
 import "./internal/nodeVersion.ts"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { makeArray } from "./internal/shared/array/parent.ts"
+import { lazyImport } from "./internal/lazy.ts"
 import { constructors, kind, parseDetail } from "./internal/shared/array/protocol.ts"
 import { type ArrayView, arrayView } from "./internal/shared/array/worker.ts"
 import { invalidArgumentError } from "./internal/shared/errors.ts"
 import { type Handle, HandleKey, handleSchema, isKind } from "./internal/shared/object.ts"
 import type { SharedError } from "./SharedError.ts"
+
+/** The parent side (making and hosting the object), imported on first use: see `internal/lazy.ts`. */
+const parent = lazyImport(() => import("./internal/shared/array/parent.ts"))
 
 /**
  * The element types of a shared array.
@@ -102,7 +105,7 @@ export const make = (elementType: ElementType, length: number): Effect.Effect<Sh
     if (!(Number.isInteger(length) && length >= 0)) {
       return Effect.fail(invalidArgumentError(kind, "length", `length must be a non-negative integer, got ${length}`))
     }
-    return Effect.map(makeArray(elementType, length), fromHandle)
+    return Effect.map(Effect.flatMap(parent, (p) => p.makeArray(elementType, length)), fromHandle)
   })
 
 /**

@@ -35,12 +35,15 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { parseTimeout, withTimeout } from "./internal/shared/args.ts"
-import { makeBarrier } from "./internal/shared/barrier/parent.ts"
+import { lazyImport } from "./internal/lazy.ts"
 import { kind } from "./internal/shared/barrier/protocol.ts"
 import { type BarrierView, barrierView } from "./internal/shared/barrier/worker.ts"
 import { invalidArgumentError } from "./internal/shared/errors.ts"
 import { type Handle, HandleKey, handleSchema, isKind } from "./internal/shared/object.ts"
 import { SharedError } from "./SharedError.ts"
+
+/** The parent side (making and hosting the object), imported on first use: see `internal/lazy.ts`. */
+const parent = lazyImport(() => import("./internal/shared/barrier/parent.ts"))
 
 /**
  * @category models
@@ -94,6 +97,7 @@ export const make = (
     const action = options?.action ?? Effect.void
     const defaultMillis = parseTimeout(kind, options?.timeout)
     if (defaultMillis instanceof SharedError) return yield* Effect.fail(defaultMillis)
+    const { makeBarrier } = yield* parent
     return fromHandle(yield* makeBarrier(parties, action, defaultMillis))
   })
 

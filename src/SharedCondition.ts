@@ -50,7 +50,7 @@ import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
 import type * as Scope from "effect/Scope"
 import { withTimeout } from "./internal/shared/args.ts"
-import { makeConditionWaiters } from "./internal/shared/condition/parent.ts"
+import { lazyImport } from "./internal/lazy.ts"
 import { kind } from "./internal/shared/condition/protocol.ts"
 import { type ConditionView, conditionView, type WaitLock } from "./internal/shared/condition/worker.ts"
 import { timeoutError } from "./internal/shared/errors.ts"
@@ -59,6 +59,9 @@ import { fiberCell } from "./internal/shared/rlock/protocol.ts"
 import type { SharedError } from "./SharedError.ts"
 import * as SharedLock from "./SharedLock.ts"
 import * as SharedRLock from "./SharedRLock.ts"
+
+/** The parent side (making and hosting the object), imported on first use: see `internal/lazy.ts`. */
+const parent = lazyImport(() => import("./internal/shared/condition/parent.ts"))
 
 /**
  * @category models
@@ -134,6 +137,7 @@ export const make = (
 ): Effect.Effect<SharedCondition, never, Scope.Scope> =>
   Effect.gen(function*() {
     const lock = options?.lock ?? (yield* SharedRLock.make)
+    const { makeConditionWaiters } = yield* parent
     return fromParts(yield* makeConditionWaiters, lock)
   })
 

@@ -20,11 +20,14 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { withTimeout } from "./internal/shared/args.ts"
-import { makeEvent } from "./internal/shared/event/parent.ts"
+import { lazyImport } from "./internal/lazy.ts"
 import { kind } from "./internal/shared/event/protocol.ts"
 import { type EventView, eventView } from "./internal/shared/event/worker.ts"
 import { type Handle, HandleKey, handleSchema, isKind } from "./internal/shared/object.ts"
 import type { SharedError } from "./SharedError.ts"
+
+/** The parent side (making and hosting the object), imported on first use: see `internal/lazy.ts`. */
+const parent = lazyImport(() => import("./internal/shared/event/parent.ts"))
 
 /**
  * @category models
@@ -60,7 +63,7 @@ export const schema = handleSchema<SharedEvent>(kind, isSharedEvent, fromHandle)
  * @category constructors
  * @since 0.1.0
  */
-export const make: Effect.Effect<SharedEvent, never, Scope.Scope> = Effect.map(makeEvent, fromHandle)
+export const make: Effect.Effect<SharedEvent, never, Scope.Scope> = Effect.map(Effect.flatMap(parent, (p) => p.makeEvent), fromHandle)
 
 /**
  * Sets the flag and wakes every waiter.

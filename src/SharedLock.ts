@@ -37,11 +37,14 @@ import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import type * as Scope from "effect/Scope"
 import { withTimeout } from "./internal/shared/args.ts"
-import { makeLock } from "./internal/shared/lock/parent.ts"
+import { lazyImport } from "./internal/lazy.ts"
 import { kind } from "./internal/shared/lock/protocol.ts"
 import { type LockView, lockView } from "./internal/shared/lock/worker.ts"
 import { type Handle, HandleKey, handleSchema, holding, isKind } from "./internal/shared/object.ts"
 import type { SharedError } from "./SharedError.ts"
+
+/** The parent side (making and hosting the object), imported on first use: see `internal/lazy.ts`. */
+const parent = lazyImport(() => import("./internal/shared/lock/parent.ts"))
 
 /**
  * @category models
@@ -78,7 +81,7 @@ export const schema = handleSchema<SharedLock>(kind, isSharedLock, fromHandle)
  * @category constructors
  * @since 0.1.0
  */
-export const make: Effect.Effect<SharedLock, never, Scope.Scope> = Effect.map(makeLock, fromHandle)
+export const make: Effect.Effect<SharedLock, never, Scope.Scope> = Effect.map(Effect.flatMap(parent, (p) => p.makeLock), fromHandle)
 
 /**
  * Waits until the lock is free and takes it. With `timeout`, gives up with a `SharedError` (reason

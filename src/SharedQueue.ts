@@ -37,10 +37,13 @@ import type * as Scope from "effect/Scope"
 import { withTimeout } from "./internal/shared/args.ts"
 import { invalidArgumentError } from "./internal/shared/errors.ts"
 import { type Handle, HandleKey, handleSchema, isKind } from "./internal/shared/object.ts"
-import { makeQueue } from "./internal/shared/queue/parent.ts"
+import { lazyImport } from "./internal/lazy.ts"
 import { kind } from "./internal/shared/queue/protocol.ts"
 import { type QueueView, queueView } from "./internal/shared/queue/worker.ts"
 import type { SharedError } from "./SharedError.ts"
+
+/** The parent side (making and hosting the object), imported on first use: see `internal/lazy.ts`. */
+const parent = lazyImport(() => import("./internal/shared/queue/parent.ts"))
 
 /**
  * @category models
@@ -111,7 +114,7 @@ export const make = <A, I>(
     if (!(Number.isInteger(capacity) && capacity > 0)) {
       return Effect.fail(invalidArgumentError(kind, "capacity", `capacity must be a positive integer, got ${capacity}`))
     }
-    return Effect.map(makeQueue(capacity, options?.joinable === true), fromHandle(item))
+    return Effect.map(Effect.flatMap(parent, (p) => p.makeQueue(capacity, options?.joinable === true)), fromHandle(item))
   })
 
 /**

@@ -33,10 +33,13 @@ import { dual } from "effect/Function"
 import type * as Scope from "effect/Scope"
 import { withTimeout } from "./internal/shared/args.ts"
 import { type Handle, HandleKey, handleSchema, holding, isKind } from "./internal/shared/object.ts"
-import { makeRLock } from "./internal/shared/rlock/parent.ts"
+import { lazyImport } from "./internal/lazy.ts"
 import { fiberCell, kind } from "./internal/shared/rlock/protocol.ts"
 import { type RLockView, rlockView } from "./internal/shared/rlock/worker.ts"
 import type { SharedError } from "./SharedError.ts"
+
+/** The parent side (making and hosting the object), imported on first use: see `internal/lazy.ts`. */
+const parent = lazyImport(() => import("./internal/shared/rlock/parent.ts"))
 
 /**
  * @category models
@@ -72,7 +75,7 @@ export const schema = handleSchema<SharedRLock>(kind, isSharedRLock, fromHandle)
  * @category constructors
  * @since 0.1.0
  */
-export const make: Effect.Effect<SharedRLock, never, Scope.Scope> = Effect.map(makeRLock, fromHandle)
+export const make: Effect.Effect<SharedRLock, never, Scope.Scope> = Effect.map(Effect.flatMap(parent, (p) => p.makeRLock), fromHandle)
 
 
 /** Runs `f` with the current fiber's id as the lock knows it. */

@@ -33,11 +33,14 @@ import type * as Scope from "effect/Scope"
 import { parsePermits, withTimeout } from "./internal/shared/args.ts"
 import { invalidArgumentError } from "./internal/shared/errors.ts"
 import { type Handle, HandleKey, handleSchema, holding, isKind } from "./internal/shared/object.ts"
-import { makeSemaphore } from "./internal/shared/semaphore/parent.ts"
+import { lazyImport } from "./internal/lazy.ts"
 import { kind } from "./internal/shared/semaphore/protocol.ts"
 import { type SemaphoreView, semaphoreView } from "./internal/shared/semaphore/worker.ts"
 import type { Restore } from "./internal/shared/wait.ts"
 import { SharedError } from "./SharedError.ts"
+
+/** The parent side (making and hosting the object), imported on first use: see `internal/lazy.ts`. */
+const parent = lazyImport(() => import("./internal/shared/semaphore/parent.ts"))
 
 /**
  * @category models
@@ -83,7 +86,7 @@ export const make = (
     if (!(Number.isInteger(permits) && permits >= 0)) {
       return Effect.fail(invalidArgumentError(kind, "permits", `permits must be a non-negative integer, got ${permits}`))
     }
-    return Effect.map(makeSemaphore(permits, options?.bounded === true), fromHandle)
+    return Effect.map(Effect.flatMap(parent, (p) => p.makeSemaphore(permits, options?.bounded === true)), fromHandle)
   })
 
 /**

@@ -46,14 +46,11 @@ import type { ConnectionOptions } from "node:tls"
 import type { Transferable } from "node:worker_threads"
 import type { AsyncResult } from "./AsyncResult.ts"
 import { makeAsyncResult } from "./AsyncResult.ts"
-import { makeFront } from "./internal/front.ts"
-import { inProcess } from "./internal/inProcess.ts"
-import { loadCluster } from "./internal/cluster/load.ts"
-import * as batch from "./internal/parent/batch.ts"
-import { makeLocal } from "./internal/parent/pool.ts"
-import { processes } from "./internal/parent/processes.ts"
-import { threads } from "./internal/parent/threads.ts"
+import { stream, withBatches, withMachinery } from "./internal/lazy.ts"
+import { refuseInWorker } from "./internal/parent/guard.ts"
+import type { Source } from "./internal/parent/batch.ts"
 import type { PoolService } from "./internal/service.ts"
+import { summarize as summarizeResults } from "./internal/summary.ts"
 import { WorkerPool as Service } from "./internal/service.ts"
 import type { Task } from "./Task.ts"
 import type { WorkerError } from "./WorkerError.ts"
@@ -101,7 +98,10 @@ export interface PoolOptions {
   readonly execArgv?: ReadonlyArray<string> | undefined
   /** Environment of each worker (default: the parent's). */
   readonly env?: Readonly<Record<string, string>> | undefined
-  /** Task module URLs every worker imports at start, before the first task needs them. */
+  /**
+   * Task module URLs every worker imports at start, before it says it is ready. Without it, a module is
+   * imported by every ready worker at once when the pool sees its first task.
+   */
   readonly preload?: ReadonlyArray<string> | undefined
   /** Allow creating this pool inside a worker (a deliberate nested pool). Default false: see the main guard. */
   readonly allowInWorker?: boolean | undefined
@@ -327,13 +327,27 @@ export interface DeadlockInfo {
 }
 
 /**
+ * A local pool: refused at once inside a worker (before anything is loaded, see `guard.ts`), else built,
+ * with only its own backend loaded (threads need neither `child_process` nor the in-process runtime).
+ */
+const local = (
+  options: PoolOptions | undefined,
+  backend: () => Promise<import("./internal/parent/backend.ts").Backend>
+): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
+  Effect.suspend(() => {
+    const refused = refuseInWorker(options)
+    if (refused !== undefined) return Effect.fail(refused)
+    return withMachinery((m) => Effect.flatMap(Effect.promise(backend), (b) => m.makeFront(m.makeLocal(b, options))))
+  })
+
+/**
  * Builds a pool on worker threads in the current scope (the constructor behind {@link layerThreads}).
  *
  * @category constructors
  * @since 0.1.0
  */
 export const makeThreads = (options?: PoolOptions): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
-  makeFront(makeLocal(threads, options))
+  local(options, () => import("./internal/parent/threads.ts").then((m) => m.threads))
 
 /**
  * Builds a pool on child processes in the current scope (the constructor behind {@link layerProcesses}).
@@ -342,7 +356,7 @@ export const makeThreads = (options?: PoolOptions): Effect.Effect<PoolService, W
  * @since 0.1.0
  */
 export const makeProcesses = (options?: PoolOptions): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
-  makeFront(makeLocal(processes, options))
+  local(options, () => import("./internal/parent/processes.ts").then((m) => m.processes))
 
 /**
  * Builds an in-process pool in the current scope (the constructor behind {@link layerInProcess}).
@@ -351,7 +365,7 @@ export const makeProcesses = (options?: PoolOptions): Effect.Effect<PoolService,
  * @since 0.1.0
  */
 export const makeInProcess = (options?: PoolOptions): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
-  makeFront(makeLocal(inProcess, options))
+  local(options, () => import("./internal/inProcess.ts").then((m) => m.inProcess))
 
 /**
  * A pool of worker threads: the default backend.
@@ -524,10 +538,12 @@ export type ClusterTimingsOption = "default" | "fast-failover" | ClusterTimings
  * @since 0.2.0
  */
 export const makeCluster = (options: ClusterOptions): Effect.Effect<PoolService, WorkerError, Scope.Scope> =>
-  makeFront(
-    // loaded on demand: programs that never use the cluster do not load the cluster client and the Postgres driver
-    // (a missing optional peer @effect/sql-pg is a typed ClusterUnavailable saying what to install)
-    Effect.flatMap(loadCluster("client", () => import("./internal/cluster/client.ts")), (m) => m.makeCluster(options))
+  withMachinery((m) =>
+    m.makeFront(
+      // loaded on demand: programs that never use the cluster do not load the cluster client and the Postgres
+      // driver (a missing optional peer @effect/sql-pg is a typed ClusterUnavailable saying what to install)
+      Effect.flatMap(m.loadCluster("client", () => import("./internal/cluster/client.ts")), (c) => c.makeCluster(options))
+    )
   )
 
 /**
@@ -630,8 +646,8 @@ export const run = <T extends Task.Any>(
  * **Gotchas**
  *
  * - `get`'s timeout is wall-clock time from the call, so on a fresh pool it includes the workers' start-up
- *   and their import of the task's module (about 0.4 s per worker for a module that imports
- *   `@effect/platform-node`). Start the pool first: `preload` the task module
+ *   and their import of the task's module (about 0.3 s per worker for a module that imports
+ *   `@effect/platform-node`'s barrel). Start the pool first: `preload` the task module
  *   (`WorkerPool.layer({ preload: [Render.module] })`: a worker imports it before it says it is ready) and
  *   `yield* WorkerPool.awaitReady`. `run`'s `timeout` counts from the task's start instead.
  *
@@ -698,7 +714,8 @@ export const map: {
     items: Iterable<Task.Payload<T>>,
     options?: BatchOptions<Task.Error<T>>
   ): Effect.Effect<Array<Task.Success<T>>, Task.Error<T> | WorkerError, WorkerPool>
-} = (task: Task.Any, items: Iterable<unknown>, options?: BatchOptions) => batch.map(task, items, options) as never
+} = (task: Task.Any, items: Iterable<unknown>, options?: BatchOptions) =>
+  withBatches((b) => b.map(task, items, options)) as never
 
 /**
  * Runs a task over every item as a stream of results in input order (Python's `Pool.imap`).
@@ -731,7 +748,8 @@ export const imap: {
     items: Stream.Stream<Task.Payload<T>, E, R>,
     options?: BatchOptions<Task.Error<T>>
   ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError | E, WorkerPool | R>
-} = (task: Task.Any, items: batch.Source, options?: BatchOptions) => batch.imap(task, items, options, false) as never
+} = (task: Task.Any, items: Source, options?: BatchOptions) =>
+  stream().unwrap(withBatches((b) => Effect.succeed(b.imap(task, items, options, false)))) as never
 
 /**
  * Runs a task over every item as a stream of results in completion order (Python's `imap_unordered`).
@@ -761,7 +779,8 @@ export const imapUnordered: {
     items: Stream.Stream<Task.Payload<T>, E, R>,
     options?: BatchOptions<Task.Error<T>>
   ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError | E, WorkerPool | R>
-} = (task: Task.Any, items: batch.Source, options?: BatchOptions) => batch.imap(task, items, options, true) as never
+} = (task: Task.Any, items: Source, options?: BatchOptions) =>
+  stream().unwrap(withBatches((b) => Effect.succeed(b.imap(task, items, options, true)))) as never
 
 /**
  * Options of {@link mapStream}: a batch's options (`chunkSize`, `window`, `retry`, `mode`, `progress`,
@@ -834,8 +853,9 @@ export const mapStream: {
     options?: StreamOptions<Task.Error<T>>
   ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerError | E, WorkerPool | R>
 } = dual(
-  (args) => batch.isStreamSource(args[0]),
-  (self: Stream.Stream<unknown, unknown, unknown>, task: Task.Any, options?: StreamOptions) => batch.mapStream(self, task, options)
+  (args) => stream().isStream(args[0]),
+  (self: Stream.Stream<unknown, unknown, unknown>, task: Task.Any, options?: StreamOptions) =>
+    stream().unwrap(withBatches((b) => Effect.succeed(b.mapStream(self, task, options))))
 ) as never
 
 /**
@@ -859,7 +879,7 @@ export const starmap = <T extends Task.Any>(
   >,
   options?: BatchOptions<Task.Error<T>>
 ): Effect.Effect<Array<Task.Success<T>>, Task.Error<T> | WorkerError, WorkerPool> =>
-  batch.map(task, batch.spread(task, args as Iterable<ReadonlyArray<unknown>>), options) as Effect.Effect<
+  withBatches((b) => b.map(task, b.spread(task, args as Iterable<ReadonlyArray<unknown>>), options)) as Effect.Effect<
     Array<Task.Success<T>>,
     Task.Error<T> | WorkerError,
     WorkerPool
@@ -872,7 +892,7 @@ export const starmap = <T extends Task.Any>(
  * @category getters
  * @since 0.1.0
  */
-export const summarize: <A, E>(results: ReadonlyArray<BatchResult<A, E>>) => BatchSummary = batch.summarize
+export const summarize: <A, E>(results: ReadonlyArray<BatchResult<A, E>>) => BatchSummary = summarizeResults
 
 /**
  * Waits until every worker of the pool in context has started (and run its initializer).

@@ -12,7 +12,8 @@ export const adapterFiles: ReadonlyArray<string> = [
   "tinypool.ts",
   "workerpool.ts",
   "poolifier.ts",
-  "effect-rpc.ts"
+  "effect-rpc.ts",
+  "python.ts"
 ]
 
 /** Loads the adapters of one file. */

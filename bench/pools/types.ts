@@ -37,12 +37,20 @@ export interface PoolAdapter {
   readonly id: string
   /** Row label in the tables. */
   readonly label: string
-  /** "ours" (effect-parallel), "peer" (ratios are taken against the best peer) or "baseline" (a limit). */
-  readonly kind: "ours" | "peer" | "baseline"
+  /**
+   * "ours" (effect-parallel), "peer" (ratios are taken against the best peer), "baseline" (a limit) or
+   * "reference" (another language's pool, for comparison; never a peer).
+   */
+  readonly kind: "ours" | "peer" | "baseline" | "reference"
   /** The workloads it takes part in (its open pool has the operations they need). */
   readonly workloads: ReadonlyArray<WorkloadId>
   /** W4 modes it supports. */
   readonly sumModes: ReadonlyArray<SumMode>
   /** Starts a pool of `workers` workers. */
   readonly open: (workers: number) => Promise<OpenPool>
+  /**
+   * Measured by another program instead of bench/child.ts: run as `command ...args '<CaseSpec as JSON>'`,
+   * it prints `RESULT <Measurement as JSON>` like the child does.
+   */
+  readonly external?: { readonly command: string; readonly args: ReadonlyArray<string> } | undefined
 }

@@ -5,7 +5,8 @@
 // whose types need the DOM lib (Effect's RPC declarations use its `Transferable`), and this program is
 // type-checked without it
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { Task, WorkerPool } from "effect-parallel"
 
 const countPrimes = (from: number, to: number): number => {

@@ -49,10 +49,13 @@ export type ItemOutcome = WireOutcome | { readonly _tag: "WorkerError"; readonly
  * there: no queueing, no transport); the front ignores it, a cluster runner reports it to its client.
  */
 export type ChunkOutcome =
-  /** Fail-fast chunk: the encoded values of the items that succeeded, in order, and the outcome that stopped it. */
+  /**
+   * Fail-fast chunk: the encoded values of the items that succeeded, in order (an array, or a
+   * `Float64Array` when the transport packed numbers), and the outcome that stopped it.
+   */
   | {
     readonly _tag: "Values"
-    readonly values: ReadonlyArray<unknown>
+    readonly values: ArrayLike<unknown>
     readonly stop: ItemOutcome | undefined
     readonly elapsed?: number | undefined
   }

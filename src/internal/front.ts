@@ -33,7 +33,7 @@ import { type Checked, timeoutMillis } from "./options.ts"
 import { fromWireDefect } from "./protocol.ts"
 import { randomSeed } from "./random.ts"
 import { type ResolvedRetry, resolveRetry, retrying } from "./retry.ts"
-import type { Item, ItemsPlan, PoolService, TaskRef } from "./service.ts"
+import type { Item, ItemsPlan, ItemsRun, PoolService, TaskRef } from "./service.ts"
 import type { Transferable } from "node:worker_threads"
 
 const workerError = (reason: WorkerError["reason"]) => new WorkerError({ reason })
@@ -82,9 +82,12 @@ type Tried =
   | { readonly _tag: "Crashed"; readonly error: WorkerError; readonly item: number }
   /** Run the items one at a time: a crash that cannot be placed, or a chunk that could not travel whole. */
   | { readonly _tag: "OneByOne" }
+  /** Every item succeeded: their decoded values (the common case, kept as one array). */
+  | { readonly _tag: "Values"; readonly values: ArrayLike<unknown> }
 
 const ran = (exits: ReadonlyArray<Exit.Exit<unknown, unknown>>, stopped: boolean): Tried => ({ _tag: "Ran", exits, stopped })
 const oneByOne: Tried = { _tag: "OneByOne" }
+const noValues: ReadonlyArray<unknown> = []
 
 
 let poolIds = 0
@@ -232,6 +235,28 @@ export const makeFront = (
       attempt: number
     ): Execution | Exit.Exit<never, WorkerError> => {
       const codec = executor.codec(task)
+      const execution = (items: ReadonlyArray<unknown>): Execution => {
+        if (attempt > 1) counts.retried += items.length
+        return {
+          task,
+          items,
+          index,
+          seed: fields.seed,
+          attempt,
+          mode,
+          timeoutMillis: fields.timeoutMillis,
+          trace: undefined,
+          transfer: fields.transfer,
+          onProgress: fields.onProgress
+        }
+      }
+      // primitive schemas: values that are their own encoding travel as they are, the array too
+      const isEncoded = codec.payloadIsEncoded
+      if (isEncoded !== undefined) {
+        let k = 0
+        while (k < payloads.length && isEncoded(payloads[k])) k++
+        if (k === payloads.length) return execution(payloads)
+      }
       const items: Array<unknown> = new Array(payloads.length)
       for (let k = 0; k < payloads.length; k++) {
         const r = codec.encodePayload(payloads[k])
@@ -246,19 +271,7 @@ export const makeFront = (
         }
         items[k] = r.value
       }
-      if (attempt > 1) counts.retried += items.length
-      return {
-        task,
-        items,
-        index,
-        seed: fields.seed,
-        attempt,
-        mode,
-        timeoutMillis: fields.timeoutMillis,
-        trace: undefined,
-        transfer: fields.transfer,
-        onProgress: fields.onProgress
-      }
+      return execution(items)
     }
 
     /** A single task's result: its one item's exit, or the failure of its execution. */
@@ -294,19 +307,27 @@ export const makeFront = (
           return Effect.succeed(ran(outcome.exits.map((o) => decode(task, codec, o)), false))
         case "Values": {
           const raw = outcome.values
-          const exits: Array<Exit.Exit<unknown, unknown>> = new Array(raw.length)
-          for (let i = 0; i < raw.length; i++) {
-            const r = codec.decodeSuccess(raw[i])
-            if (!r.ok) {
-              exits.length = i
-              countFailure()
-              exits.push(Exit.fail(codecFailed(task, "parent", "success", r.issue)))
-              return Effect.succeed(ran(exits, true))
+          let values: ArrayLike<unknown> = raw
+          if (codec.successAsIs !== true) {
+            const decoded: Array<unknown> = new Array(raw.length)
+            for (let i = 0; i < raw.length; i++) {
+              const r = codec.decodeSuccess(raw[i])
+              if (!r.ok) {
+                const exits: Array<Exit.Exit<unknown, unknown>> = []
+                for (let j = 0; j < i; j++) exits.push(Exit.succeed(decoded[j]))
+                counts.completed += i
+                countFailure()
+                exits.push(Exit.fail(codecFailed(task, "parent", "success", r.issue)))
+                return Effect.succeed(ran(exits, true))
+              }
+              decoded[i] = r.value
             }
-            counts.completed++
-            exits[i] = Exit.succeed(r.value)
+            values = decoded
           }
-          if (outcome.stop === undefined) return Effect.succeed(ran(exits, false))
+          counts.completed += raw.length
+          if (outcome.stop === undefined) return Effect.succeed<Tried>({ _tag: "Values", values })
+          const exits: Array<Exit.Exit<unknown, unknown>> = []
+          for (let i = 0; i < values.length; i++) exits.push(Exit.succeed(values[i]))
           exits.push(decode(task, codec, outcome.stop))
           return Effect.succeed(ran(exits, true))
         }
@@ -369,14 +390,31 @@ export const makeFront = (
         return out
       })
 
+    /** A chunk's items, each with its own exit. */
+    const expand = (r: ItemsRun): Array<Item> => {
+      const out: Array<Item> = new Array(r.values.length)
+      for (let i = 0; i < r.values.length; i++) out[i] = { index: r.start + i, exit: Exit.succeed(r.values[i]), attempts: r.attempts }
+      for (const item of r.items) out.push(item)
+      return out
+    }
+
     const runItems = (
       task: TaskRef,
       payloads: ReadonlyArray<unknown>,
       start: number,
       plan: ItemsPlan
-    ): Effect.Effect<Array<Item>, WorkerError> =>
+    ): Effect.Effect<Array<Item>, WorkerError> => Effect.map(runChunk(task, payloads, start, plan), expand)
+
+    const runChunk = (
+      task: TaskRef,
+      payloads: ReadonlyArray<unknown>,
+      start: number,
+      plan: ItemsPlan
+    ): Effect.Effect<ItemsRun, WorkerError> => {
+      const itemsRun = (items: ReadonlyArray<Item>): ItemsRun => ({ start, values: noValues, attempts: plan.attempt, items })
       // each item with its own clock: one per message
-      plan.timeoutMillis !== undefined ? itemByItem(task, payloads, start, plan) : Effect.gen(function*() {
+      if (plan.timeoutMillis !== undefined) return Effect.map(itemByItem(task, payloads, start, plan), itemsRun)
+      return Effect.gen(function*() {
         const out: Array<Item> = []
         const mode = plan.collect ? "exits" : "values"
         let offset = 0
@@ -386,7 +424,7 @@ export const makeFront = (
           const tried = yield* attempt(task, rest, base, mode, plan)
           if (tried._tag === "OneByOne") {
             out.push(...yield* itemByItem(task, rest, base, plan))
-            return out
+            return itemsRun(out)
           }
           if (tried._tag === "Crashed") {
             // the item that was running is charged with the crash (or retried); the items before it had
@@ -395,12 +433,22 @@ export const makeFront = (
             if (k > 0) {
               const again = yield* runItems(task, rest.slice(0, k), base, plan)
               out.push(...again)
-              if (!plan.collect && again.some((i) => Exit.isFailure(i.exit))) return out
+              if (!plan.collect && again.some((i) => Exit.isFailure(i.exit))) return itemsRun(out)
             }
             const crashed = yield* runItem(task, rest[k], base + k, plan, Exit.fail(tried.error))
             out.push(crashed)
-            if (!plan.collect && Exit.isFailure(crashed.exit)) return out
+            if (!plan.collect && Exit.isFailure(crashed.exit)) return itemsRun(out)
             offset += k + 1
+            continue
+          }
+          if (tried._tag === "Values") {
+            const values = tried.values
+            if (values.length === 0) return yield* Effect.die(new Error(`a chunk of ${task.name} came back with no outcome`))
+            // the whole chunk at its first try: its values as they came, one array
+            if (offset === 0 && values.length === payloads.length) return { start, values, attempts: plan.attempt, items: out }
+            for (let k = 0; k < values.length; k++) out.push({ index: base + k, exit: Exit.succeed(values[k]), attempts: plan.attempt })
+            // it ran only the items before one that could not be encoded: the rest runs now
+            offset += values.length
             continue
           }
           if (tried.exits.length === 0) return yield* Effect.die(new Error(`a chunk of ${task.name} came back with no outcome`))
@@ -411,14 +459,15 @@ export const makeFront = (
               : yield* runItem(task, rest[k], base + k, plan, exit)
             out.push(item)
             // a failure that its retries did not recover ends a fail-fast batch's chunk, and a chunk that stopped
-            if (Exit.isFailure(item.exit) && (!plan.collect || tried.stopped)) return out
+            if (Exit.isFailure(item.exit) && (!plan.collect || tried.stopped)) return itemsRun(out)
           }
           // the chunk stopped at a failure that its retry recovered, or ran only the items before one that could
           // not be encoded: the rest runs now
           offset += tried.exits.length
         }
-        return out
+        return itemsRun(out)
       })
+    }
 
     const run: PoolService["run"] = (task, payload, options) =>
       Effect.suspend(() => {
@@ -452,6 +501,7 @@ export const makeFront = (
       run,
       submit,
       runItems,
+      runChunk,
       chunkSize: executor.chunkSize,
       stats: Effect.sync(stats),
       awaitReady: executor.awaitReady

@@ -13,8 +13,8 @@ export interface WireJob {
   readonly id: number
   readonly module: string
   readonly name: string
-  /** Encoded payloads: one for a single task, several for a chunk. */
-  readonly payloads: ReadonlyArray<unknown>
+  /** Encoded payloads: one for a single task, several for a chunk (numbers may come as a `Float64Array`). */
+  readonly payloads: ArrayLike<unknown>
   /** Index of the first payload in its batch: `TaskContext.index` of item k is `index + k`. */
   readonly index: number
   readonly attempt: number
@@ -40,6 +40,12 @@ export type ToWorker =
   | { readonly _tag: "Run"; readonly jobs: ReadonlyArray<WireJob> }
   | { readonly _tag: "Interrupt"; readonly id: number }
   | { readonly _tag: "Close" }
+  /**
+   * Imports these task modules in the background: the pool has seen a task of theirs. An idle worker then
+   * has the module when its first task of it comes, so the first batch of a module runs on every worker at
+   * once instead of one worker at a time while the others import it.
+   */
+  | { readonly _tag: "Warm"; readonly modules: ReadonlyArray<string> }
   /** The answer to a worker's call on a parent-hosted shared object. */
   | { readonly _tag: "Return"; readonly id: number; readonly ok: boolean; readonly value: unknown }
 
@@ -78,7 +84,8 @@ export interface WireReply {
   /** Milliseconds the worker spent on the job, measured there (feeds adaptive chunking). */
   readonly elapsed: number
   readonly outcome: WireOutcome | undefined
-  readonly values: ReadonlyArray<unknown> | undefined
+  /** Numbers may come as a `Float64Array`. */
+  readonly values: ArrayLike<unknown> | undefined
   /** Every item's outcome, for a collecting chunk. */
   readonly outcomes?: ReadonlyArray<WireOutcome> | undefined
 }

@@ -26,6 +26,19 @@ export interface Item {
   readonly attempts: number
 }
 
+/**
+ * A chunk of a batch's items as they ended, compactly: the first `values.length` items (from index
+ * `start`) succeeded at their first attempt (`attempts`) with these values, decoded; then `items`, each
+ * with its own exit. A chunk that simply succeeded (the common case) is one array of values: no exit and
+ * no item object per value.
+ */
+export interface ItemsRun {
+  readonly start: number
+  readonly values: ArrayLike<unknown>
+  readonly attempts: number
+  readonly items: ReadonlyArray<Item>
+}
+
 /** How the items of a batch run: its options, validated once for the whole batch. */
 export interface ItemsPlan {
   readonly seed: number
@@ -60,6 +73,13 @@ export interface PoolService {
     start: number,
     plan: ItemsPlan
   ) => Effect.Effect<ReadonlyArray<Item>, WorkerError>
+  /** `runItems` answered compactly (`ItemsRun`): what batches use. */
+  readonly runChunk: (
+    task: TaskRef,
+    items: ReadonlyArray<unknown>,
+    start: number,
+    plan: ItemsPlan
+  ) => Effect.Effect<ItemsRun, WorkerError>
   /** Items for the next chunk of this task (adaptive). */
   readonly chunkSize: (task: TaskRef, remaining: number | undefined) => number
   readonly stats: Effect.Effect<PoolStats>

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Schema } from "effect"
-import { isIdentity, makeCodec } from "../../src/internal/codec.ts"
+import { encodesAsItself, isIdentity, makeCodec } from "../../src/internal/codec.ts"
+import { makeParentWire, makeWorkerWire, packNumbers } from "../../src/internal/wire.ts"
 import { fromWireDefect, toWireDefect } from "../../src/internal/protocol.ts"
 
 describe("task codecs", () => {
@@ -52,5 +53,84 @@ describe("defects on the wire", () => {
     const cyclic: Record<string, unknown> = {}
     cyclic["self"] = cyclic
     assert.strictEqual(toWireDefect(cyclic).message, "[object Object]")
+  })
+})
+
+describe("hot-path shortcuts", () => {
+  it("say which values of a primitive schema are their own encoding, and nothing for other schemas", () => {
+    const number = encodesAsItself(Schema.Number.ast)!
+    for (const x of [0, -0, NaN, Infinity, 1.5]) assert.isTrue(number(x))
+    assert.isFalse(number("1"))
+    assert.isFalse(number(undefined))
+    const union = encodesAsItself(Schema.Union([Schema.String, Schema.Literal(3), Schema.Null]).ast)!
+    assert.isTrue(union("x"))
+    assert.isTrue(union(3))
+    assert.isTrue(union(null))
+    assert.isFalse(union(4))
+    // checks, transformations and structured values always go through the parser
+    assert.isUndefined(encodesAsItself(Schema.Finite.ast))
+    assert.isUndefined(encodesAsItself(Schema.Number.check(Schema.isGreaterThan(0)).ast))
+    assert.isUndefined(encodesAsItself(Schema.NumberFromString.ast))
+    assert.isUndefined(encodesAsItself(Schema.Struct({ a: Schema.Number }).ast))
+    assert.isUndefined(encodesAsItself(Schema.Union([Schema.Number, Schema.Date]).ast))
+  })
+
+  it("agree with the parser wherever they say yes", () => {
+    const schemas = [Schema.Number, Schema.String, Schema.Boolean, Schema.Literal(-0), Schema.Union([Schema.Number, Schema.Null])]
+    const values = [0, -0, NaN, 1, "a", "", true, false, null, undefined, 1n, {}, []]
+    for (const schema of schemas) {
+      const fast = encodesAsItself(schema.ast)!
+      const codec = makeCodec({ payload: schema, success: schema, error: undefined })
+      for (const v of values) {
+        if (!fast(v)) continue
+        const r = codec.encodePayload(v)
+        assert.isTrue(r.ok, `${String(v)}`)
+        if (r.ok) assert.isTrue(Object.is(r.value, v))
+      }
+    }
+  })
+})
+
+describe("the wire", () => {
+  it("packs arrays of numbers into a Float64Array moved with the message, and nothing else", () => {
+    const moved: Array<unknown> = []
+    const numbers = [1, NaN, -0, Infinity, 0.5, 2, 3, 4, 5]
+    const packed = packNumbers(numbers, moved as never)
+    assert.instanceOf(packed, Float64Array)
+    assert.strictEqual(moved.length, 1)
+    for (let i = 0; i < numbers.length; i++) assert.isTrue(Object.is(packed[i], numbers[i]))
+    const mixed = [...numbers, "x"]
+    assert.strictEqual(packNumbers(mixed, moved as never), mixed)
+    assert.strictEqual(packNumbers([1, 2], moved as never).length, 2)
+    assert.notInstanceOf(packNumbers([1, 2], moved as never), Float64Array, "short arrays travel as they are")
+  })
+
+  it("moves a chunk's values the worker wrote into a Float64Array, and the parent reads them back as they were", () => {
+    const own = new Float64Array(16)
+    const numbers = [1, NaN, -0, Infinity, 0.5]
+    numbers.forEach((v, i) => (own[i] = v))
+    const moved: Array<unknown> = []
+    const reply = { id: 7, elapsed: 1, outcome: undefined, values: own.subarray(0, numbers.length), outcomes: undefined }
+    const wire = makeWorkerWire().encode({ _tag: "Done", replies: [reply] }, moved as never)
+    assert.deepStrictEqual(moved, [own.buffer], "the buffer moves with the message, not copied")
+    const back = makeParentWire().decode(structuredClone(wire, { transfer: moved as Array<ArrayBuffer> }))
+    assert.strictEqual(back._tag, "Done")
+    if (back._tag !== "Done") return
+    const values = back.replies[0]!.values!
+    assert.strictEqual(values.length, numbers.length)
+    for (let i = 0; i < numbers.length; i++) assert.isTrue(Object.is(values[i], numbers[i]))
+    assert.strictEqual(own.byteLength, 0, "the worker's array is detached: it kept no use of it")
+  })
+})
+
+describe("successIsNumber", () => {
+  it("is true for Schema.Number alone: its values are exactly what a Float64Array holds", () => {
+    const of = (success: Schema.Codec<any, any>) => makeCodec({ payload: Schema.Number, success, error: undefined }).successIsNumber
+    assert.isTrue(of(Schema.Number))
+    assert.isFalse(of(Schema.Number.check(Schema.isGreaterThan(0))), "a check must still run on each value")
+    assert.isFalse(of(Schema.Finite))
+    assert.isFalse(of(Schema.NumberFromString))
+    assert.isFalse(of(Schema.Union([Schema.Number, Schema.String])))
+    assert.isFalse(of(Schema.Struct({ a: Schema.Number })))
   })
 })

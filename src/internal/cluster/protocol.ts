@@ -198,9 +198,10 @@ export const outcomeToJson = (o: ChunkOutcome): OutcomeJson => {
   switch (o._tag) {
     case "Values": {
       const values: Array<unknown> = []
-      for (const v of o.values) {
+      // an array, or a Float64Array when the worker packed a chunk of numbers
+      for (let k = 0; k < o.values.length; k++) {
         try {
-          values.push(toJsonSafe(v))
+          values.push(toJsonSafe(o.values[k]))
         } catch (e) {
           // the item that cannot travel stops the chunk there, as a failure of that item
           return { v: values, s: notSafe("success", e) }

@@ -22,12 +22,11 @@ import * as Queue from "effect/Queue"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import * as Progress from "../../Progress.ts"
-import { WorkerError } from "../../WorkerError.ts"
-import type { BatchOptions, BatchResult, BatchSummary } from "../../WorkerPool.ts"
+import type { BatchOptions, BatchResult } from "../../WorkerPool.ts"
 import { type Checked, invalid, orFail, timeoutMillis } from "../options.ts"
 import { randomSeed } from "../random.ts"
 import { type ResolvedRetry, resolveRetry } from "../retry.ts"
-import type { Item, PoolService, TaskRef } from "../service.ts"
+import type { Item, ItemsRun, PoolService, TaskRef } from "../service.ts"
 import { WorkerPool } from "../service.ts"
 
 export interface Cut {
@@ -96,12 +95,23 @@ export const streamCuts = <E, R>(
 
 /** Cuts an iterable into chunks lazily; each chunk's size is decided when it is cut. */
 function* cuts(pool: PoolService, task: TaskRef, items: Iterable<unknown>, chunkSize: number | "auto"): Generator<Cut> {
-  const known = Array.isArray(items) ? items.length : undefined
+  if (Array.isArray(items)) {
+    // an array is cut by slicing: no iterator step per item
+    const all: ReadonlyArray<unknown> = items
+    let index = 0
+    while (index < all.length) {
+      const size = chunkSize === "auto" ? pool.chunkSize(task, all.length - index) : chunkSize
+      const chunk = all.slice(index, index + size)
+      yield { start: index, items: chunk }
+      index += chunk.length
+    }
+    return
+  }
   const iterator = items[Symbol.iterator]()
   let index = 0
   try {
     while (true) {
-      const size = chunkSize === "auto" ? pool.chunkSize(task, known === undefined ? undefined : known - index) : chunkSize
+      const size = chunkSize === "auto" ? pool.chunkSize(task, undefined) : chunkSize
       const chunk: Array<unknown> = []
       for (let k = 0; k < size; k++) {
         const r = iterator.next()
@@ -134,15 +144,15 @@ const labelOf = (task: TaskRef, progress: BatchOptions["progress"]): string | un
 }
 
 /**
- * A stream of chunk results: arrays of items in input order, or in completion order. Fail-fast batches
- * fail with the first unrecovered failure (after the items before it in the same chunk were emitted).
+ * A stream of chunk results, in input order, or in completion order. Fail-fast batches fail with the first
+ * unrecovered failure (after the items before it in the same chunk were emitted).
  */
 const itemStream = (
   task: TaskRef,
   items: Source,
   options: BatchOptions<any> | undefined,
   unordered: boolean
-): Stream.Stream<ReadonlyArray<Item>, unknown, unknown> =>
+): Stream.Stream<ItemsRun, unknown, unknown> =>
   Stream.unwrap(Effect.gen(function*() {
     const valid = yield* orFail(validate(options))
     const pool = yield* WorkerPool
@@ -167,11 +177,12 @@ const itemStream = (
       ? streamCuts(pool, task, items, chunkSize)
       : Stream.fromIterable(cuts(pool, task, items, chunkSize), { chunkSize: 1 })
     const chunks = source.pipe(
-      Stream.mapEffect((cut) => pool.runItems(task, cut.items, cut.start, plan), { concurrency: window, unordered }),
-      Stream.tap((batch) =>
+      Stream.mapEffect((cut) => pool.runChunk(task, cut.items, cut.start, plan), { concurrency: window, unordered }),
+      Stream.tap((run) =>
         Effect.sync(() => {
           if (reporter === undefined || label === undefined) return
-          for (const i of batch) {
+          done += run.values.length
+          for (const i of run.items) {
             done++
             if (Exit.isFailure(i.exit)) failed++
           }
@@ -190,9 +201,9 @@ const itemStream = (
   }))
 
 /** Values in order (fail-fast): the first failure ends the stream after the values before it. */
-const failFast = (batch: ReadonlyArray<Item>): Stream.Stream<unknown, unknown> => {
-  const values: Array<unknown> = []
-  for (const item of batch) {
+const failFast = (run: ItemsRun): Stream.Stream<unknown, unknown> => {
+  const values: Array<unknown> = Array.from(run.values)
+  for (const item of run.items) {
     if (Exit.isFailure(item.exit)) {
       const failed = item.exit
       return Stream.concat(Stream.fromIterable(values), Stream.fromEffect(Effect.failCause(failed.cause)))
@@ -202,9 +213,19 @@ const failFast = (batch: ReadonlyArray<Item>): Stream.Stream<unknown, unknown> =
   return Stream.fromIterable(values)
 }
 
+/** Every item's `BatchResult` (mode "result"). */
+const results = (run: ItemsRun): Array<BatchResult<unknown, unknown>> => {
+  const out: Array<BatchResult<unknown, unknown>> = []
+  for (let i = 0; i < run.values.length; i++) {
+    out.push({ _tag: "Success", index: run.start + i, value: run.values[i], attempts: run.attempts })
+  }
+  for (const item of run.items) out.push(toResult(item))
+  return out
+}
+
 export const imap = (task: TaskRef, items: Source, options: BatchOptions<any> | undefined, unordered: boolean) =>
   options?.mode === "result"
-    ? itemStream(task, items, options, unordered).pipe(Stream.flatMap((batch) => Stream.fromIterable(batch.map(toResult))))
+    ? itemStream(task, items, options, unordered).pipe(Stream.flatMap((run) => Stream.fromIterable(results(run))))
     : itemStream(task, items, options, unordered).pipe(Stream.flatMap(failFast))
 
 /** Whether a batch's input is a `Stream` (`WorkerPool.mapStream`'s data-first form). */
@@ -227,21 +248,22 @@ export const map = (
   items: Iterable<unknown>,
   options: BatchOptions<any> | undefined
 ): Effect.Effect<Array<unknown>, unknown, WorkerPool> =>
-  Effect.flatMap(Stream.runCollect(itemStream(task, items, options, false) as Stream.Stream<ReadonlyArray<Item>, unknown, WorkerPool>), (batches) => {
+  Effect.flatMap(Stream.runCollect(itemStream(task, items, options, false) as Stream.Stream<ItemsRun, unknown, WorkerPool>), (runs) => {
     let n = 0
-    for (const b of batches) n += b.length
+    for (const r of runs) n += r.values.length + r.items.length
     const out: Array<unknown> = new Array(n)
     let i = 0
     const collect = options?.mode === "result"
-    for (const b of batches) {
-      for (const item of b) {
-        if (collect) {
-          out[i++] = toResult(item)
-        } else if (Exit.isFailure(item.exit)) {
-          return Effect.failCause(item.exit.cause)
-        } else {
-          out[i++] = item.exit.value
-        }
+    for (const r of runs) {
+      const values = r.values
+      if (collect) {
+        for (const result of results(r)) out[i++] = result
+        continue
+      }
+      for (let j = 0; j < values.length; j++) out[i++] = values[j]
+      for (const item of r.items) {
+        if (Exit.isFailure(item.exit)) return Effect.failCause(item.exit.cause)
+        out[i++] = item.exit.value
       }
     }
     return Effect.succeed(out)
@@ -264,24 +286,4 @@ export const spread = (task: TaskRef, args: Iterable<ReadonlyArray<unknown>>): I
       for (const tuple of args) yield toStruct(tuple)
     }
   }
-}
-
-export const summarize = (results: ReadonlyArray<BatchResult<unknown, unknown>>): BatchSummary => {
-  let succeeded = 0
-  let retried = 0
-  const failed: Record<string, number> = {}
-  for (const r of results) {
-    if (r.attempts > 1) retried++
-    if (r._tag === "Success") {
-      succeeded++
-      continue
-    }
-    let key = "Defect"
-    if (r._tag === "Failure") {
-      const e = r.error as { readonly _tag?: unknown; readonly reason?: { readonly _tag?: unknown } }
-      key = e instanceof WorkerError ? `WorkerError.${e.reason._tag}` : typeof e?._tag === "string" ? e._tag : "Failure"
-    }
-    failed[key] = (failed[key] ?? 0) + 1
-  }
-  return { total: results.length, succeeded, failed, retried }
 }

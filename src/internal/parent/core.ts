@@ -75,6 +75,8 @@ interface Slot {
   readonly inflight: Array<Job>
   /** Items sent to this worker over its life (for maxTasksPerWorker). */
   assigned: number
+  /** How many of the pool's seen task modules this worker was told to import (`Warm`). */
+  warmed: number
   killed: boolean
   /** What the worker said before it died (processes). */
   fatal: string | undefined
@@ -142,6 +144,9 @@ export class PoolCore {
   private closeWaiters: Array<() => void> = []
   private readyWaiters: Array<() => void> = []
   private readonly hostCalls = new HostCalls()
+  /** Every task module a job was submitted for, in order: ready workers import each (`Warm`). */
+  private readonly seenModules: Array<string> = []
+  private readonly seen = new Set<string>()
   private counters = { crashed: 0, killed: 0, recycled: 0, spawned: 0 }
 
   readonly backend: Backend
@@ -218,6 +223,7 @@ export class PoolCore {
   submit(job: Job): void {
     if (this.closed) return this.settle(job, { _tag: "Error", reason: new PoolClosed({ taskName: job.task.name }) })
     if (this.broken !== undefined) return this.settle(job, { _tag: "Error", reason: this.broken })
+    if (!this.seen.has(job.task.module)) this.see(job.task.module)
     if (this.queue.length >= this.options.maxQueued) {
       job.state = "waiting"
       this.waiting.push(job)
@@ -361,6 +367,30 @@ export class PoolCore {
     slot.killed = true
     this.counters.killed++
     slot.handle?.kill()
+  }
+
+  /**
+   * A task module used for the first time: every ready worker imports it now, in the background, so that
+   * the first batch of its tasks finds it loaded everywhere (one worker importing it while another runs
+   * the whole batch is what made a first batch slower than the next ones). Workers that become ready
+   * later are told in `markReady`.
+   */
+  private see(module: string): void {
+    this.seen.add(module)
+    this.seenModules.push(module)
+    for (const slot of this.slots) if (slot.state === "ready" || slot.state === "initializing") this.warm(slot)
+  }
+
+  /** Tells a worker the seen modules it does not know yet. */
+  private warm(slot: Slot): void {
+    if (slot.gone || slot.warmed >= this.seenModules.length) return
+    const modules = this.seenModules.slice(slot.warmed)
+    slot.warmed = this.seenModules.length
+    try {
+      slot.handle?.send({ _tag: "Warm", modules })
+    } catch {
+      // the worker is going away; its exit is handled elsewhere
+    }
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -558,6 +588,7 @@ export class PoolCore {
       state: "starting",
       inflight: [],
       assigned: 0,
+      warmed: 0,
       killed: false,
       fatal: undefined,
       gone: false,
@@ -699,6 +730,7 @@ export class PoolCore {
   private markReady(slot: Slot): void {
     slot.state = "ready"
     this.startFailures = 0
+    this.warm(slot)
     this.notifyReady()
     this.afterProgress(slot)
   }

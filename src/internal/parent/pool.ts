@@ -7,16 +7,17 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { SpawnFailed, WorkerError } from "../../WorkerError.ts"
+import { WorkerError } from "../../WorkerError.ts"
 import type { PoolOptions } from "../../WorkerPool.ts"
 import { codecOf } from "../codec.ts"
 import { type ChunkOutcome, codecsWithin, type Conclude, type Execution, type Executor } from "../executor.ts"
 import { invalid, orFail, resolveOptions } from "../options.ts"
-import { missingGuardMessage, poolRefusals, toWireDefect, workerMarker } from "../protocol.ts"
+import { toWireDefect } from "../protocol.ts"
 import type { TaskRef } from "../service.ts"
 import { encodingFor } from "../shared/registry.ts"
 import type { Backend } from "./backend.ts"
 import type { Job, JobResult } from "./core.ts"
+import { refuseInWorker } from "./guard.ts"
 import { PoolCore } from "./core.ts"
 import { DeadlockWatch, watch as watchDeadlocks } from "./deadlock.ts"
 
@@ -49,12 +50,8 @@ export const makeLocal = (
 ): Effect.Effect<Executor, WorkerError, Scope.Scope> =>
   Effect.gen(function*() {
     const resolved = yield* orFail(resolveOptions(options))
-    if ((globalThis as Record<symbol, unknown>)[workerMarker] === true && options?.allowInWorker !== true) {
-      // counted: the worker's task loader then refuses the tasks of the module whose import started this
-      const g = globalThis as Record<symbol, unknown>
-      g[poolRefusals] = ((g[poolRefusals] as number | undefined) ?? 0) + 1
-      return yield* Effect.fail(workerError(new SpawnFailed({ message: missingGuardMessage })))
-    }
+    const refused = refuseInWorker(options)
+    if (refused !== undefined) return yield* Effect.fail(refused)
     // a shared object in a payload travels with its memory to threads, as a reference to the parent to processes
     const codec = backend.name === "processes" ? codecsWithin(codecOf, (encode) => encodingFor(false, encode)) : codecOf
     let initializer: { readonly task: TaskRef; readonly payload: unknown } | undefined

@@ -12,6 +12,7 @@ import {
   MessageChannel,
   type MessagePort,
   receiveMessageOnPort,
+  type Transferable,
   Worker
 } from "node:worker_threads"
 import { PROBE_CELLS, PROBE_OBJECT, PROBE_SEQ, PROBE_WAITING } from "../shared/registry.ts"
@@ -89,7 +90,9 @@ export const threads: Backend = {
     return {
       send: (message, transfer) => {
         try {
-          port1.postMessage(wire.encode(message), transfer)
+          // numbers packed by the wire move with the message (their buffers are made for it)
+          const moved: Array<Transferable> = transfer === undefined ? [] : [...transfer]
+          port1.postMessage(wire.encode(message, moved), moved)
         } catch (e) {
           wire.unsent()
           throw e

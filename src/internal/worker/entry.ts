@@ -14,7 +14,7 @@
  * @internal
  */
 import * as nodeModule from "node:module"
-import { type MessagePort, parentPort, receiveMessageOnPort, Worker, workerData } from "node:worker_threads"
+import { type MessagePort, parentPort, receiveMessageOnPort, type Transferable, Worker, workerData } from "node:worker_threads"
 
 try {
   nodeModule.enableCompileCache?.()
@@ -73,7 +73,11 @@ if (parentPort !== null) {
   const boot = workerData as Boot & { readonly port: MessagePort }
   const port = boot.port
   const runtime = makeWorkerRuntime({
-    send: (message) => port.postMessage(wire.encode(message)),
+    send: (message) => {
+      // numbers packed by the wire move with the message (their buffers are made for it)
+      const moved: Array<Transferable> = []
+      port.postMessage(wire.encode(message, moved), moved)
+    },
     cursor: boot.cursor,
     owner: boot.owner
   })

@@ -202,11 +202,6 @@ export const makeFront = (
     }
 
     /**
-     * An execution of the payloads, encoded up to the first one that cannot be (the execution holds the
-     * payloads before it, and runs first; the next attempt then starts at the bad one), or, when the first
-     * cannot be encoded, its failure.
-     */
-    /**
      * Runs an execution on the executor, inside a client span when the caller is traced (has a parent
      * span): the span's ids travel with the execution to continue where the task runs. Untraced callers pay
      * one context lookup and nothing else.
@@ -226,6 +221,11 @@ export const makeFront = (
         )
       })
 
+    /**
+     * An execution of the payloads, encoded up to the first one that cannot be (the execution holds the
+     * payloads before it, and runs first; the next attempt then starts at the bad one), or, when the first
+     * cannot be encoded, its failure. Payloads that are their own encoding (primitive schemas) are not copied.
+     */
     const prepare = (
       task: TaskRef,
       payloads: ReadonlyArray<unknown>,

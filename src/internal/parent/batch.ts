@@ -228,9 +228,6 @@ export const imap = (task: TaskRef, items: Source, options: BatchOptions<any> | 
     ? itemStream(task, items, options, unordered).pipe(Stream.flatMap((run) => Stream.fromIterable(results(run))))
     : itemStream(task, items, options, unordered).pipe(Stream.flatMap(failFast))
 
-/** Whether a batch's input is a `Stream` (`WorkerPool.mapStream`'s data-first form). */
-export const isStreamSource = Stream.isStream
-
 /** A stream through the pool (`WorkerPool.mapStream`): `imap`, or `imapUnordered` with `ordered: false`. */
 export const mapStream = (
   source: Stream.Stream<unknown, unknown, unknown>,

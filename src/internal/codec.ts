@@ -142,6 +142,8 @@ export const encodesAsItself = (ast: SchemaAST.AST): ((u: unknown) => boolean) |
       return (u) => Object.is(u, literal)
     }
     case "Union": {
+      // "oneOf" fails a value that matches two members: only the parser can say so
+      if (ast.options?.mode === "oneOf" || ast.encodingChecks !== undefined) return undefined
       const members: Array<(u: unknown) => boolean> = []
       for (const t of ast.types) {
         const f = encodesAsItself(t)

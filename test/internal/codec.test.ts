@@ -73,6 +73,13 @@ describe("hot-path shortcuts", () => {
     assert.isUndefined(encodesAsItself(Schema.NumberFromString.ast))
     assert.isUndefined(encodesAsItself(Schema.Struct({ a: Schema.Number }).ast))
     assert.isUndefined(encodesAsItself(Schema.Union([Schema.Number, Schema.Date]).ast))
+    // a "oneOf" union fails a value that matches two members (3 here): the parser must see every value
+    const oneOf = Schema.Union([Schema.Number, Schema.Literal(3)], { mode: "oneOf" })
+    assert.isUndefined(encodesAsItself(oneOf.ast))
+    const codec = makeCodec({ payload: oneOf, success: oneOf, error: undefined })
+    assert.isFalse(codec.encodePayload(3).ok)
+    assert.isTrue(codec.encodePayload(4).ok)
+    assert.isUndefined(codec.payloadIsEncoded)
   })
 
   it("agree with the parser wherever they say yes", () => {

@@ -41,8 +41,8 @@ export type ToWorker =
   | { readonly _tag: "Interrupt"; readonly id: number }
   | { readonly _tag: "Close" }
   /**
-   * Imports these task modules in the background: the pool has seen a task of theirs. An idle worker then
-   * has the module when its first task of it comes, so the first batch of a module runs on every worker at
+   * Imports these task modules in the background, once the worker is idle (never under a running handler):
+   * the pool has seen a task of theirs. An idle worker then has the module when its first task of it comes, so the first batch of a module runs on every worker at
    * once instead of one worker at a time while the others import it.
    */
   | { readonly _tag: "Warm"; readonly modules: ReadonlyArray<string> }

@@ -361,6 +361,30 @@ for (const backend of [...backends, ...clusterBackends]) {
           })
       )
 
+      it.live.skipIf(!backend.isolated || backend.remote === true)(
+        localOnly(isolatedOnly("a busy worker imports a newly seen module only once its running task has ended, never under it")),
+        () =>
+          Effect.gen(function*() {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ep-cold-"))
+            const log = path.join(dir, "imports.log")
+            fs.writeFileSync(log, "")
+            const run = Effect.gen(function*() {
+              yield* WorkerPool.awaitReady
+              // one worker runs a task of another module (a task module without the import.meta.main guard
+              // would start its program on import, and its process.exit would end the worker under this task)
+              let slept = false
+              const sleeping = yield* Effect.forkChild(Sleep(1500).pipe(Effect.tap(() => Effect.sync(() => { slept = true }))))
+              yield* statsUntil((s) => s.running === 1)
+              // the other worker runs the cold module's task: it ends once both workers have imported the module
+              const importers = yield* AwaitImporters(2)
+              assert.strictEqual(importers, 2)
+              assert.isTrue(slept, "the busy worker imported the module before its running task had ended")
+              yield* Fiber.join(sleeping)
+            }).pipe(Effect.provide(pool({ preload: [Sleep.module], env: { ...process.env, EFFECT_PARALLEL_COLD_LOG: log } })))
+            yield* Effect.ensuring(run, Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+          })
+      )
+
       it.live("imap streams in input order; imapUnordered in completion order", () =>
         Effect.gen(function*() {
           yield* WorkerPool.awaitReady // all four start together: completion order is then the sleep order

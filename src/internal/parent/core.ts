@@ -370,7 +370,8 @@ export class PoolCore {
   }
 
   /**
-   * A task module used for the first time: every ready worker imports it now, in the background, so that
+   * A task module used for the first time: every ready worker imports it in the background (a busy one once
+   * its running task has ended: `warmWhenIdle` in the worker runtime), so that
    * the first batch of its tasks finds it loaded everywhere (one worker importing it while another runs
    * the whole batch is what made a first batch slower than the next ones). Workers that become ready
    * later are told in `markReady`.

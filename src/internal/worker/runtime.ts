@@ -1,5 +1,7 @@
 /**
- * The worker side: receives jobs, finds their tasks, runs handlers as fibers, replies with encoded outcomes.
+ * The worker side: receives jobs, finds their tasks, runs their handlers (a chunk's items in one loop: a
+ * handler that returns an `Exit` costs no fiber, any other effect runs in a fiber), replies with encoded
+ * outcomes.
  *
  * Independent of the transport (thread, process, or the parent itself for the in-process backend): it is
  * given a `send` function and fed messages.
@@ -428,6 +430,22 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
     current = undefined
     sendReplies([r])
     schedule()
+    warmWhenIdle()
+  }
+
+  /**
+   * Modules the pool has seen (`Warm`), imported in the background once this worker is idle, never under a
+   * running handler: a task module without the `import.meta.main` guard starts its program when imported,
+   * and that program's `process.exit` must not end the worker under an unrelated task (the exit guard lets
+   * an exit through while a handler runs). A module that fails to import is reported by the first task
+   * that needs it.
+   */
+  let warmLater: Array<string> = []
+  const warmWhenIdle = (): void => {
+    if (current !== undefined || queue.length > 0 || warmLater.length === 0) return
+    const modules = warmLater
+    warmLater = []
+    for (const url of modules) loader.importModule(url).catch(() => undefined)
   }
 
   const start = (job: WireJob, loaded: Loaded): void => {
@@ -495,8 +513,8 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
         return
       }
       case "Warm": {
-        // in the background; a module that fails to import is reported by the first task that needs it
-        for (const url of message.modules) loader.importModule(url).catch(() => undefined)
+        warmLater.push(...message.modules)
+        warmWhenIdle()
         return
       }
       case "Return": {

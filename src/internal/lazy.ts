@@ -1,6 +1,7 @@
 /**
- * What the public modules load on first use rather than at import: the pool machinery (`machinery.ts`)
- * and `effect/Stream`. Importing a module costs Node about a hundred microseconds for each file it loads,
+ * What the public modules load on first use rather than at import: the pool machinery (`machinery.ts`),
+ * the batches (`parent/batch.ts`), `effect/Stream` and `effect/Queue` (`stream`, `queue`), and each shared
+ * object's parent side (`lazyImport`). Importing a module costs Node about a hundred microseconds for each file it loads,
  * and a worker imports `effect-parallel` with every task module that uses it: the package's import must
  * cost only what defining tasks needs (measured on the built package: the barrel went from 66–71 ms to
  * 36–45 ms on top of `effect/Effect` and `effect/Schema`; what remains is mostly Node's per-file loading,

@@ -121,7 +121,10 @@ export interface WorkerRuntime {
   readonly preload: (modules: ReadonlyArray<string>) => Promise<void>
   /** Interrupts whatever runs (in-process backend: the parent's "terminate"). */
   readonly shutdown: () => void
-  /** Whether a task's handler is running now (not: idle, or importing a task module). */
+  /**
+   * Whether a task's handler is running now (not: idle, or importing the module of the job about to run).
+   * Modules the pool has seen are imported only while no job is in hand (`warmWhenIdle`).
+   */
   readonly inHandler: () => boolean
 }
 
@@ -311,6 +314,11 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
     let sinceCheck = 0
     let sliceStart = started
     let lastCheck = started
+    // the crash cursor (R4): this job, then the item running, written before each item starts
+    if (cursor !== undefined) {
+      cursor[0] = job.id
+      cursor[1] = 0
+    }
 
     const reply = (outcome: WireOutcome | undefined): WireReply =>
       single
@@ -319,17 +327,20 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
         ? { id: job.id, elapsed: performance.now() - started, outcome: undefined, values: undefined, outcomes }
         : { id: job.id, elapsed: performance.now() - started, outcome, values: packed === undefined ? values : packed.subarray(0, count) }
 
+    /** Keeps a succeeded item's encoded value (a fail-fast chunk). */
+    const keep = (value: unknown): false => {
+      if (packed !== undefined) packed[count++] = value as number
+      else values.push(value)
+      return false
+    }
+
     /** One item's outcome; true when it ends the job. */
     const accept = (outcome: WireOutcome): boolean => {
       if (collect) {
         outcomes.push(outcome)
         return false
       }
-      if (!single && outcome._tag === "Success") {
-        if (packed !== undefined) packed[count++] = outcome.value as number
-        else values.push(outcome.value)
-        return false
-      }
+      if (!single && outcome._tag === "Success") return keep(outcome.value)
       finish(reply(outcome))
       return true
     }
@@ -337,19 +348,14 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
     /** One item's exit, encoded; true when it ends the job. */
     const acceptExit = (exit: Exit.Exit<unknown, unknown>): boolean => {
       if (exit._tag === "Success" && !collect && !single && successIsEncoded !== undefined && successIsEncoded(exit.value)) {
-        if (packed !== undefined) packed[count++] = exit.value as number
-        else values.push(exit.value)
-        return false
+        return keep(exit.value)
       }
       return accept(outcomeOf(codec, exit))
     }
 
     /** Runs item k; true when the job is over or waits for an asynchronous item (which resumes the loop). */
     const item = (): boolean => {
-      if (cursor !== undefined) {
-        cursor[0] = job.id
-        cursor[1] = k
-      }
+      if (cursor !== undefined) cursor[1] = k
       let payload = payloads[k]
       if (!payloadAsIs) {
         const decoded = codec.decodePayload(payload)
@@ -504,7 +510,7 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
         const i = queue.findIndex((j) => j.id === message.id)
         if (i >= 0) {
           const [job] = queue.splice(i, 1)
-          sendReplies([{ id: job!.id, elapsed: 0, outcome: { _tag: "Interrupted" }, values: job!.chunk ? [] : undefined }])
+          sendReplies([interruptedReply(job!)])
         }
         return
       }

@@ -26,8 +26,9 @@ import type { ClusterTimingsOption, PoolOptions, PostgresOption } from "./Worker
 
 /**
  * Options of a runner: `postgres` (required), `host` and `port` (the address clients and other runners
- * reach it at), `listenHost`, `pool` (options of its local thread pool: `size`, `interruptGrace`,
- * `resourceLimits` ...), `timings` (same as the clients'), and `retention` of processed messages.
+ * reach it at), `listenHost`, `weight` (its share of the shards), `pool` (options of its local thread pool:
+ * `size`, `interruptGrace`, `resourceLimits` ...), `timings` (same as the clients'), and `retention` of
+ * processed messages.
  *
  * @category models
  * @since 0.2.0

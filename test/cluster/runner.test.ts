@@ -6,7 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { toJsonSafe } from "../../src/internal/cluster/json.ts"
+import { fromJsonSafe, toJsonSafe } from "../../src/internal/cluster/json.ts"
 import { outcomeFromJson, type RunRequest } from "../../src/internal/cluster/protocol.ts"
 import { handleRun, RecentReplies } from "../../src/internal/cluster/runner.ts"
 import type { ChunkOutcome, Conclude, Execution, Executor } from "../../src/internal/executor.ts"
@@ -70,6 +70,35 @@ describe("cluster runner", () => {
       const outcome = outcomeFromJson(reply.o)
       assert.strictEqual(outcome._tag, "Exits")
       if (outcome._tag === "Exits") assert.strictEqual(outcome.exits.length, 2)
+    }))
+
+  it.effect("a value that cannot travel as JSON fails its item with CodecFailed, after the values before it (R5)", () =>
+    Effect.gen(function*() {
+      const cyclic: Record<string, unknown> = {}
+      cyclic["self"] = cyclic
+      const answering = (values: ArrayLike<unknown>): Executor => ({
+        ...echo().executor,
+        execute: <A, E>(execution: Execution, conclude: Conclude<A, E>) =>
+          conclude({ _tag: "Values", values, stop: undefined }, execution)
+      })
+      const bad = yield* handleRun(answering([1, cyclic, 3]), "r", new RecentReplies(8), { ...request("c/1", [1, 2, 3]), mode: "values" })
+      const o = outcomeFromJson(bad.o)
+      assert.strictEqual(o._tag, "Values")
+      if (o._tag !== "Values") return
+      assert.deepStrictEqual(Array.from(o.values), [1])
+      assert.strictEqual(o.stop?._tag, "Problem")
+      if (o.stop?._tag === "Problem") assert.strictEqual(o.stop.problem._tag, "CodecFailed")
+      // a chunk of numbers comes from the worker as a Float64Array: every value travels
+      const packed = yield* handleRun(answering(new Float64Array([0.5, -0, 2])), "r", new RecentReplies(8), { ...request("c/2", [1, 2, 3]), mode: "values" })
+      const p = outcomeFromJson(packed.o)
+      assert.strictEqual(p._tag, "Values")
+      if (p._tag === "Values") {
+        // values stay in JSON-safe form until the client's codec restores them
+        const restored = Array.from(p.values, (v) => fromJsonSafe(v))
+        assert.deepStrictEqual(restored, [0.5, -0, 2])
+        assert.isTrue(Object.is(restored[1], -0))
+        assert.isUndefined(p.stop)
+      }
     }))
 
   it.effect("a message delivered again gets its kept reply: its tasks do not run twice", () =>

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Schema } from "effect"
-import { localChunks, Policy } from "../../src/internal/parent/policy.ts"
+import { clusterChunks, localChunks, Policy } from "../../src/internal/parent/policy.ts"
 import type { TaskRef } from "../../src/internal/service.ts"
 
 const task: TaskRef = { name: "T", module: "file:///t.ts", payload: Schema.Number, success: Schema.Number, error: undefined }
@@ -37,5 +37,18 @@ describe("chunk sizes (policy)", () => {
     const sizes = cut(policy, 64, 2)
     assert.strictEqual(sizes[sizes.length - 1], 1, "the last chunks are single items")
     for (const s of sizes) assert.isAtMost(s * 2, 10, "no chunk above the 10 ms target")
+  })
+
+  it("on the cluster, never cut a chunk below 20 ms of measured time, and take 64 items of an unknown input", () => {
+    const policy = new Policy(clusterChunks, { prefetch: 1, maxTasksPerWorker: Infinity })
+    policy.observe(task, 1, 1_000) // 1 µs per item, message cost included
+    // a quarter of a worker's share of 40,000 over 4 workers is 2,500 items (2.5 ms): the floor makes it 20,000,
+    // and the largest cluster chunk (10,000 items) bounds that
+    assert.strictEqual(policy.chunkSize(task, 40_000, 4), 10_000)
+    const slow = new Policy(clusterChunks, { prefetch: 1, maxTasksPerWorker: Infinity })
+    slow.observe(task, 10, 1) // 10 ms per item: the floor is two items; 200 ms of work is 20
+    assert.strictEqual(slow.chunkSize(task, 400, 4), 20)
+    assert.strictEqual(slow.chunkSize(task, 160, 4), 10, "a quarter of a worker's share of what remains")
+    assert.strictEqual(new Policy(clusterChunks, { prefetch: 1, maxTasksPerWorker: Infinity }).chunkSize(task, undefined, 4), 64)
   })
 })

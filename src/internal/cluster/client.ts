@@ -40,7 +40,7 @@ import { clusterChunks, Policy } from "../parent/policy.ts"
 import type { TaskRef } from "../service.ts"
 import { encodingForOtherMachine } from "../shared/registry.ts"
 import { Balancer, type Lease } from "./balance.ts"
-import { describe, describeError, mapLayerError, postgresLayer, resolveClusterOptions, unavailable } from "./options.ts"
+import { describe, describeError, mapLayerError, postgresLayer, resolveClusterOptions, tagOf, unavailable } from "./options.ts"
 import {
   isReply,
   jsonSafeCodec,
@@ -69,16 +69,13 @@ const forTask = (e: WorkerError, task: TaskRef): WorkerError => {
   return e
 }
 
-const errorTag = (e: unknown): string =>
-  typeof e === "object" && e !== null && "_tag" in e ? String((e as { _tag: unknown })._tag) : "Error"
-
 /** Errors of a send that say "not now" rather than "never": the same message is sent again. */
 const transient = new Set(["PersistenceError", "MailboxFull", "EntityNotAssignedToRunner", "RunnerUnavailable"])
 
 /** What a failed send says: whether sending the same message again may work, and the cause in words. */
 const failureOf = (cause: Cause.Cause<unknown>): { readonly transient: boolean; readonly message: string } => {
   const fail = cause.reasons.find(Cause.isFailReason)
-  if (fail !== undefined) return { transient: transient.has(errorTag(fail.error)), message: describeError(fail.error) }
+  if (fail !== undefined) return { transient: transient.has(tagOf(fail.error) ?? ""), message: describeError(fail.error) }
   const die = cause.reasons.find(Cause.isDieReason)
   if (die !== undefined) return { transient: false, message: describeError(die.defect) }
   // the cluster ended the call with an interruption: its runner stopped serving it (it lost its shard, or
@@ -191,7 +188,8 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
 
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {
-        closedError = poolClosed({ name: "" } as TaskRef)
+        // the client-wide error: `forTask` names the task at hand
+        closedError = new WorkerError({ reason: new PoolClosed({ taskName: "" }) })
         return Deferred.fail(abort, closedError)
       }).pipe(
         Effect.andThen(Effect.sync(() => stats.running).pipe(
@@ -345,22 +343,18 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
       return o
     }
 
-    const execute = <A, E>(execution: Execution, conclude: Conclude<A, E>): Effect.Effect<A, E> => {
-      if (execution.mode === "single") {
-        return Effect.flatMap(Effect.match(send(execution), { onSuccess: outcome, onFailure: failed }), (o) => conclude(o, execution))
-      }
-      // a chunk's time per item, message cost included, sizes the next chunks
-      return Effect.flatMap(
+    const execute = <A, E>(execution: Execution, conclude: Conclude<A, E>): Effect.Effect<A, E> =>
+      Effect.flatMap(
         Effect.match(send(execution), {
           onSuccess: (sent) => {
-            policy.observe(execution.task, sent.millis, execution.items.length)
+            // a chunk's time per item, message cost included, sizes the next chunks
+            if (execution.mode !== "single") policy.observe(execution.task, sent.millis, execution.items.length)
             return outcome(sent)
           },
           onFailure: failed
         }),
         (o) => conclude(o, execution)
       )
-    }
 
     const known = () => balancer.known()
     return {

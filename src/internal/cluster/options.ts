@@ -15,7 +15,7 @@ import { ClusterUnavailable, WorkerError } from "../../WorkerError.ts"
 import type { ClusterOptions, ClusterTimings, ClusterTimingsOption, PostgresOption } from "../../WorkerPool.ts"
 import { type Checked, durationMillis, invalid, isPositiveInt, orFail } from "../options.ts"
 
-export const fastFailover: ClusterTimings = {
+const fastFailover: ClusterTimings = {
   shardLockExpiration: "6 seconds",
   shardLockRefreshInterval: "2 seconds",
   runnerHealthCheckInterval: "2 seconds",
@@ -90,9 +90,13 @@ export const postgresLayer = (postgres: PostgresOption | undefined): Layer.Layer
   )
 }
 
+/** An error's `_tag`, when it has one. */
+export const tagOf = (e: unknown): string | undefined =>
+  typeof e === "object" && e !== null && "_tag" in e ? String((e as { _tag: unknown })._tag) : undefined
+
 /** An error of Effect Cluster or the SQL client, in one line: its tag, its message and its root cause. */
 export const describeError = (e: unknown): string => {
-  const tag = typeof e === "object" && e !== null && "_tag" in e ? String((e as { _tag: unknown })._tag) : undefined
+  const tag = tagOf(e)
   const message = e instanceof Error ? e.message : String(e)
   const head = tag === undefined ? message : message === "" ? tag : `${tag}: ${message}`
   return `${head}${rootCause(e)}`

@@ -125,7 +125,7 @@ export const jsonSafeCodec = (codec: TaskCodec): TaskCodec => ({
 
 const workerErrorJson = Schema.toCodecJson(WorkerError)
 export const encodeWorkerError = Schema.encodeSync(workerErrorJson)
-export const decodeWorkerError = Schema.decodeUnknownSync(workerErrorJson)
+const decodeWorkerError = Schema.decodeUnknownSync(workerErrorJson)
 
 /** One item's outcome, JSON-safe. */
 export type ItemJson =

@@ -26,7 +26,7 @@ import { makeLocal } from "../parent/pool.ts"
 import { threads } from "../parent/threads.ts"
 import type { TaskRef } from "../service.ts"
 import { fromJsonSafe, NotJsonSafe } from "./json.ts"
-import { mapLayerError, postgresLayer, shardingConfigOf, unavailable } from "./options.ts"
+import { describeError, mapLayerError, postgresLayer, shardingConfigOf, unavailable } from "./options.ts"
 import { encodeWorkerError, outcomeToJson, type Reply, type RunRequest, TaskEntity } from "./protocol.ts"
 import { runnerLayer } from "./transport.ts"
 
@@ -219,6 +219,6 @@ export const layer = (options: RunnerOptions): Layer.Layer<never, WorkerError> =
       )
     return mapLayerError(
       Layer.mergeAll(entity, cleaner, Layer.effectDiscard(uncompressedPayloads)).pipe(Layer.provide(sharding), Layer.provide(postgresLayer(options.postgres))),
-      (e) => e instanceof WorkerError ? e : unavailable(`the runner at ${address} could not start: ${String((e as Error)?.message ?? e)}`)
+      (e) => e instanceof WorkerError ? e : unavailable(`the runner at ${address} could not start: ${describeError(e)}`)
     )
   }))

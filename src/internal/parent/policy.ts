@@ -27,7 +27,7 @@ export interface ChunkTuning {
   /** The largest chunk. */
   readonly maxItems: number
   /** With a known input: chunks at most this small a share of it, remaining / (workers × n), so that every worker gets n. */
-  readonly atMostShare: number | undefined
+  readonly atMostShare: number
   /** With an input of unknown length: chunks of at least this many items. */
   readonly atLeastUnknown: number
   /**
@@ -108,7 +108,7 @@ export class Policy {
     const atLeast = remaining === undefined ? t.atLeastUnknown : 1
     const largest = Math.min(t.maxItems, this.limits.maxTasksPerWorker)
     let atMost = largest
-    if (remaining !== undefined && t.atMostShare !== undefined) {
+    if (remaining !== undefined) {
       const floor = perItem === undefined ? 1 : Math.min(largest, Math.floor(t.floorMillis / perItem))
       atMost = Math.min(atMost, Math.max(floor, Math.ceil(remaining / (workers * t.atMostShare))))
     }

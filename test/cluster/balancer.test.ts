@@ -72,11 +72,16 @@ describe("cluster balancer", () => {
       balancer.acquire(() => served.push("one"))
       const cancel = balancer.acquire(() => served.push("two"))
       balancer.acquire(() => served.push("three"))
+      assert.strictEqual(balancer.waiting(), 3)
       cancel()
+      cancel()
+      assert.strictEqual(balancer.waiting(), 2, "a caller that gave up no longer waits (the pool's stats.queued)")
       balancer.release(first)
       assert.deepStrictEqual(served, ["one"])
+      assert.strictEqual(balancer.waiting(), 1)
       balancer.release(first)
       assert.deepStrictEqual(served, ["one", "three"])
+      assert.strictEqual(balancer.waiting(), 0)
     }))
 
   it.effect("a slot that answers from another runner moves; a runner left without slots is forgotten", () =>

@@ -64,6 +64,8 @@ export class Balancer {
   private readonly runners = new Map<string, Runner>()
   private readonly owners: Array<Runner | undefined>
   private readonly waiters = new Deque<Waiter>()
+  /** Waiters still waiting (a cancelled one stays in the deque until it reaches the head). */
+  private waitingNow = 0
   private picks = 0
   /** For messages sent while no runner is known: Effect Cluster routes them as their id says. */
   private fallback: number
@@ -143,6 +145,11 @@ export class Balancer {
   }
 
   /** Calls `resume` with a lease as soon as one is free (at once if one is); returns a canceller. */
+  /** Messages waiting for a free worker on some runner. */
+  waiting(): number {
+    return this.waitingNow
+  }
+
   acquire(resume: (lease: Lease) => void): () => void {
     if (this.waiters.length === 0) {
       const lease = this.tryAcquire()
@@ -153,8 +160,11 @@ export class Balancer {
     }
     const waiter: Waiter = { resume, active: true }
     this.waiters.push(waiter)
+    this.waitingNow++
     return () => {
+      if (!waiter.active) return
       waiter.active = false
+      this.waitingNow--
     }
   }
 
@@ -183,6 +193,7 @@ export class Balancer {
       if (lease === undefined) return
       this.waiters.shift()
       waiter.active = false
+      this.waitingNow--
       waiter.resume(lease)
     }
   }

@@ -371,7 +371,8 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
           workers: runners.length,
           ready: runners.length,
           busy: Math.min(stats.running, size),
-          queued: 0,
+          // messages held in the client until a runner has a free worker
+          queued: balancer.waiting(),
           waiting: 0,
           running: stats.running,
           crashed: stats.crashed,

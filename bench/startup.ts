@@ -1,7 +1,7 @@
 /**
  * Start-up, broken down: how long until a program's first task result, against the physical floor, and
  * where a worker's start-up goes. Measures the built package (`dist/`, built here first with the project's
- * tsc), the way users install it: `node bench/startup.ts [--rounds N] [--json]`. `bench/run.ts` runs it
+ * build, scripts/build.mjs), the way users install it: `node bench/startup.ts [--rounds N] [--json]`. `bench/run.ts` runs it
  * with W5 and puts its table in docs/performance.md.
  *
  * Every measurement is a fresh process (or a fresh worker isolate for the breakdown); the programs are
@@ -35,7 +35,7 @@ const here = (file: string) => fileURLToPath(new URL(`./startup/${file}`, import
 const dist = `${root}dist`
 
 // the built package: `effect-parallel` resolves to it from bench/startup (the package's self-reference)
-execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, "-p", `${root}tsconfig.build.json`], { stdio: "inherit" })
+execFileSync(process.execPath, [`${root}scripts/build.mjs`], { stdio: "inherit" })
 
 /** Runs a program in a fresh process; its last stdout line is JSON. Also the wall time, spawn to exit. */
 const program = (file: string, args: ReadonlyArray<string> = []): Record<string, number> => {

@@ -1,10 +1,48 @@
 // Checks the published build: `dist/` alone (plain JS, no type stripping) runs a task on threads and on
 // processes through the built generic worker entry. Run after `npm run build`.
+//
+// It first checks the bundle's evaluation order: from every entry point in package.json, the Node version
+// check (src/internal/nodeVersion.ts) must be evaluated before any module of `effect`, as it is in the
+// sources (test/nodeVersion.test.ts checks those), so that an old Node gets its clear message first.
 import { Effect, Redacted, Schema } from "effect"
 import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
+import { readFileSync } from "node:fs"
 import { createServer } from "node:net"
+import { dirname, join, normalize } from "node:path"
+import { fileURLToPath } from "node:url"
 import { Task, WorkerPool } from "../dist/index.js"
+
+const checkEvaluationOrder = () => {
+  const root = fileURLToPath(new URL("../", import.meta.url))
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"))
+  const entries = [
+    ...Object.values(pkg.exports).flatMap((t) => t !== null && typeof t === "object" ? [t.default] : []),
+    ...Object.values(pkg.bin)
+  ].map((file) => normalize(join(root, file)))
+  /** The modules `file` evaluates, in the order ES modules evaluate them (its static imports first, in order). */
+  const evaluationOrder = (file, seen = new Set(), order = []) => {
+    if (seen.has(file)) return order
+    seen.add(file)
+    const source = readFileSync(file, "utf8")
+    for (const m of source.matchAll(/^(?:import|export)\s(?:[^"';]*?\sfrom\s)?"([^"]+)";?$/gm)) {
+      const spec = m[1]
+      if (spec.startsWith(".")) evaluationOrder(normalize(join(dirname(file), spec)), seen, order)
+      else if (!seen.has(spec)) (seen.add(spec), order.push(spec))
+    }
+    order.push(file)
+    return order
+  }
+  for (const entry of entries) {
+    const order = evaluationOrder(entry)
+    const guard = order.findIndex((m) => /[\\/]nodeVersion\.js$/.test(m))
+    const firstEffect = order.findIndex((m) => m === "effect" || m.startsWith("effect/") || m.startsWith("@effect/"))
+    if (guard === -1 || (firstEffect !== -1 && firstEffect < guard)) {
+      throw new Error(`${entry}: the Node version check must run before ${order[firstEffect]}; evaluation order: ${order.join(", ")}`)
+    }
+  }
+  console.log(`dist: the Node version check runs first from all ${entries.length} entry points`)
+}
 
 export const Square = Task.make("Square", {
   module: import.meta.url,
@@ -14,6 +52,7 @@ export const Square = Task.make("Square", {
 })
 
 if (import.meta.main) {
+  checkEvaluationOrder()
   const program = Effect.gen(function*() {
     const one = yield* Square(12)
     const all = yield* WorkerPool.map(Square, [1, 2, 3, 4])

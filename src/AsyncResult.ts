@@ -13,11 +13,11 @@ import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
+import type * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import type * as Stream from "effect/Stream"
-import { queue as queueModule, stream } from "./internal/lazy.ts"
+import { fiber, queue as queueModule, stream } from "./internal/lazy.ts"
 import { type Checked, durationMillis, invalid, orFail } from "./internal/options.ts"
 import { GetTimeout, WorkerError } from "./WorkerError.ts"
 
@@ -84,12 +84,12 @@ export const get = <A, E>(
   self: AsyncResult<A, E>,
   options?: { readonly timeout?: Duration.Input | undefined }
 ): Effect.Effect<A, E | WorkerError> => {
-  if (options?.timeout === undefined) return Fiber.join(self.fiber)
+  if (options?.timeout === undefined) return fiber().join(self.fiber)
   const checked = durationMillis("timeout", options.timeout)
   if (Result.isFailure(checked)) return Effect.fail(new WorkerError({ reason: checked.failure }))
   const millis = checked.success
   return Effect.flatMap(
-    Effect.timeoutOption(Fiber.await(self.fiber), millis),
+    Effect.timeoutOption(fiber().await(self.fiber), millis),
     (exit): Effect.Effect<A, E | WorkerError> =>
       Option.isSome(exit)
         ? exit.value
@@ -161,10 +161,10 @@ export const wait: {
   options?: { readonly returnWhen?: ReturnWhen | undefined; readonly timeout?: Duration.Input | undefined }
 ): Effect.Effect<unknown, WorkerError> => {
   if (!isAsyncResult(self)) return waitMany(self, options)
-  if (options?.timeout === undefined) return Effect.as(Fiber.await(self.fiber), true)
+  if (options?.timeout === undefined) return Effect.as(fiber().await(self.fiber), true)
   const d = Duration.fromInput(options.timeout)
   const millis = d._tag === "None" ? 0 : Duration.toMillis(d.value)
-  return Effect.map(Effect.timeoutOption(Fiber.await(self.fiber), millis), Option.isSome)
+  return Effect.map(Effect.timeoutOption(fiber().await(self.fiber), millis), Option.isSome)
 }) as never
 
 /** Distinct handles, in the order given; anything else is a clear error rather than a hang. */
@@ -332,7 +332,7 @@ export const asCompleted = <H extends AsyncResult<any, any>>(
  * @category getters
  * @since 0.3.0
  */
-export const exit = <A, E>(self: AsyncResult<A, E>): Effect.Effect<Exit.Exit<A, E>> => Fiber.await(self.fiber)
+export const exit = <A, E>(self: AsyncResult<A, E>): Effect.Effect<Exit.Exit<A, E>> => fiber().await(self.fiber)
 
 /**
  * Tells whether the task has finished (Python's `ready()`).
@@ -371,4 +371,4 @@ export const poll = <A, E>(self: AsyncResult<A, E>): Effect.Effect<Option.Option
  * @category combinators
  * @since 0.1.0
  */
-export const cancel = <A, E>(self: AsyncResult<A, E>): Effect.Effect<void> => Effect.asVoid(Fiber.interrupt(self.fiber))
+export const cancel = <A, E>(self: AsyncResult<A, E>): Effect.Effect<void> => Effect.asVoid(fiber().interrupt(self.fiber))

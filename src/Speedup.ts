@@ -35,12 +35,12 @@
  * @since 0.1.0
  */
 import "./internal/nodeVersion.ts"
-import * as Console from "effect/Console"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import type { PlatformError } from "effect/PlatformError"
+import { lazyImport } from "./internal/lazy.ts"
 import { makeReport } from "./internal/speedup/report.ts"
 import { measureReport } from "./internal/speedup/measure.ts"
-import { renderSvg, writeFile } from "./internal/speedup/svg.ts"
+import { renderSvg } from "./internal/speedup/svg.ts"
 import { renderTable } from "./internal/speedup/table.ts"
 import type { WorkerError } from "./WorkerError.ts"
 import type * as WorkerPool from "./WorkerPool.ts"
@@ -240,7 +240,13 @@ export const table: (report: Report) => string = renderTable
  * @category formatting
  * @since 0.1.0
  */
-export const print = (report: Report): Effect.Effect<void> => Console.log(renderTable(report))
+export const print = (report: Report): Effect.Effect<void> =>
+  Effect.flatMap(consoleModule, (Console) => Console.log(renderTable(report)))
+
+// Loaded on first use: importing the package need not load them (docs/performance-notes.md, "Issue 17, third
+// sitting").
+const consoleModule = lazyImport(() => import("effect/Console"))
+const writer = lazyImport(() => import("./internal/speedup/write.ts"))
 
 /**
  * Draws a report as an SVG chart: speedup against workers with the ideal line S<sub>p</sub> = p (and bars
@@ -275,4 +281,4 @@ export const toSvg: (report: Report, options?: SvgOptions) => string = renderSvg
  * @since 0.1.0
  */
 export const plot = (report: Report, path: string, options?: SvgOptions): Effect.Effect<void, PlatformError> =>
-  writeFile(path, renderSvg(report, options))
+  Effect.flatMap(writer, (w) => w.writeFile(path, renderSvg(report, options)))

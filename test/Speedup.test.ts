@@ -2,7 +2,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Console, Effect } from "effect"
 import { WorkerError, WorkerPool } from "../src/index.ts"
 import { defaultWorkers } from "../src/internal/speedup/measure.ts"
 import * as Speedup from "../src/Speedup.ts"
@@ -153,6 +153,15 @@ describe("Speedup", () => {
     assert.include(svg, "no measurements")
     assert.notInclude(svg, "speedup-point")
   })
+
+  it.effect("print writes the table through the program's Console (loaded on first use)", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const console: Console.Console = { ...globalThis.console, log: (...args: ReadonlyArray<unknown>) => void lines.push(args.join(" ")) }
+      yield* Speedup.print(report).pipe(Effect.provideService(Console.Console, console))
+      yield* Speedup.print(report).pipe(Effect.provideService(Console.Console, console))
+      assert.deepStrictEqual(lines, [Speedup.table(report), Speedup.table(report)])
+    }))
 
   it.effect("plot writes the SVG, creating the directory", () =>
     Effect.gen(function*() {

@@ -1,6 +1,10 @@
 // What an effect-parallel worker loads, step by step, timed in a fresh isolate: the modules its entry
 // imports (in the order it imports them), the task module, and the first task's codec. Started by
 // bench/startup.ts with workerData = { dist, task }; posts one object of milliseconds.
+//
+// The built package is bundled (scripts/build.mjs): the worker runtime is the chunk `internal/chunks/worker.js`,
+// whose exports are renamed; `codecOf` is found by its name in the export list of the chunk that has it.
+import { readdirSync, readFileSync } from "node:fs"
 import * as nodeModule from "node:module"
 import { parentPort, workerData } from "node:worker_threads"
 
@@ -16,11 +20,15 @@ const step = async (name, f) => {
 }
 await step("effect/Effect", () => import("effect/Effect"))
 await step("effect/Schema", () => import("effect/Schema"))
-await step("worker runtime (entry, runtime, wire, codec, task loader)", async () => {
-  await import(`${workerData.dist}/internal/worker/runtime.js`)
-  await import(`${workerData.dist}/internal/wire.js`)
-})
+const chunk = `${workerData.dist}/internal/chunks/worker.js`
+await step("worker runtime (entry, runtime, wire, codec, task loader)", () => import(chunk))
 const mod = await step("task module (with effect-parallel)", () => import(workerData.task))
-const { codecOf } = await import(`${workerData.dist}/internal/codec.js`)
+const chunks = new URL(`${workerData.dist}/internal/chunks/`)
+const [file, alias] = readdirSync(chunks).flatMap((f) => {
+  const m = f.endsWith(".js") ? /\bcodecOf as (\w+)\b/.exec(readFileSync(new URL(f, chunks), "utf8")) : null
+  return m === null ? [] : [[f, m[1]]]
+})[0] ?? []
+if (file === undefined) throw new Error(`no chunk in ${chunks} exports codecOf`)
+const codecOf = (await import(new URL(file, chunks).href))[alias]
 await step("first task's codec", () => codecOf(mod.Double).encodeSuccess(42))
 parentPort.postMessage(t)

@@ -1,11 +1,12 @@
 /**
  * What the public modules load on first use rather than at import: the pool machinery (`machinery.ts`),
- * the batches (`parent/batch.ts`), `effect/Stream` and `effect/Queue` (`stream`, `queue`), and each shared
- * object's parent side (`lazyImport`). Importing a module costs Node about a hundred microseconds for each file it loads,
- * and a worker imports `effect-parallel` with every task module that uses it: the package's import must
- * cost only what defining tasks needs (measured on the built package: the barrel went from 66–71 ms to
- * 36–45 ms on top of `effect/Effect` and `effect/Schema`; what remains is mostly Node's per-file loading,
- * see docs/performance-notes.md).
+ * the batches (`parent/batch.ts`), `effect/Stream`, `effect/Queue` and `effect/Fiber` (`stream`, `queue`,
+ * `fiber`), and each shared object's parent side, `Speedup`'s file writer and `effect/Console`
+ * (`lazyImport`). Importing a module costs Node about a hundred microseconds for each file it loads (an
+ * effect module with its own files, 0.6–1.2 ms), and a worker imports `effect-parallel` with every task
+ * module that uses it: the package's import must cost only what defining tasks needs (measured on the built
+ * package: the barrel went from 66–71 ms to 36–45 ms on top of `effect/Effect` and `effect/Schema` with
+ * these, then to ~15 ms bundled, see scripts/build.mjs and docs/performance-notes.md).
  *
  * @internal
  */
@@ -55,3 +56,8 @@ let queueModule: typeof import("effect/Queue") | undefined
 
 /** `effect/Queue`, loaded the same way (for code that builds a stream on a queue). */
 export const queue = (): typeof import("effect/Queue") => (queueModule ??= require("effect/Queue"))
+
+let fiberModule: typeof import("effect/Fiber") | undefined
+
+/** `effect/Fiber`, loaded the same way (for `AsyncResult`'s `get`, `wait`, `exit` and `cancel`). */
+export const fiber = (): typeof import("effect/Fiber") => (fiberModule ??= require("effect/Fiber"))

@@ -1,6 +1,6 @@
 /**
- * The SVG chart of a speedup report, written by hand (no dependencies), and the file writer behind
- * `Speedup.plot`.
+ * The SVG chart of a speedup report, written by hand (no dependencies). The file writer behind
+ * `Speedup.plot` is `write.ts`, loaded on first use.
  *
  * Layout, top to bottom: title, subtitle (T1, baseline, backend, cores), legend, the speedup panel (measured
  * Sp with min–max bars, the ideal line Sp = p), the efficiency panel (Ep, the ideal 100 %), the shared
@@ -8,10 +8,6 @@
  *
  * @internal
  */
-import * as Effect from "effect/Effect"
-import * as PlatformError from "effect/PlatformError"
-import * as fs from "node:fs/promises"
-import * as nodePath from "node:path"
 import type { Report, SvgOptions } from "../../Speedup.ts"
 import { formatEfficiency, formatMillis, formatSpeedup } from "./table.ts"
 
@@ -329,39 +325,3 @@ export const renderSvg = (report: Report, options?: SvgOptions): string => {
   out.push(`</svg>`, "")
   return out.join("\n")
 }
-
-const systemErrorTag = (code: unknown): PlatformError.SystemErrorTag => {
-  switch (code) {
-    case "ENOENT":
-    case "ENOTDIR":
-      return "NotFound"
-    case "EACCES":
-    case "EPERM":
-    case "EROFS":
-      return "PermissionDenied"
-    case "EEXIST":
-      return "AlreadyExists"
-    case "EBUSY":
-      return "Busy"
-    default:
-      return "Unknown"
-  }
-}
-
-/** Writes a text file, creating its directory; failures become a `PlatformError` naming the path. */
-export const writeFile = (path: string, content: string): Effect.Effect<void, PlatformError.PlatformError> =>
-  Effect.tryPromise({
-    try: async () => {
-      await fs.mkdir(nodePath.dirname(path), { recursive: true })
-      await fs.writeFile(path, content, "utf8")
-    },
-    catch: (cause) =>
-      PlatformError.systemError({
-        _tag: systemErrorTag((cause as { code?: unknown } | null)?.code),
-        module: "Speedup",
-        method: "plot",
-        pathOrDescriptor: path,
-        description: cause instanceof Error ? cause.message : String(cause),
-        cause
-      })
-  })

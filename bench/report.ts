@@ -339,7 +339,9 @@ export const renderMarkdown = (info: RunInfo, results: ReadonlyArray<CaseResult>
     out.push("")
     out.push(
       `Milliseconds for the whole cycle (lower is better); loading the pool's library in the parent is not`,
-      `counted (it happens once per program), loading it in every worker is. One warm-up cycle first.`
+      `counted (it happens once per program), loading it in every worker is. One warm-up cycle first.`,
+      `effect-parallel runs from its sources here, as in the other workloads (\`src/\`, TypeScript files loaded one`,
+      `by one with type stripping); what users install is the bundled build, measured in the start-up section below.`
     )
     out.push("")
     out.push(table(

@@ -120,7 +120,7 @@ const program = Effect.gen(function*() {
       }
     }
     read("client", procs.client)
-    for (const r of procs.runners) read("runners", r)
+    procs.runners.forEach((r, k) => read(`runner ${k + 1}`, r))
     read("bare runner", procs.bare)
     return out
   }

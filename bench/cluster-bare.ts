@@ -17,6 +17,7 @@ import { Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
 import type { Scope } from "effect"
 import * as Rpc from "effect/rpc/Rpc"
 import { parseArgs } from "node:util"
+import { Worker } from "node:worker_threads"
 
 /** Persisted, with a primary key, as effect-parallel's `Run`. */
 const Echo = Rpc.make("Echo", {
@@ -28,7 +29,14 @@ const Echo = Rpc.make("Echo", {
 /** Volatile, as effect-parallel's `RunVolatile`. */
 const EchoVolatile = Rpc.make("EchoVolatile", { payload: { x: Schema.Number }, success: Schema.Number })
 
-export const BareEntity = Entity.make("bench/BareEcho", [Echo, EchoVolatile])
+/**
+ * Volatile, answered by a bare worker thread (a `worker_threads` Worker that doubles the number it is
+ * posted): the cost of a hop to a thread and back with nothing of effect-parallel's on it
+ * (`bench/cluster-trip.ts`).
+ */
+const EchoHop = Rpc.make("EchoHop", { payload: { x: Schema.Number }, success: Schema.Number })
+
+export const BareEntity = Entity.make("bench/BareEcho", [Echo, EchoVolatile, EchoHop])
 
 /** The same timings as the runners of the benchmark (`"fast-failover"`). */
 const timings = {
@@ -51,6 +59,7 @@ const IDS = 256
 export const bareClient = (postgres: string): Effect.Effect<{
   readonly persisted: (x: number) => Effect.Effect<number, unknown>
   readonly volatile: (x: number) => Effect.Effect<number, unknown>
+  readonly hop: (x: number) => Effect.Effect<number, unknown>
   readonly ready: Effect.Effect<void, unknown>
 }, unknown, Scope.Scope> =>
   Effect.gen(function*() {
@@ -65,6 +74,7 @@ export const bareClient = (postgres: string): Effect.Effect<{
     return {
       persisted: (x: number) => clients[next++ % IDS]!.Echo({ id: `${run}/${++sequence}`, x }),
       volatile: (x: number) => clients[next++ % IDS]!.EchoVolatile({ x }),
+      hop: (x: number) => clients[next++ % IDS]!.EchoHop({ x }),
       // every id answers: the client knows the shard assignments (as effect-parallel's readiness ping)
       ready: Effect.forEach(clients, (c) => c.EchoVolatile({ x: 0 }), { concurrency: "unbounded", discard: true })
     }
@@ -76,10 +86,20 @@ if (import.meta.main) {
     console.error("usage: node bench/cluster-bare.ts --postgres URL --port PORT")
     process.exit(2)
   }
+  // one bare worker thread; replies come back in the order of the messages
+  const worker = new Worker(`require("node:worker_threads").parentPort.on("message", (x) => require("node:worker_threads").parentPort.postMessage(x * 2))`, { eval: true })
+  worker.unref()
+  const waiting: Array<(y: number) => void> = []
+  worker.on("message", (y: number) => waiting.shift()!(y))
   const entity = BareEntity.toLayer(
     BareEntity.of({
       Echo: (envelope) => Effect.succeed(envelope.payload.x * 2),
-      EchoVolatile: (envelope) => Effect.succeed(envelope.payload.x * 2)
+      EchoVolatile: (envelope) => Effect.succeed(envelope.payload.x * 2),
+      EchoHop: (envelope) =>
+        Effect.callback<number>((resume) => {
+          waiting.push((y) => resume(Effect.succeed(y)))
+          worker.postMessage(envelope.payload.x)
+        })
     }),
     { concurrency: "unbounded" }
   )

@@ -219,9 +219,10 @@ const costs = (backend: BackendId, postgres: string): Effect.Effect<Sample, unkn
     return Effect.gen(function*() {
       yield* WorkerPool.awaitReady
       const readyMs = sinceMs(t0)
-      yield* sequential(10)
       yield* mapped(200)
       yield* atOnce(50)
+      // warmed as the floor is, with as many calls of the same kind
+      yield* sequential(sizes.sequential)
       const roundTripMs = yield* sequential(sizes.sequential)
       const before = backend === "persisted" ? yield* storedMessages(postgres) : 0
       const mapMs = yield* mapped(sizes.map)
@@ -237,7 +238,9 @@ type Bare = Effect.Success<ReturnType<typeof bareClient>>
 const floor = (bare: Bare, kind: "persisted" | "volatile") =>
   Effect.gen(function*() {
     const call = kind === "persisted" ? bare.persisted : bare.volatile
-    for (let i = 0; i < 10; i++) yield* call(i)
+    // warmed as effect-parallel's round trip is, with as many calls of the same kind: its runner process
+    // idled while the other sections ran
+    for (let i = 0; i < sizes.sequential; i++) yield* call(i)
     const t0 = performance.now()
     for (let i = 0; i < sizes.sequential; i++) {
       const r = yield* call(i)
@@ -505,6 +508,8 @@ const merge = (runs: ReadonlyArray<Figures>): Figures => {
   const first = runs[0]!
   return {
     ...first,
+    // runs of different commits may be merged for different sections: each one is named
+    commit: [...new Set(runs.map((r) => r.commit))].join(", "),
     load: { start: first.load.start, end: runs[runs.length - 1]!.load.end },
     seconds: runs.reduce((a, r) => a + r.seconds, 0),
     rounds: runs.reduce((a, r) => a + r.rounds, 0),
@@ -559,7 +564,7 @@ const report = (f: Figures, before: Figures | undefined, runs: number): string =
     `${seconds.toFixed(0)} s in all; effect-parallel ` +
     `${own.version} (${f.commit}), effect ${version("effect")}, @effect/sql-pg ${version("@effect/sql-pg")}`,
     ...(before === undefined ? [] : [
-      `- **Before**: the same benchmark on commit ${before.commit} (${before.startedAt.slice(0, 16).replace("T", " ")} UTC, load ` +
+      `- **Before**: the same benchmark on commit${before.commit.includes(",") ? "s" : ""} ${before.commit} (${before.startedAt.slice(0, 16).replace("T", " ")} UTC, load ` +
       `${load(before.load.start)} at its start), from a file saved with \`--save\``
     ]),
     "",
@@ -577,7 +582,7 @@ const report = (f: Figures, before: Figures | undefined, runs: number): string =
       `local \`WorkerPool.layerThreads({ size: ${THREADS} })\`, each opened fresh, awaited, warmed up, measured and closed. The`,
       "task is `Double` (x * 2): the cost measured is the message, not the work.",
       "",
-      `- **(a) round trip**: ${n(sizes.sequential)} calls of \`WorkerPool.run\`, each awaited before the next: ms per call.`,
+      `- **(a) round trip**: ${n(sizes.sequential)} calls of \`WorkerPool.run\`, each awaited before the next, after as many to warm up: ms per call.`,
       `- **(b) map**: \`WorkerPool.map(Double, xs)\` over ${n(sizes.map)} numbers, in chunks as the backend cuts them (the cluster: ${counts} messages, counted in storage): tasks per second.`,
       `- **(c) at once**: ${n(sizes.atOnce)} single \`WorkerPool.run\` calls submitted together, one message each: tasks per second.`,
       "",
@@ -604,7 +609,9 @@ const report = (f: Figures, before: Figures | undefined, runs: number): string =
         "The same round trip on a bare entity (`bench/cluster-bare.ts`): one persisted and one volatile RPC whose",
         "handler doubles a number on the runner's main thread: no pool, no worker thread, no codec, the same",
         "Postgres, transport and timings, its own runner process and database. Measured in each round just",
-        "before effect-parallel's round trip of the same kind.",
+        "before effect-parallel's round trip of the same kind. Calls awaited one after the other go to one runner",
+        "process on both sides: effect-parallel's client sends the next message to the runner used last while",
+        "each has room (before that rule, it alternated its two runners, each call finding a colder process).",
         "",
         "| round trip, ms per call | bare Effect Cluster | effect-parallel | ratio | before | ratio before |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
@@ -617,7 +624,8 @@ const report = (f: Figures, before: Figures | undefined, runs: number): string =
         "",
         "What effect-parallel adds to the bare round trip: the task's codec and the front (retries, spans, counts)",
         "in the client, the choice of a runner with a free worker, and on the runner the hop to a worker thread and",
-        "back (the entity's handler must not run tasks on the runner's main thread, which refreshes its shard locks)."
+        "back (the entity's handler must not run tasks on the runner's main thread, which refreshes its shard locks).",
+        "`bench/cluster-trip.ts` takes the volatile round trip apart (docs/performance-notes.md, issue 18)."
       )
     }
   }

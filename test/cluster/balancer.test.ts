@@ -63,6 +63,26 @@ describe("cluster balancer", () => {
       assert.closeTo(simulate(20, 10), 1 / 5, 0.01, "a slow runner of 1 worker against a fast one of 2")
     }))
 
+  it.effect("with room on several runners, the next message goes to the runner used last", () =>
+    Effect.sync(() => {
+      // calls awaited one after the other stay on one runner (its process warm), on runners of any size
+      for (const [a, b] of [[1, 1], [1, 2], [2, 1]] as const) {
+        const balancer = twoRunners(a, b)
+        const first = balancer.tryAcquire()!
+        const runner = runnerOf(first)
+        balancer.release(first)
+        for (let k = 0; k < 10; k++) {
+          const lease = balancer.tryAcquire()!
+          assert.strictEqual(runnerOf(lease), runner, `call ${k} on runners of ${a} and ${b} workers`)
+          balancer.release(lease)
+        }
+      }
+      // calls in flight together still spread by free workers
+      const balancer = twoRunners(1, 1)
+      const both = [balancer.tryAcquire(), balancer.tryAcquire()]
+      assert.deepStrictEqual(both.map(runnerOf).sort(), ["a", "b"])
+    }))
+
   it.effect("callers wait in arrival order; a caller that gave up is skipped", () =>
     Effect.sync(() => {
       const balancer = twoRunners(1, 1)

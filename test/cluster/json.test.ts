@@ -3,9 +3,11 @@
  * a worker thread, carried through JSON text to a runner and back, bytes as base64.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import * as fc from "fast-check"
+import { makeCodec } from "../../src/internal/codec.ts"
 import { fromJsonSafe, NotJsonSafe, TAG, toJsonSafe } from "../../src/internal/cluster/json.ts"
+import { jsonSafeCodec } from "../../src/internal/cluster/protocol.ts"
 
 /** Out through JSON text and back, as a message stored in Postgres travels. */
 const roundTrip = (u: unknown): unknown => fromJsonSafe(JSON.parse(JSON.stringify(toJsonSafe(u))))
@@ -145,6 +147,28 @@ describe("cluster values in JSON-safe form", () => {
       assert.deepStrictEqual(fromJsonSafe(message), { xs: [new Int32Array([5])] })
       assert.strictEqual(JSON.stringify(message), before)
       assert.deepStrictEqual(fromJsonSafe(message), { xs: [new Int32Array([5])] })
+    }))
+
+  it.effect("a primitive payload skips the encoder only when JSON keeps it as it is (R5)", () =>
+    Effect.sync(() => {
+      const codec = (payload: Schema.Codec<any, any>) => jsonSafeCodec(makeCodec({ payload, success: Schema.Number, error: undefined }))
+      const isEncoded = codec(Schema.Number).payloadIsEncoded!
+      assert.isTrue(isEncoded(2.5))
+      // what JSON cannot spell goes through the encoder, which tags it
+      for (const x of [Number.NaN, Number.POSITIVE_INFINITY, -0]) {
+        assert.isFalse(isEncoded(x), String(x))
+        const encoded = codec(Schema.Number).encodePayload(x)
+        assert.isTrue(encoded.ok)
+        assert.isTrue(Object.is(fromJsonSafe(JSON.parse(JSON.stringify(encoded.ok ? encoded.value : undefined))), x))
+      }
+      // and what the schema refuses still fails there
+      assert.isFalse(isEncoded("2"))
+      assert.isFalse(codec(Schema.Number).encodePayload("2").ok)
+      assert.isTrue(codec(Schema.String).payloadIsEncoded!("x"))
+      assert.isFalse(codec(Schema.BigInt).payloadIsEncoded!(2n), "a bigint is tagged")
+      // a schema with a check, or a struct, has no shortcut
+      assert.isUndefined(codec(Schema.Number.check(Schema.isGreaterThan(0))).payloadIsEncoded)
+      assert.isUndefined(codec(Schema.Struct({ x: Schema.Number })).payloadIsEncoded)
     }))
 
   it.effect("any value structured clone carries (no cycles) survives JSON text the same (property)", () =>

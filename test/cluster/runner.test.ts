@@ -112,6 +112,11 @@ describe("cluster runner", () => {
       // another message runs
       yield* handleRun(executor, "r", recent, request("c/2", [1]))
       assert.strictEqual(seen.length, 2)
+      // a volatile message keeps no reply (it is never delivered again): each one runs
+      yield* handleRun(executor, "r", undefined, request("v/1", [1]))
+      yield* handleRun(executor, "r", undefined, request("v/1", [1]))
+      assert.strictEqual(seen.length, 4)
+      assert.isUndefined(recent.get("v/1"))
     }))
 
   it.effect("the kept replies are bounded: the oldest goes first", () =>

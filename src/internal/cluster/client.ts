@@ -24,6 +24,8 @@ import * as ShardingConfig from "effect/cluster/ShardingConfig"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -178,10 +180,14 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
     // ---------------------------------------------------------------------------------------------------------
     // Closing, and Postgres going away
 
-    // Every call in flight races `abort`: closing the client completes it with PoolClosed (R3: their
+    // Every call in flight can be ended at once: closing the client ends each with PoolClosed (R3: their
     // interruption reaches the runners before the cluster client shuts down; this finalizer is added after
     // the cluster layer was built, so it runs first), an outage longer than the bound with ClusterUnavailable.
-    let abort = yield* Deferred.make<never, WorkerError>()
+    // A set of callbacks, not a race against a Deferred: a race forks two fibers per call, this one.
+    const inFlight = new Set<(error: WorkerError) => void>()
+    const abort = (error: WorkerError) => {
+      for (const end of [...inFlight]) end(error)
+    }
     let closedError: WorkerError | undefined
     const outage = { since: undefined as number | undefined, cause: "", tripped: undefined as WorkerError | undefined }
     const poolClosed = (task: TaskRef) => new WorkerError({ reason: new PoolClosed({ taskName: task.name }) })
@@ -190,7 +196,8 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
       Effect.suspend(() => {
         // the client-wide error: `forTask` names the task at hand
         closedError = new WorkerError({ reason: new PoolClosed({ taskName: "" }) })
-        return Deferred.fail(abort, closedError)
+        abort(closedError)
+        return Effect.void
       }).pipe(
         Effect.andThen(Effect.sync(() => stats.running).pipe(
           Effect.repeat({ until: (n) => n === 0, schedule: Schedule.spaced("5 millis") }),
@@ -209,19 +216,14 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
             Duration.format(Duration.millis(Date.now() - outage.since))
           } (unavailableTimeout ${Duration.format(Duration.millis(unavailableTimeoutMillis))}): ${cause}`
         )
-        const tripped = abort
-        return Deferred.fail(tripped, outage.tripped)
+        abort(outage.tripped)
       }
       return Effect.void
     }
-    const noteHealthy = Effect.suspend(() => {
-      if (outage.since === undefined) return Effect.void
+    const noteHealthy = Effect.sync(() => {
+      // calls from now on go through again
       outage.since = undefined
       outage.tripped = undefined
-      // calls from now on race a fresh signal (the tripped one stays failed for those that saw it)
-      return Effect.map(Deferred.make<never, WorkerError>(), (d) => {
-        if (closedError === undefined) abort = d
-      })
     })
 
     // While messages are in flight (Effect Cluster waits for their replies through any outage without a
@@ -299,7 +301,6 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
           timeoutMillis: execution.timeoutMillis ?? null,
           mode: execution.mode
         }
-        const signal = abort
         const sent = Effect.uninterruptibleMask((restore) =>
           Effect.flatMap(restore(lease), (l) => {
             stats.running++
@@ -328,10 +329,28 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
             )
           })
         )
-        return Effect.raceFirst(
-          Effect.andThen(awaitReady, sent),
-          Effect.flatMap(Deferred.await(signal), () => Effect.never)
-        ).pipe(Effect.mapError((e) => forTask(e, task)))
+        const work = Effect.andThen(awaitReady, sent)
+        // the call in a fiber of its own, which `abort` can leave behind at once (interrupting it); interrupting
+        // the caller interrupts the call and waits until it has stopped (R1, R2)
+        return Effect.withFiber((parent) =>
+          Effect.callback<Sent, WorkerError>((resume) => {
+            const fiber = Effect.runForkWith(parent.context)(work)
+            const end = (error: WorkerError) => {
+              inFlight.delete(end)
+              resume(Effect.fail(forTask(error, task)))
+              fiber.interruptUnsafe(parent.id)
+            }
+            inFlight.add(end)
+            fiber.addObserver((exit) => {
+              inFlight.delete(end)
+              resume(Exit.isSuccess(exit) ? exit : Effect.mapError(exit, (e) => forTask(e, task)))
+            })
+            return Effect.suspend(() => {
+              inFlight.delete(end)
+              return Fiber.interrupt(fiber)
+            })
+          })
+        )
       })
 
     const failed = (error: WorkerError): ChunkOutcome => ({ _tag: "Failed", error })

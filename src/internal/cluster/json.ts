@@ -85,11 +85,17 @@ const tagOf = (u: unknown): string | undefined =>
 
 const isPlainPrototype = (proto: unknown): boolean => proto === Object.prototype || proto === null
 
+/** A value that JSON keeps as it is, without a tag: a string, a boolean, null, a finite number other than -0. */
+export const isJsonPrimitive = (v: unknown): boolean =>
+  typeof v === "string" || typeof v === "boolean" || v === null || (typeof v === "number" && Number.isFinite(v) && !Object.is(v, -0))
+
 /**
  * Encodes a value (already encoded by its task's schema) into JSON-safe form. Throws `NotJsonSafe` for what
  * cannot leave the process: functions, symbols, a value that contains itself.
  */
 export const toJsonSafe = (value: unknown): unknown => {
+  // a tiny task's value: nothing to walk (no path, no set of open containers)
+  if (isJsonPrimitive(value)) return value
   let tagged = false
   const path: Array<string | number> = []
   const open = new Set<object>()
@@ -184,8 +190,8 @@ export const toJsonSafe = (value: unknown): unknown => {
     let out: Array<unknown> | undefined
     for (let k = 0; k < array.length; k++) {
       const v = array[k]
-      // primitives that JSON keeps as they are: the common case, without a call
-      if (typeof v === "string" || typeof v === "boolean" || v === null || (typeof v === "number" && Number.isFinite(v) && !Object.is(v, -0))) {
+      // primitives that JSON keeps as they are: the common case, without a walk
+      if (isJsonPrimitive(v)) {
         if (out !== undefined) out.push(v)
         continue
       }

@@ -19,7 +19,7 @@ import { CodecFailed, WorkerError } from "../../WorkerError.ts"
 import type { CodecResult, TaskCodec } from "../codec.ts"
 import type { ChunkOutcome, ItemOutcome } from "../executor.ts"
 import type { WireDefect, WireOutcome } from "../protocol.ts"
-import { fromJsonSafe, NotJsonSafe, toJsonSafe } from "./json.ts"
+import { fromJsonSafe, isJsonPrimitive, NotJsonSafe, toJsonSafe } from "./json.ts"
 
 /** An execution, as a runner receives it. */
 export const RunFields = {
@@ -110,8 +110,15 @@ const fromJsonSafeThen = (decode: (u: unknown) => CodecResult) => (u: unknown): 
   return decode(restored)
 }
 
-/** A task's codec for the cluster: its schema's own encoding (as on threads), carried in JSON-safe form. */
+const primitiveAsIs = (isEncoded: (u: unknown) => boolean) => (u: unknown): boolean => isJsonPrimitive(u) && isEncoded(u)
+
+/**
+ * A task's codec for the cluster: its schema's own encoding (as on threads), carried in JSON-safe form. The
+ * one shortcut kept: a payload that is its own encoding for a primitive schema (`Schema.Number` and a
+ * number) and that JSON keeps as it is travels without the encoder (R5 holds: the test says it is valid).
+ */
 export const jsonSafeCodec = (codec: TaskCodec): TaskCodec => ({
+  payloadIsEncoded: codec.payloadIsEncoded === undefined ? undefined : primitiveAsIs(codec.payloadIsEncoded),
   encodePayload: thenJsonSafe(codec.encodePayload),
   decodePayload: fromJsonSafeThen(codec.decodePayload),
   encodeSuccess: thenJsonSafe(codec.encodeSuccess),

@@ -20,12 +20,12 @@ import * as Schedule from "effect/Schedule"
 import { SqlClient } from "effect/sql/SqlClient"
 import type { RunnerOptions } from "../../ClusterRunner.ts"
 import { CodecFailed, WorkerError } from "../../WorkerError.ts"
-import type { ChunkOutcome, Execution, Executor } from "../executor.ts"
+import type { Execution, Executor } from "../executor.ts"
 import { type Checked, durationMillis, invalid, isPositiveInt, orFail } from "../options.ts"
 import { makeLocal } from "../parent/pool.ts"
 import { threads } from "../parent/threads.ts"
 import type { TaskRef } from "../service.ts"
-import { fromJsonSafe, NotJsonSafe } from "./json.ts"
+import { fromJsonSafe, isJsonPrimitive, NotJsonSafe } from "./json.ts"
 import { describeError, mapLayerError, postgresLayer, shardingConfigOf, unavailable } from "./options.ts"
 import { encodeWorkerError, outcomeToJson, type Reply, type RunRequest, TaskEntity } from "./protocol.ts"
 import { runnerLayer } from "./transport.ts"
@@ -46,8 +46,6 @@ const taskRef = (module: string, name: string): TaskRef => {
   }
   return ref
 }
-
-const concluded = (outcome: ChunkOutcome) => Effect.succeed(outcome)
 
 /**
  * The replies of the runner's last messages, by message id. When Postgres is away as a task finishes, its
@@ -84,54 +82,62 @@ const RECENT_MILLIS = 10 * 60_000
 /**
  * Runs one request on the local executor and encodes its reply. Never fails: every outcome is in the reply;
  * interrupting it (the client was interrupted, or the shard moved) interrupts the task in its worker.
+ * `recent`: the replies of persisted messages, for one delivered again (a volatile message never is).
  */
-export const handleRun = (executor: Executor, address: string, recent: RecentReplies, request: RunRequest): Effect.Effect<Reply> =>
-  Effect.suspend(() => {
-    const replied = recent.get(request.id)
-    if (replied !== undefined) return Effect.succeed(replied)
-    const items: Array<unknown> = new Array(request.items.length)
-    for (let k = 0; k < items.length; k++) {
-      try {
-        items[k] = fromJsonSafe(request.items[k])
-      } catch (e) {
-        const error = new WorkerError({
-          reason: new CodecFailed({
-            taskName: request.name,
-            side: "worker",
-            direction: "payload",
-            path: `[${request.index + k}]${e instanceof NotJsonSafe ? e.path : ""}`,
-            message: `(on the cluster runner) ${e instanceof Error ? e.message : String(e)}`
-          })
-        })
-        return Effect.succeed({ by: address, w: executor.size, ms: 0, o: { e: encodeWorkerError(error) } })
-      }
-    }
-    const execution: Execution = {
-      task: taskRef(request.module, request.name),
-      items,
-      index: request.index,
-      seed: request.seed,
-      attempt: request.attempt,
-      mode: request.mode,
-      timeoutMillis: request.timeoutMillis ?? undefined,
-      trace: undefined,
-      transfer: undefined,
-      onProgress: undefined
-    }
-    const t0 = performance.now()
-    return Effect.map(executor.execute(execution, concluded), (outcome): Reply => {
-      const elapsed = outcome._tag === "Values" || outcome._tag === "Exits" ? outcome.elapsed : undefined
-      const reply: Reply = {
-        by: address,
-        w: executor.size,
-        ms: performance.now() - t0,
-        ...(elapsed === undefined ? {} : { wk: elapsed }),
-        o: outcomeToJson(outcome)
-      }
-      recent.set(request.id, reply)
-      return reply
-    })
+export const handleRun = (
+  executor: Executor,
+  address: string,
+  recent: RecentReplies | undefined,
+  request: RunRequest
+): Effect.Effect<Reply> => {
+  const replied = recent?.get(request.id)
+  if (replied !== undefined) return Effect.succeed(replied)
+  const items = request.items.length === 1 && isJsonPrimitive(request.items[0]) ? request.items : restoreItems(executor, address, request)
+  if (!Array.isArray(items)) return Effect.succeed(items as Reply)
+  const execution: Execution = {
+    task: taskRef(request.module, request.name),
+    items,
+    index: request.index,
+    seed: request.seed,
+    attempt: request.attempt,
+    mode: request.mode,
+    timeoutMillis: request.timeoutMillis ?? undefined,
+    trace: undefined,
+    transfer: undefined,
+    onProgress: undefined
+  }
+  const t0 = performance.now()
+  return executor.execute(execution, (outcome): Effect.Effect<Reply> => {
+    const elapsed = outcome._tag === "Values" || outcome._tag === "Exits" ? outcome.elapsed : undefined
+    const ms = performance.now() - t0
+    const o = outcomeToJson(outcome)
+    const reply: Reply = elapsed === undefined ? { by: address, w: executor.size, ms, o } : { by: address, w: executor.size, ms, wk: elapsed, o }
+    recent?.set(request.id, reply)
+    return Effect.succeed(reply)
   })
+}
+
+/** A request's payloads restored from JSON-safe form, or the reply that says which one could not be. */
+const restoreItems = (executor: Executor, address: string, request: RunRequest): ReadonlyArray<unknown> | Reply => {
+  const items: Array<unknown> = new Array(request.items.length)
+  for (let k = 0; k < items.length; k++) {
+    try {
+      items[k] = fromJsonSafe(request.items[k])
+    } catch (e) {
+      const error = new WorkerError({
+        reason: new CodecFailed({
+          taskName: request.name,
+          side: "worker",
+          direction: "payload",
+          path: `[${request.index + k}]${e instanceof NotJsonSafe ? e.path : ""}`,
+          message: `(on the cluster runner) ${e instanceof Error ? e.message : String(e)}`
+        })
+      })
+      return { by: address, w: executor.size, ms: 0, o: { e: encodeWorkerError(error) } }
+    }
+  }
+  return items
+}
 
 /**
  * Deletes processed messages (and their replies) older than `retention`. Message ids are snowflakes that
@@ -194,7 +200,7 @@ export const layer = (options: RunnerOptions): Layer.Layer<never, WorkerError> =
     const entity = TaskEntity.toLayer(
       TaskEntity.of({
         Run: (envelope) => handleRun(executor, address, recent, envelope.payload),
-        RunVolatile: (envelope) => handleRun(executor, address, recent, envelope.payload),
+        RunVolatile: (envelope) => handleRun(executor, address, undefined, envelope.payload),
         Ping: () => Effect.succeed(info)
       }),
       { concurrency: "unbounded", maxIdleTime: "10 minutes" }

@@ -73,8 +73,10 @@ export const arrayOnMemory = (elementType: ElementType, buffer: SharedArrayBuffe
   const check = (index: number) => Number.isInteger(index) && index >= 0 && index < array.length
   const atomic = atomicKinds.has(elementType)
   const ints = array as unknown as Int32Array
-  // every operation checks the closed flag first; each is one effect on the way that succeeds
-  const closed = Effect.fail(closedError(kind))
+  // every operation checks the closed flag first; each is one effect on the way that succeeds. The error is
+  // made when an operation fails, not here: a typed error validates its fields when constructed, which cost
+  // a handle's decoding in the worker ~40 µs per task with cold caches (W4)
+  const closed = Effect.suspend(() => Effect.fail(closedError(kind)))
   const bad = (i: number) => (atomic ? outOfRange(i, array.length) : notAtomic(elementType))
   return {
     view: Effect.suspend(() => (isClosed(header) ? closed : Effect.succeed(array))),

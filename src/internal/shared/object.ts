@@ -118,12 +118,11 @@ export const handleSchema = <A extends HasHandle>(
     const context = registry.encoding
     if (!context.sameMachine) return undefined
     const h = a[HandleKey]
-    return {
-      kind,
-      id: h.id,
-      ...(context.sharesMemory && h.buffer !== undefined ? { buffer: h.buffer } : {}),
-      ...(h.detail === undefined ? {} : { detail: h.detail })
-    }
+    // keys present only with a value (the buffer only where the memory is shared), built without spreads
+    const encoded: { kind: string; id: number; buffer?: SharedArrayBuffer; detail?: string } = { kind, id: h.id }
+    if (context.sharesMemory && h.buffer !== undefined) encoded.buffer = h.buffer
+    if (h.detail !== undefined) encoded.detail = h.detail
+    return encoded
   }
   // The same codec without the parser, for the payloads of single tasks (`codec.ts`: shortcutOf). It
   // accepts exactly what the schema below accepts and asks the parser about the rest, which then fails

@@ -30,6 +30,13 @@ const open = (backend: Backend, style: Style) => async (workers: number): Promis
       shared.set(data, array)
       return array
     })
+  // A program holds its SharedArray and calls the task with it: the lookup of the one made for this
+  // Float64Array (an artefact of the workload's API) stays out of the timed Effect once it exists (an
+  // Effect.gen around every call cost ~0.2 ms of W4's ~7.5 with cold caches)
+  const sumShared = (data: Float64Array) => {
+    const known = shared.get(data)
+    return run(known === undefined ? Effect.flatMap(sharedOf(data), (array) => SumSharedArray({ data: array })) : SumSharedArray({ data: known }))
+  }
   const close = () => runtime.dispose().then(() => Effect.runPromise(Scope.close(scope, Exit.void)))
   if (style === "map") {
     return {
@@ -46,7 +53,7 @@ const open = (backend: Backend, style: Style) => async (workers: number): Promis
     // SharedArrayBuffer is a Float64Array too (the instanceof check passes), hence the cast
     sum: (data, mode) =>
       mode === "shared"
-        ? run(Effect.flatMap(sharedOf(data as Float64Array), (array) => SumSharedArray({ data: array })))
+        ? sumShared(data as Float64Array)
         : run(SumArray(data as Float64Array<ArrayBuffer>, mode === "transfer" ? { transfer: [data.buffer as ArrayBuffer] } : undefined)),
     close
   }

@@ -160,6 +160,76 @@ export const encodesAsItself = (ast: SchemaAST.AST): ((u: unknown) => boolean) |
   }
 }
 
+/** What a shortcut's `encode` or `decode` returns when only the parser can say (a value it does not know). */
+export const askParser: unique symbol = Symbol.for("effect-parallel/askParser")
+
+/**
+ * A codec written by hand for one schema, carried on its AST as the annotation `shortcutAnnotation`: the
+ * shared objects' handle schemas have one (`shared/object.ts`), so a payload that holds a `SharedArray`
+ * needs no parser walk on either side. Each function returns exactly what the parser would for the values
+ * it accepts, and `askParser` for anything else (the parser then decides, and names what was wrong).
+ */
+export interface Shortcut {
+  readonly encode: (u: unknown) => unknown
+  readonly decode: (u: unknown) => unknown
+}
+
+export const shortcutAnnotation = "~effect-parallel/codecShortcut"
+
+/**
+ * The shortcut of a schema, where one can be built: a schema annotated with one (and no checks), a
+ * primitive schema (`encodesAsItself`), or a struct of required fields that all have one (no checks, no
+ * encoding, no index signatures: `Schema.Struct({ data: SharedArray.schema, from: Schema.Number })`).
+ * A struct's shortcut builds a fresh object of its declared fields, as the parser does (it strips the
+ * others), and asks the parser about an input that is not a plain record of own fields.
+ */
+export const shortcutOf = (ast: SchemaAST.AST): Shortcut | undefined => {
+  if (ast.checks !== undefined) return undefined
+  const annotated = ast.annotations?.[shortcutAnnotation] as Shortcut | undefined
+  if (annotated !== undefined) return annotated
+  if (ast.encoding !== undefined) return undefined
+  const primitive = encodesAsItself(ast)
+  if (primitive !== undefined) {
+    const same = (u: unknown): unknown => (primitive(u) ? u : askParser)
+    return { encode: same, decode: same }
+  }
+  if (ast._tag !== "Objects" || ast.indexSignatures.length > 0 || ast.encodingChecks !== undefined) return undefined
+  const names: Array<PropertyKey> = []
+  const fields: Array<Shortcut> = []
+  for (const p of ast.propertySignatures) {
+    // a record's "__proto__" would set the prototype: the parser's business
+    if (p.name === "__proto__") return undefined
+    const field = SchemaAST.isOptional(p.type) ? undefined : shortcutOf(p.type)
+    if (field === undefined) return undefined
+    names.push(p.name)
+    fields.push(field)
+  }
+  const n = names.length
+  const struct = (direction: "encode" | "decode") => (u: unknown): unknown => {
+    if (typeof u !== "object" || u === null || Array.isArray(u)) return askParser
+    const out: Record<PropertyKey, unknown> = {}
+    for (let i = 0; i < n; i++) {
+      const name = names[i]!
+      if (!Object.hasOwn(u, name)) return askParser
+      const v = fields[i]![direction]((u as Record<PropertyKey, unknown>)[name])
+      if (v === askParser) return askParser
+      out[name] = v
+    }
+    return out
+  }
+  return { encode: struct("encode"), decode: struct("decode") }
+}
+
+/** The parser behind `shortcut`: it runs only for the values the shortcut does not know. */
+const withShortcut = (
+  shortcut: ((u: unknown) => unknown) | undefined,
+  parser: (u: unknown) => CodecResult
+): (u: unknown) => CodecResult =>
+  shortcut === undefined ? parser : (u) => {
+    const v = shortcut(u)
+    return v === askParser ? parser(u) : { ok: true, value: v }
+  }
+
 /** `Schema.Number` with no checks and no encoding: its values are exactly the doubles a Float64Array holds. */
 const isPlainNumber = (ast: SchemaAST.AST): boolean =>
   ast._tag === "Number" && ast.checks === undefined && ast.encoding === undefined
@@ -170,16 +240,20 @@ export const makeCodec = (schemas: TaskSchemas): TaskCodec => {
   const e = schemas.error
   const payloadAsIs = isIdentity(schemas.payload)
   const successAsIs = isIdentity(schemas.success)
+  // a single task's payload and result go through these once per call: where a shortcut knows the value,
+  // no parser runs (the parser walk of a struct holding a SharedArray cost ~0.1 ms per call with cold caches)
+  const payload = shortcutOf(schemas.payload.ast)
+  const success = shortcutOf(schemas.success.ast)
   return {
     payloadIsEncoded: encodesAsItself(schemas.payload.ast),
     successIsEncoded: encodesAsItself(schemas.success.ast),
     payloadAsIs,
     successAsIs,
     successIsNumber: isPlainNumber(schemas.success.ast),
-    encodePayload: wrap(Schema.encodeUnknownExit(schemas.payload)),
-    decodePayload: payloadAsIs ? pass : wrap(Schema.decodeUnknownExit(schemas.payload)),
-    encodeSuccess: wrap(Schema.encodeUnknownExit(schemas.success)),
-    decodeSuccess: successAsIs ? pass : wrap(Schema.decodeUnknownExit(schemas.success)),
+    encodePayload: withShortcut(payload?.encode, wrap(Schema.encodeUnknownExit(schemas.payload))),
+    decodePayload: payloadAsIs ? pass : withShortcut(payload?.decode, wrap(Schema.decodeUnknownExit(schemas.payload))),
+    encodeSuccess: withShortcut(success?.encode, wrap(Schema.encodeUnknownExit(schemas.success))),
+    decodeSuccess: successAsIs ? pass : withShortcut(success?.decode, wrap(Schema.decodeUnknownExit(schemas.success))),
     encodeError: e === undefined ? () => noError : wrap(Schema.encodeUnknownExit(e)),
     decodeError: e === undefined ? () => noError : wrap(Schema.decodeUnknownExit(e))
   }

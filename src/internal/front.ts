@@ -19,8 +19,8 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
-import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
@@ -207,19 +207,22 @@ export const makeFront = (
      * one context lookup and nothing else.
      */
     const execute = <A, E>(execution: Execution, conclude: Conclude<A, E>): Effect.Effect<A, E> =>
-      Effect.withFiber((fiber) => {
-        if (Option.isNone(Context.getOption(fiber.context, Tracer.ParentSpan))) return executor.execute(execution, conclude)
-        const { task, index, mode } = execution
-        const [name, attributes] = mode === "single"
-          ? [`effect-parallel.task ${task.name}`, { "task.name": task.name, "task.index": index, "task.attempt": execution.attempt }]
-          : [`effect-parallel.chunk ${task.name}`, { "task.name": task.name, "chunk.index": index, "chunk.items": execution.items.length }]
-        return Effect.withSpan(
-          Effect.flatMap(Effect.orDie(Effect.currentSpan), (span) =>
-            executor.execute({ ...execution, trace: { traceId: span.traceId, spanId: span.spanId, sampled: span.sampled } }, conclude)),
-          name,
-          { kind: "client", attributes }
-        )
-      })
+      Effect.withFiber((fiber) => executeIn(fiber, execution, conclude))
+
+    /** `execute`, inside the caller's fiber. */
+    const executeIn = <A, E>(fiber: Fiber.Fiber<unknown, unknown>, execution: Execution, conclude: Conclude<A, E>): Effect.Effect<A, E> => {
+      if (Context.getOrUndefined(fiber.context, Tracer.ParentSpan) === undefined) return executor.execute(execution, conclude)
+      const { task, index, mode } = execution
+      const [name, attributes] = mode === "single"
+        ? [`effect-parallel.task ${task.name}`, { "task.name": task.name, "task.index": index, "task.attempt": execution.attempt }]
+        : [`effect-parallel.chunk ${task.name}`, { "task.name": task.name, "chunk.index": index, "chunk.items": execution.items.length }]
+      return Effect.withSpan(
+        Effect.flatMap(Effect.orDie(Effect.currentSpan), (span) =>
+          executor.execute({ ...execution, trace: { traceId: span.traceId, spanId: span.spanId, sampled: span.sampled } }, conclude)),
+        name,
+        { kind: "client", attributes }
+      )
+    }
 
     /**
      * An execution of the payloads, encoded up to the first one that cannot be (the execution holds the
@@ -470,9 +473,13 @@ export const makeFront = (
     }
 
     const run: PoolService["run"] = (task, payload, options) =>
-      Effect.suspend(() => {
-        // the common case, no options: nothing to parse
-        if (options === undefined) return single(task, payload, 0, { seed: randomSeed(), timeoutMillis: undefined, onProgress: undefined }, 1)
+      Effect.withFiber((fiber) => {
+        // the common case, no options: nothing to parse, and one effect less on a single task's path (withFiber
+        // is the suspension and gives the fiber that `execute` would ask for)
+        if (options === undefined) {
+          const execution = prepare(task, [payload], 0, "single", { seed: randomSeed(), timeoutMillis: undefined, onProgress: undefined }, 1)
+          return Exit.isExit(execution) ? execution : executeIn(fiber, execution, concludeSingle)
+        }
         const parsed = parseRun(options)
         if (Result.isFailure(parsed)) return Effect.fail(workerError(parsed.failure))
         const p = parsed.success

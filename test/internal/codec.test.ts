@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Schema } from "effect"
-import { encodesAsItself, isIdentity, makeCodec } from "../../src/internal/codec.ts"
+import { Effect, Exit, Schema } from "effect"
+import { SharedArray } from "../../src/index.ts"
+import { askParser, encodesAsItself, isIdentity, makeCodec, shortcutOf } from "../../src/internal/codec.ts"
+import { encodingFor, encodingForOtherMachine } from "../../src/internal/shared/registry.ts"
 import { makeParentWire, makeWorkerWire, packNumbers } from "../../src/internal/wire.ts"
 import { fromWireDefect, toWireDefect } from "../../src/internal/protocol.ts"
 
@@ -96,6 +98,117 @@ describe("hot-path shortcuts", () => {
       }
     }
   })
+})
+
+describe("shortcuts for structs and shared objects", () => {
+  /** The parser's answer: ok and the value, or not ok. */
+  const parse = (f: (u: unknown) => Exit.Exit<unknown, unknown>, u: unknown) => {
+    try {
+      const exit = f(u)
+      return Exit.isSuccess(exit) ? { ok: true, value: exit.value } : { ok: false }
+    } catch {
+      return { ok: false }
+    }
+  }
+
+  it("give a struct of primitives what the parser gives, fresh objects without the undeclared keys", () => {
+    const schema = Schema.Struct({ y: Schema.Number, name: Schema.String, flag: Schema.Union([Schema.Boolean, Schema.Null]) })
+    const shortcut = shortcutOf(schema.ast)!
+    assert.isDefined(shortcut)
+    const values: Array<unknown> = [
+      { y: 1, name: "a", flag: null },
+      { y: 1, name: "a", flag: true, extra: 3 },
+      { y: "1", name: "a", flag: null },
+      { y: 1, name: "a" },
+      { y: 1, name: "a", flag: undefined },
+      [1, "a", null],
+      null,
+      7,
+      Object.assign(Object.create({ y: 1 }), { name: "a", flag: null })
+    ]
+    for (const v of values) {
+      const fast = shortcut.encode(v)
+      const slow = parse(Schema.encodeUnknownExit(schema), v)
+      if (fast === askParser) continue
+      assert.isTrue(slow.ok, `the shortcut said yes where the parser says no: ${JSON.stringify(v)}`)
+      assert.deepStrictEqual(fast, slow.value)
+      assert.notStrictEqual(fast, v, "a fresh object, as the parser makes")
+    }
+    assert.strictEqual(shortcut.encode({ y: "1", name: "a", flag: null }), askParser)
+    assert.strictEqual(shortcut.encode({ y: 1, name: "a" }), askParser)
+    // the codec still names the bad field: the parser runs for what the shortcut does not know
+    const r = makeCodec({ payload: schema, success: Schema.Number, error: undefined }).encodePayload({ y: 1, name: 2, flag: null })
+    assert.isFalse(r.ok)
+    if (!r.ok) assert.strictEqual(r.issue.path, `["name"]`)
+  })
+
+  it("leave to the parser what they cannot answer alike: checks, optional fields, transformations, records", () => {
+    assert.isUndefined(shortcutOf(Schema.Struct({ a: Schema.Number }).check(Schema.makeFilter(() => true)).ast))
+    assert.isUndefined(shortcutOf(Schema.Struct({ a: Schema.optional(Schema.Number) }).ast))
+    assert.isUndefined(shortcutOf(Schema.Struct({ a: Schema.NumberFromString }).ast))
+    assert.isUndefined(shortcutOf(Schema.Struct({ a: Schema.Array(Schema.Number) }).ast))
+    assert.isUndefined(shortcutOf(Schema.Record(Schema.String, Schema.Number).ast))
+    assert.isUndefined(shortcutOf(SharedArray.schema.check(Schema.makeFilter(() => true)).ast))
+  })
+
+  it.effect("carry a SharedArray as the parser does: its memory to threads, a reference to processes, refused to another machine", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const array = yield* SharedArray.make("Float64", 4)
+      const other = yield* SharedArray.make("Int32", 2)
+      const schema = Schema.Struct({ data: SharedArray.schema, from: Schema.Number })
+      assert.isDefined(shortcutOf(schema.ast), "a struct of a handle and a number has a shortcut")
+      const codec = makeCodec({ payload: schema, success: Schema.Number, error: undefined })
+      const parserEncode = Schema.encodeUnknownExit(schema)
+      const payload = { data: array, from: 2 }
+      for (const sharedMemory of [true, false]) {
+        const fast = encodingFor(sharedMemory, () => codec.encodePayload(payload))
+        const slow = encodingFor(sharedMemory, () => parse(parserEncode, payload))
+        assert.isTrue(fast.ok && slow.ok)
+        if (!fast.ok) continue
+        assert.deepStrictEqual(fast.value, slow.value)
+        const encoded = fast.value as { readonly data: { readonly buffer?: unknown } }
+        assert.strictEqual(encoded.data.buffer !== undefined, sharedMemory, "the memory travels only where it is shared")
+      }
+      // another machine: the shortcut declines and the parser refuses with its message
+      const far = encodingForOtherMachine(() => codec.encodePayload(payload))
+      assert.isFalse(far.ok)
+      if (!far.ok) assert.match(far.issue.message, /cannot be sent to another machine/)
+      // a value that is not a SharedArray: the parser's issue
+      assert.isFalse(codec.encodePayload({ data: { length: 4 }, from: 2 }).ok)
+
+      // decoding: the live array over the same memory, as the parser builds it
+      const encoded = encodingFor(true, () => codec.encodePayload({ data: array, from: 1 }))
+      assert.isTrue(encoded.ok)
+      if (!encoded.ok) return
+      const decoded = codec.decodePayload(structuredClone(encoded.value))
+      const parsed = parse(Schema.decodeUnknownExit(schema), structuredClone(encoded.value))
+      assert.isTrue(decoded.ok && parsed.ok)
+      if (!decoded.ok || !parsed.ok) return
+      const mine = decoded.value as { readonly data: SharedArray.SharedArray; readonly from: number }
+      const theirs = parsed.value as typeof mine
+      assert.strictEqual(mine.from, 1)
+      assert.isTrue(SharedArray.isSharedArray(mine.data))
+      assert.strictEqual(mine.data.elementType, theirs.data.elementType)
+      assert.strictEqual(mine.data.length, theirs.data.length)
+      yield* SharedArray.set(array, 3, 2.5)
+      assert.strictEqual(yield* SharedArray.get(mine.data, 3), 2.5, "the decoded array reads the parent's memory")
+      // handles of another kind, or malformed ones, go to the parser, which fails them
+      const wrong = [
+        { data: { kind: "SharedLock", id: 1 }, from: 1 },
+        { data: { kind: "SharedArray", id: "1" }, from: 1 },
+        { data: { kind: "SharedArray", id: 1, buffer: new ArrayBuffer(8) }, from: 1 },
+        { data: { kind: "SharedArray", id: 1, detail: 3 }, from: 1 }
+      ]
+      for (const w of wrong) assert.isFalse(codec.decodePayload(w).ok, JSON.stringify(w))
+      // an Int32 array next to it keeps its own element type
+      const both = makeCodec({ payload: Schema.Struct({ a: SharedArray.schema, b: SharedArray.schema }), success: Schema.Number, error: undefined })
+      const e2 = both.encodePayload({ a: array, b: other })
+      assert.isTrue(e2.ok)
+      if (!e2.ok) return
+      const d2 = both.decodePayload(e2.value)
+      assert.isTrue(d2.ok)
+      if (d2.ok) assert.strictEqual((d2.value as { readonly b: SharedArray.SharedArray }).b.elementType, "Int32")
+    })))
 })
 
 describe("the wire", () => {

@@ -162,7 +162,7 @@ describe("PoolCore dispatch", () => {
     assert.strictEqual(c.results.length, 0)
   })
 
-  it("once tiny jobs are measured, spreads them over the workers, each worker's share in one message", async () => {
+  it("once tiny jobs are measured, spreads them over the workers: an idle worker's first job at once, the rest of its share in one message", async () => {
     const { core, workers } = make({ size: 2 })
     const [w0, w1] = [workers[0]!, workers[1]!]
     w0.ready()
@@ -170,10 +170,32 @@ describe("PoolCore dispatch", () => {
     await warmUp(core, w0)
     const before = [w0.runMessages(), w1.runMessages()]
     const jobs = Array.from({ length: 10 }, () => submit(core).job.id)
-    await settle()
+    // no dispatch has run yet: each idle worker already has its first job, nothing else
+    assert.deepStrictEqual([w0.jobs().at(-1), w1.jobs()], [jobs[0], [jobs[1]]], "a job that finds a worker idle is sent at once")
     assert.deepStrictEqual([w0.runMessages(), w1.runMessages()], [before[0]! + 1, before[1]! + 1])
+    await settle()
+    assert.deepStrictEqual([w0.runMessages(), w1.runMessages()], [before[0]! + 2, before[1]! + 2], "the rest of each share in one message")
     assert.deepStrictEqual(w0.jobs().slice(-5), jobs.filter((_, i) => i % 2 === 0), "the least loaded worker takes each job")
     assert.deepStrictEqual(w1.jobs(), jobs.filter((_, i) => i % 2 === 1))
+  })
+
+  it("sends a job at once only to an idle worker and only when nothing is queued before it (FIFO)", async () => {
+    const { core, w } = started({ size: 1 })
+    const a = submit(core)
+    assert.deepStrictEqual(w.jobs(), [a.job.id], "the idle worker gets the job in submit")
+    const b = submit(core)
+    const c = submit(core)
+    assert.deepStrictEqual(w.jobs(), [a.job.id], "a busy worker: the jobs wait for a dispatch")
+    w.reply(a.job.id, success(1))
+    await settle()
+    assert.deepStrictEqual(w.jobs(), [a.job.id, b.job.id], "the queued job goes first")
+    w.reply(b.job.id, success(2))
+    const d = submit(core)
+    await settle()
+    assert.deepStrictEqual(w.jobs(), [a.job.id, b.job.id, c.job.id], "a job submitted behind a queued one does not overtake it")
+    w.reply(c.job.id, success(3))
+    await settle()
+    assert.deepStrictEqual(w.jobs(), [a.job.id, b.job.id, c.job.id, d.job.id])
   })
 })
 

@@ -199,7 +199,7 @@ export class PoolCore {
         chunk: execution.mode !== "single",
         notifyStart: execution.timeoutMillis !== undefined,
         collect: execution.mode === "exits",
-        ...(execution.trace === undefined ? {} : { trace: execution.trace })
+        trace: execution.trace
       },
       items: execution.items.length,
       transfer: execution.transfer,
@@ -234,11 +234,43 @@ export class PoolCore {
 
   private admit(job: Job): void {
     job.state = "queued"
-    this.queue.push(job)
     const onAdmit = job.onAdmit
     job.onAdmit = undefined
     onAdmit?.()
+    // A job that finds nothing queued and a worker idle goes to it now: a single task's message leaves
+    // while its caller's fiber is still suspending, instead of after a microtask and a dispatch round
+    // (the worker starts on it in parallel). Jobs that find every worker busy wait for the next dispatch,
+    // which sends each worker its share in one message.
+    if (this.queue.length === 0 && this.sendToIdle(job)) return
+    this.queue.push(job)
     this.scheduleDispatch()
+  }
+
+  /** Sends a job to the first ready worker with nothing in flight, if there is one. */
+  private sendToIdle(job: Job): boolean {
+    for (const slot of this.slots) {
+      if (slot.state !== "ready" || slot.gone || slot.inflight.length > 0) continue
+      if (slot.assigned > 0 && slot.assigned + job.items > this.options.maxTasksPerWorker) continue
+      this.assign(slot, job)
+      this.send(slot, [job])
+      // what else a dispatch does (a replacement for a worker that can take no more, submitters waiting
+      // for room) runs after the message has left
+      this.scheduleDispatch()
+      return true
+    }
+    return false
+  }
+
+  /** A job goes to a worker: it counts as in flight there from now on. */
+  private assign(slot: Slot, job: Job): void {
+    job.state = "sent"
+    job.slot = slot
+    slot.inflight.push(job)
+    slot.assigned += job.items
+    if (slot.idleTimer !== undefined) {
+      clearTimeout(slot.idleTimer)
+      slot.idleTimer = undefined
+    }
   }
 
   private settle(job: Job, result: JobResult): void {
@@ -442,14 +474,7 @@ export class PoolCore {
       }
       if (best === undefined) break
       this.queue.shift()
-      job.state = "sent"
-      job.slot = best
-      best.inflight.push(job)
-      best.assigned += job.items
-      if (best.idleTimer !== undefined) {
-        clearTimeout(best.idleTimer)
-        best.idleTimer = undefined
-      }
+      this.assign(best, job)
       let batch = batches.get(best)
       if (batch === undefined) batches.set(best, batch = [])
       batch.push(job)

@@ -68,9 +68,12 @@ export const threads: Backend = {
     // parent cannot deserialize. Unhandled, that message would vanish and its task wait forever.
     const unreadable = (e: unknown) =>
       events.onUnreadable?.(`the value cannot be deserialized in the parent: ${e instanceof Error ? e.message : String(e)}`)
+    // the drain runs in a microtask: a reply resumes its caller's fiber, whose continuation (queued first)
+    // then runs before the drain's native call, not after it
+    const drainLater = () => drainReadable(port1, deliver, unreadable)
     port1.on("message", (raw: unknown) => {
       deliver(raw)
-      drainReadable(port1, deliver, unreadable)
+      queueMicrotask(drainLater)
     })
     port1.on("messageerror", (e) => {
       unreadable(e)

@@ -15,6 +15,7 @@ import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
 import type * as Scope from "effect/Scope"
 import { SharedError } from "../../SharedError.ts"
+import { askParser, type Shortcut, shortcutAnnotation } from "../codec.ts"
 import { fromWireDefect, type WireDefect } from "../protocol.ts"
 import { closedError, hasReason } from "./errors.ts"
 import { host as hostObject, registry } from "./registry.ts"
@@ -111,8 +112,34 @@ export const handleSchema = <A extends HasHandle>(
   kind: string,
   is: (u: unknown) => u is A,
   fromHandle: (handle: Handle) => A
-): Schema.Codec<A, { readonly kind: string; readonly id: number; readonly buffer?: SharedArrayBuffer | undefined }> =>
-  Schema.Struct({
+): Schema.Codec<A, { readonly kind: string; readonly id: number; readonly buffer?: SharedArrayBuffer | undefined }> => {
+  /** The encoded handle, or undefined when the receiver is on another machine. */
+  const encode = (a: A) => {
+    const context = registry.encoding
+    if (!context.sameMachine) return undefined
+    const h = a[HandleKey]
+    // keys present only with a value (the buffer only where the memory is shared), built without spreads
+    const encoded: { kind: string; id: number; buffer?: SharedArrayBuffer; detail?: string } = { kind, id: h.id }
+    if (context.sharesMemory && h.buffer !== undefined) encoded.buffer = h.buffer
+    if (h.detail !== undefined) encoded.detail = h.detail
+    return encoded
+  }
+  // The same codec without the parser, for the payloads of single tasks (`codec.ts`: shortcutOf). It
+  // accepts exactly what the schema below accepts and asks the parser about the rest, which then fails
+  // with the schema's own issue (a value of another kind, a handle for another machine).
+  const shortcut: Shortcut = {
+    encode: (u) => (is(u) ? encode(u) ?? askParser : askParser),
+    decode: (u) => {
+      if (typeof u !== "object" || u === null) return askParser
+      const e = u as { readonly kind?: unknown; readonly id?: unknown; readonly buffer?: unknown; readonly detail?: unknown }
+      const { id, buffer, detail } = e
+      if (e.kind !== kind || typeof id !== "number") return askParser
+      if (buffer !== undefined && !(buffer instanceof SharedArrayBuffer)) return askParser
+      if (detail !== undefined && typeof detail !== "string") return askParser
+      return fromHandle({ kind, id, buffer, detail })
+    }
+  }
+  return Schema.Struct({
     kind: Schema.Literal(kind),
     id: Schema.Number,
     buffer: Schema.optional(Schema.instanceOf(SharedArrayBuffer)),
@@ -123,23 +150,19 @@ export const handleSchema = <A extends HasHandle>(
       SchemaTransformation.transform({
         decode: (e) => fromHandle({ kind: e.kind, id: e.id, buffer: e.buffer, detail: e.detail }),
         encode: (a) => {
-          const context = registry.encoding
-          if (!context.sameMachine) {
+          const encoded = encode(a)
+          if (encoded === undefined) {
             throw new Error(
               `a shared object (${kind}) cannot be sent to another machine: it lives in the process that made it (use it with threads or processes, not the cluster backend)`
             )
           }
-          const h = a[HandleKey]
-          return {
-            kind,
-            id: h.id,
-            ...(context.sharesMemory && h.buffer !== undefined ? { buffer: h.buffer } : {}),
-            ...(h.detail === undefined ? {} : { detail: h.detail })
-          }
+          return encoded
         }
       })
-    )
+    ),
+    Schema.annotate({ [shortcutAnnotation]: shortcut })
   ) as never
+}
 
 /** Builds a guard for objects of one kind. */
 export const isKind = <A extends HasHandle>(kind: string) => (u: unknown): u is A =>

@@ -410,7 +410,8 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
         if (state.interrupted || closed) return finish(interruptedReply(job))
         if (item()) return
         k++
-        if (++sinceCheck >= stride) {
+        // no time check after the last item (a single task's only one): the reply says how long it took
+        if (++sinceCheck >= stride && k < n) {
           sinceCheck = 0
           const now = performance.now()
           if (now - sliceStart >= SLICE_MILLIS) {

@@ -66,36 +66,78 @@ const outOfRange = (index: number, length: number) =>
 const notAtomic = (elementType: ElementType) =>
   Effect.die(new TypeError(`SharedArray of ${elementType}: atomic operations need an integer element type`))
 
-/** The operations on the memory itself: what threads do directly and the parent does for processes. */
-export const arrayOnMemory = (elementType: ElementType, buffer: SharedArrayBuffer, length: number): ArrayView => {
-  const array = viewOf(elementType, buffer, length)
-  const header = headerOf(buffer)
-  const check = (index: number) => Number.isInteger(index) && index >= 0 && index < array.length
-  const atomic = atomicKinds.has(elementType)
-  const ints = array as unknown as Int32Array
-  // every operation checks the closed flag first; each is one effect on the way that succeeds
-  const closed = Effect.fail(closedError(kind))
-  const bad = (i: number) => (atomic ? outOfRange(i, array.length) : notAtomic(elementType))
-  return {
-    view: Effect.suspend(() => (isClosed(header) ? closed : Effect.succeed(array))),
-    get: (i) =>
-      Effect.suspend(() =>
-        isClosed(header) ? closed : check(i) ? Effect.succeed(atomic ? Atomics.load(ints, i) : array[i]!) : outOfRange(i, array.length)
-      ),
-    set: (i, v) =>
-      Effect.suspend(() => {
-        if (isClosed(header)) return closed
-        if (!check(i)) return outOfRange(i, array.length)
-        if (atomic) Atomics.store(ints, i, v)
-        else array[i] = v
-        return Effect.void
-      }),
-    add: (i, v) => Effect.suspend(() => (isClosed(header) ? closed : atomic && check(i) ? Effect.succeed(Atomics.add(ints, i, v)) : bad(i))),
-    compareExchange: (i, e, r) =>
-      Effect.suspend(() => (isClosed(header) ? closed : atomic && check(i) ? Effect.succeed(Atomics.compareExchange(ints, i, e, r)) : bad(i))),
-    toArray: Effect.suspend(() => (isClosed(header) ? closed : Effect.succeed(array.slice() as unknown as TypedArray)))
+/** Fails with `Closed`; the error is made when an operation fails, never ahead (a typed error validates its fields). */
+const closed = Effect.suspend(() => Effect.fail(closedError(kind)))
+
+/**
+ * The operations on the memory itself: what threads do directly and the parent does for processes. Every
+ * operation checks the closed flag first; each is one effect on the way that succeeds.
+ *
+ * A class, not an object of closures: a worker builds one for every task whose payload holds the array,
+ * and with the caches cold (W4: each call comes right after a 64 MiB sweep) seven closures, three effects
+ * and an error made at every decode cost ~40 µs; this costs two typed arrays over the memory.
+ */
+class OnMemory implements ArrayView {
+  private readonly array: TypedArray
+  private readonly ints: Int32Array
+  private readonly header: Int32Array
+  private readonly atomic: boolean
+  private readonly elementType: ElementType
+  constructor(elementType: ElementType, buffer: SharedArrayBuffer, length: number) {
+    this.elementType = elementType
+    this.array = viewOf(elementType, buffer, length)
+    this.ints = this.array as unknown as Int32Array
+    this.header = headerOf(buffer)
+    this.atomic = atomicKinds.has(elementType)
+  }
+  private check(index: number): boolean {
+    return Number.isInteger(index) && index >= 0 && index < this.array.length
+  }
+  private bad(index: number): Effect.Effect<never> {
+    return this.atomic ? outOfRange(index, this.array.length) : notAtomic(this.elementType)
+  }
+  get view(): Effect.Effect<TypedArray, SharedError> {
+    return Effect.suspend(() => (isClosed(this.header) ? closed : Effect.succeed(this.array)))
+  }
+  get toArray(): Effect.Effect<TypedArray, SharedError> {
+    return Effect.suspend(() => (isClosed(this.header) ? closed : Effect.succeed(this.array.slice() as unknown as TypedArray)))
+  }
+  get(i: number): Effect.Effect<number, SharedError> {
+    return Effect.suspend(() =>
+      isClosed(this.header)
+        ? closed
+        : this.check(i)
+        ? Effect.succeed(this.atomic ? Atomics.load(this.ints, i) : this.array[i]!)
+        : outOfRange(i, this.array.length)
+    )
+  }
+  set(i: number, v: number): Effect.Effect<void, SharedError> {
+    return Effect.suspend(() => {
+      if (isClosed(this.header)) return closed
+      if (!this.check(i)) return outOfRange(i, this.array.length)
+      if (this.atomic) Atomics.store(this.ints, i, v)
+      else this.array[i] = v
+      return Effect.void
+    })
+  }
+  add(i: number, v: number): Effect.Effect<number, SharedError> {
+    return Effect.suspend(() =>
+      isClosed(this.header) ? closed : this.atomic && this.check(i) ? Effect.succeed(Atomics.add(this.ints, i, v)) : this.bad(i)
+    )
+  }
+  compareExchange(i: number, e: number, r: number): Effect.Effect<number, SharedError> {
+    return Effect.suspend(() =>
+      isClosed(this.header)
+        ? closed
+        : this.atomic && this.check(i)
+        ? Effect.succeed(Atomics.compareExchange(this.ints, i, e, r))
+        : this.bad(i)
+    )
   }
 }
+
+export const arrayOnMemory = (elementType: ElementType, buffer: SharedArrayBuffer, length: number): ArrayView =>
+  new OnMemory(elementType, buffer, length)
 
 /** The element type and length travel in the handle's detail, so one schema fits every shared array. */
 export const detailOf = (elementType: ElementType, length: number) => `${kind}:${elementType}:${length}`

@@ -2,7 +2,7 @@
 //
 // Why bundle: loading a module costs Node about 0.15 ms a file before any of its code runs (resolve, package
 // scope lookups, compile, link). Built file by file, the barrel was 66 files and its import cost ~38 ms on top
-// of effect/Effect + effect/Schema; bundled, ~13–16 ms (docs/performance-notes.md, "Issue 17, third sitting").
+// of effect/Effect + effect/Schema; bundled, ~13–16 ms (docs/performance-notes.md, "Issue 17, third sitting: a bundled build").
 // The sources stay one concept per file; only the published JavaScript is merged.
 //
 // The chunks:

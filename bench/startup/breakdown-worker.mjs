@@ -3,7 +3,8 @@
 // bench/startup.ts with workerData = { dist, task }; posts one object of milliseconds.
 //
 // The built package is bundled (scripts/build.mjs): the worker runtime is the chunk `internal/chunks/worker.js`,
-// whose exports are renamed; `codecOf` is found by its name in the export list of the chunk that has it.
+// whose exports are renamed; `codecOf` is found by its name in the export list of the chunk that has it
+// (the first task's codec is timed only when a chunk exports it).
 import { readdirSync, readFileSync } from "node:fs"
 import * as nodeModule from "node:module"
 import { parentPort, workerData } from "node:worker_threads"
@@ -28,7 +29,9 @@ const [file, alias] = readdirSync(chunks).flatMap((f) => {
   const m = f.endsWith(".js") ? /\bcodecOf as (\w+)\b/.exec(readFileSync(new URL(f, chunks), "utf8")) : null
   return m === null ? [] : [[f, m[1]]]
 })[0] ?? []
-if (file === undefined) throw new Error(`no chunk in ${chunks} exports codecOf`)
-const codecOf = (await import(new URL(file, chunks).href))[alias]
-await step("first task's codec", () => codecOf(mod.Double).encodeSuccess(42))
+// the bundler exports `codecOf` from a chunk only while another chunk imports it: without it, no codec row
+if (file !== undefined) {
+  const codecOf = (await import(new URL(file, chunks).href))[alias]
+  await step("first task's codec", () => codecOf(mod.Double).encodeSuccess(42))
+}
 parentPort.postMessage(t)

@@ -74,6 +74,15 @@ const BrokenModule = Task.make("Broken", {
   run: (n) => Effect.succeed(n)
 })
 
+/** `f` with the path of a fresh, empty file where `test/fixtures/cold.ts` logs each worker that imports it. */
+const withImportLog = <A, E, R>(f: (log: string) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.suspend(() => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ep-cold-"))
+    const log = path.join(dir, "imports.log")
+    fs.writeFileSync(log, "")
+    return Effect.ensuring(f(log), Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+  })
+
 for (const backend of [...backends, ...clusterBackends]) {
   const pool = (options?: WorkerPool.PoolOptions) => backend.layer({ size: 2, interruptGrace: "300 millis", ...options })
   const isolatedOnly = (name: string) =>
@@ -344,11 +353,8 @@ for (const backend of [...backends, ...clusterBackends]) {
       it.live.skipIf(!backend.isolated || backend.remote === true)(
         localOnly(isolatedOnly("the first task of a cold module makes every idle worker import it, so the first batch is parallel too")),
         () =>
-          Effect.gen(function*() {
-            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ep-cold-"))
-            const log = path.join(dir, "imports.log")
-            fs.writeFileSync(log, "")
-            const run = Effect.gen(function*() {
+          withImportLog((log) =>
+            Effect.gen(function*() {
               yield* WorkerPool.awaitReady
               // one task: it finishes only once both workers have imported its module (or gives up after 20 s)
               const importers = yield* AwaitImporters(2)
@@ -357,18 +363,14 @@ for (const backend of [...backends, ...clusterBackends]) {
               assert.strictEqual(s.workers, 2)
               assert.strictEqual(s.crashed, 0)
             }).pipe(Effect.provide(pool({ env: { ...process.env, EFFECT_PARALLEL_COLD_LOG: log } })))
-            yield* Effect.ensuring(run, Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
-          })
+          )
       )
 
       it.live.skipIf(!backend.isolated || backend.remote === true)(
         localOnly(isolatedOnly("a busy worker imports a newly seen module only once its running task has ended, never under it")),
         () =>
-          Effect.gen(function*() {
-            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ep-cold-"))
-            const log = path.join(dir, "imports.log")
-            fs.writeFileSync(log, "")
-            const run = Effect.gen(function*() {
+          withImportLog((log) =>
+            Effect.gen(function*() {
               yield* WorkerPool.awaitReady
               // one worker runs a task of another module (a task module without the import.meta.main guard
               // would start its program on import, and its process.exit would end the worker under this task)
@@ -381,8 +383,7 @@ for (const backend of [...backends, ...clusterBackends]) {
               assert.isTrue(slept, "the busy worker imported the module before its running task had ended")
               yield* Fiber.join(sleeping)
             }).pipe(Effect.provide(pool({ preload: [Sleep.module], env: { ...process.env, EFFECT_PARALLEL_COLD_LOG: log } })))
-            yield* Effect.ensuring(run, Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
-          })
+          )
       )
 
       it.live("imap streams in input order; imapUnordered in completion order", () =>

@@ -53,11 +53,11 @@ const graph = await rolldown({
 await graph.generate({ format: "esm" })
 await graph.close()
 
-/** The modules `roots` load statically (their closure), less those in `taken`. */
-const closure = (roots, taken) => {
+/** The modules `roots` load statically (their closure), less those in `exclude`. */
+const closure = (roots, exclude) => {
   const seen = new Set()
   const visit = (id) => {
-    if (seen.has(id) || taken.has(id) || standalone.has(id) || !staticImports.has(id)) return
+    if (seen.has(id) || exclude.has(id) || standalone.has(id) || !staticImports.has(id)) return
     seen.add(id)
     for (const next of staticImports.get(id)) visit(next)
   }

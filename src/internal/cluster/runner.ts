@@ -25,7 +25,7 @@ import { type Checked, durationMillis, invalid, isPositiveInt, orFail } from "..
 import { makeLocal } from "../parent/pool.ts"
 import { threads } from "../parent/threads.ts"
 import type { TaskRef } from "../service.ts"
-import { fromJsonSafe, isJsonPrimitive, NotJsonSafe } from "./json.ts"
+import { fromJsonSafe, NotJsonSafe } from "./json.ts"
 import { describeError, mapLayerError, postgresLayer, shardingConfigOf, unavailable } from "./options.ts"
 import { encodeWorkerError, outcomeToJson, type Reply, type RunRequest, TaskEntity } from "./protocol.ts"
 import { runnerLayer } from "./transport.ts"
@@ -92,7 +92,7 @@ export const handleRun = (
 ): Effect.Effect<Reply> => {
   const replied = recent?.get(request.id)
   if (replied !== undefined) return Effect.succeed(replied)
-  const items = request.items.length === 1 && isJsonPrimitive(request.items[0]) ? request.items : restoreItems(executor, address, request)
+  const items = restoreItems(executor, address, request)
   if (!Array.isArray(items)) return Effect.succeed(items as Reply)
   const execution: Execution = {
     task: taskRef(request.module, request.name),

@@ -249,8 +249,7 @@ export class PoolCore {
   /** Sends a job to the first ready worker with nothing in flight, if there is one. */
   private sendToIdle(job: Job): boolean {
     for (const slot of this.slots) {
-      if (slot.state !== "ready" || slot.gone || slot.inflight.length > 0) continue
-      if (slot.assigned > 0 && slot.assigned + job.items > this.options.maxTasksPerWorker) continue
+      if (slot.state !== "ready" || slot.gone || slot.inflight.length > 0 || !this.fits(slot, job)) continue
       this.assign(slot, job)
       this.send(slot, [job])
       // what else a dispatch does (a replacement for a worker that can take no more, submitters waiting
@@ -259,6 +258,11 @@ export class PoolCore {
       return true
     }
     return false
+  }
+
+  /** Whether a worker may take a job under `maxTasksPerWorker` (a fresh worker takes any job, however large). */
+  private fits(slot: Slot, job: Job): boolean {
+    return slot.assigned === 0 || slot.assigned + job.items <= this.options.maxTasksPerWorker
   }
 
   /** A job goes to a worker: it counts as in flight there from now on. */
@@ -467,8 +471,7 @@ export class PoolCore {
       let bestLoad = Infinity
       for (const s of ready) {
         const load = s.inflight.length
-        if (load >= limit || load >= bestLoad) continue
-        if (s.assigned > 0 && s.assigned + job.items > this.options.maxTasksPerWorker) continue
+        if (load >= limit || load >= bestLoad || !this.fits(s, job)) continue
         best = s
         bestLoad = load
       }

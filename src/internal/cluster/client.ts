@@ -48,7 +48,7 @@ import {
   jsonSafeCodec,
   malformedReply,
   outcomeFromJson,
-  type Reply,
+  type ReplyMessage,
   type RunnerInfo,
   type RunRequest,
   slotIds,
@@ -87,7 +87,7 @@ const failureOf = (cause: Cause.Cause<unknown>): { readonly transient: boolean; 
 
 /** A reply, and the milliseconds from its message's send to its arrival. */
 interface Sent {
-  readonly reply: Reply
+  readonly reply: ReplyMessage
   readonly millis: number
 }
 
@@ -311,7 +311,7 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
                 if (!isReply(reply)) return Effect.fail(malformedReply(task.name, reply))
                 answered = { reply, millis: performance.now() - t0 }
                 // the runner that answered for this slot: a different one means the assignments moved
-                if (balancer.learn(l.slot, { address: reply.by, workers: reply.w })) {
+                if (balancer.learn(l.slot, { address: reply.r.by, workers: reply.r.w })) {
                   return Effect.as(Effect.forkIn(refresh, scope), answered)
                 }
                 return Effect.succeed(answered)
@@ -321,7 +321,7 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
                   stats.running--
                   if (answered === undefined) balancer.release(l)
                   else {
-                    const reply = answered.reply
+                    const reply = answered.reply.r
                     balancer.release(l, { roundTrip: answered.millis, inRunner: reply.ms, work: reply.wk ?? reply.ms })
                   }
                 })
@@ -357,7 +357,7 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
 
     /** The reply as an outcome; a worker crash on the runner counts as a crash here too. */
     const outcome = ({ reply }: Sent): ChunkOutcome => {
-      const o = outcomeFromJson(reply.o)
+      const o = outcomeFromJson(reply.r.o, reply.b)
       if (o._tag === "Crashed") stats.crashed++
       return o
     }

@@ -102,6 +102,13 @@ describe("cluster values in JSON-safe form", () => {
       assert.deepStrictEqual(back.rows[0], f32)
       assert.deepStrictEqual(back.rows[1], new Uint8Array([7, 6, 5, 4]))
       assert.strictEqual(back.rows[1]!.buffer.byteLength, 4, "a buffer of its own")
+      // bytes that fill their own buffer (as a decoded message's) are taken, not copied; others are copied
+      const own = new Uint8Array(new Float32Array([7]).buffer)
+      const part = new Uint8Array(new Float32Array([1, 7]).buffer, 4, 4)
+      const taken = fromJsonSafe(withBytes(JSON.parse(JSON.stringify(toJsonSafe([new Float32Array([7]), new Float32Array([7])], []))), [own, part])) as Array<Float32Array>
+      assert.strictEqual(taken[0]!.buffer, own.buffer)
+      assert.notStrictEqual(taken[1]!.buffer, part.buffer)
+      assert.deepStrictEqual(taken, [new Float32Array([7]), new Float32Array([7])])
       assert.deepStrictEqual(new Uint8Array(back.raw), new Uint8Array([1, 2]))
       assert.isTrue(Number.isNaN(back.n))
       // a value without bytes is the same either way, and withBytes leaves a value without tags as it is

@@ -68,10 +68,12 @@ const base64Of = (view: ArrayBufferView): string =>
 
 /**
  * The bytes of a tagged byte value in an `ArrayBuffer` of their own (aligned for any view, unlike Buffer's
- * pool): base64 text, or the bytes themselves when they came beside the JSON (see {@link withBytes}), copied.
+ * pool): base64 text, or the bytes themselves when they came beside the JSON (see {@link withBytes}): taken
+ * as they are when they fill an `ArrayBuffer` of their own (as a decoded message's do), copied otherwise.
  */
 const bufferOf = (b: unknown): ArrayBuffer => {
   if (b instanceof Uint8Array) {
+    if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) return b.buffer
     const buffer = new ArrayBuffer(b.byteLength)
     new Uint8Array(buffer).set(b)
     return buffer
@@ -262,7 +264,9 @@ const isByteKind = (kind: string): boolean => kind === "ab" || kind === "sab" ||
  * Puts the bytes that travelled beside a value (`toJsonSafe(value, bytes)`) back into it: each
  * `{ "~ep": kind, x: k }` becomes `{ "~ep": kind, b: bytes[k] }`, which {@link fromJsonSafe} restores as it
  * restores base64. A value without a tag at its root holds none and is returned as it is; containers are
- * copied, never changed in place.
+ * copied, never changed in place. The bytes are not copied when each fills its own `ArrayBuffer` (a decoded
+ * message's do; one copy fewer per row of a reply): what is restored from them shares their memory, so a
+ * message's bytes are restored once (the client restores each reply once).
  */
 export const withBytes = (value: unknown, bytes: ReadonlyArray<Uint8Array>): unknown =>
   bytes.length === 0 || tagOf(value) === undefined ? value : attach(value, bytes)

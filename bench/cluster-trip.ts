@@ -33,7 +33,7 @@ import * as EntityId from "effect/cluster/EntityId"
 import * as Sharding from "effect/cluster/Sharding"
 import { WorkerPool } from "../src/index.ts"
 import { postgresLayer, shardingConfigOf } from "../src/internal/cluster/options.ts"
-import { type Reply, slotIds, TaskEntity } from "../src/internal/cluster/protocol.ts"
+import { type ReplyMessage, slotIds, TaskEntity } from "../src/internal/cluster/protocol.ts"
 import { clientLayer } from "../src/internal/cluster/transport.ts"
 import { freshDatabase, startProcess, startRunner } from "../test/cluster/setup.ts"
 import { bareClient } from "./cluster-bare.ts"
@@ -98,7 +98,7 @@ const program = Effect.gen(function*() {
       attempt: 1,
       timeoutMillis: null,
       mode: "single"
-    }) as Effect.Effect<Reply, unknown>
+    }) as Effect.Effect<ReplyMessage, unknown>
 
   const pool = yield* Layer.build(WorkerPool.layerCluster({ postgres: db, delivery: "volatile", size: 4, timings: "fast-failover" }))
   const poolCall = (x: number) => Effect.provideContext(WorkerPool.run(Double, x), pool)
@@ -131,8 +131,8 @@ const program = Effect.gen(function*() {
     hop: (x: number) => bare.hop(x),
     entity: (x: number) =>
       Effect.map(entityCall(x), (r) => {
-        inRunner.push(r.ms)
-        if (r.wk !== undefined) inWorker.push(r.wk)
+        inRunner.push(r.r.ms)
+        if (r.r.wk !== undefined) inWorker.push(r.r.wk)
         return r
       }),
     pool: poolCall

@@ -503,6 +503,16 @@ const load = (l: ReadonlyArray<number>) => l.map((x) => x.toFixed(2)).join(" / "
  * Several saved runs as one: their samples together (runs of one commit made at different moments, to
  * interleave them with runs of another), the load of each, the first run's start.
  */
+/** The median of the ratios of two series measured round by round (`n/a` without a pair). */
+const roundRatios = (xs: ReadonlyArray<number | null> | undefined, ys: ReadonlyArray<number | null>): string => {
+  const rs: Array<number> = []
+  ;(xs ?? []).forEach((x, k) => {
+    const y = ys[k]
+    if (x !== null && y !== null && y !== undefined && y > 0) rs.push(x / y)
+  })
+  return rs.length === 0 ? "n/a" : `${stat(rs)!.median.toFixed(2)}×`
+}
+
 const merge = (runs: ReadonlyArray<Figures>): Figures => {
   const all = <A>(f: (r: Figures) => ReadonlyArray<A>): Array<A> => runs.flatMap(f)
   const first = runs[0]!
@@ -643,7 +653,8 @@ const report = (f: Figures, before: Figures | undefined, runs: number): string =
       "",
       `A ${width}×${height} image, ${maxIter} iterations, one task per row, through \`WorkerPool.map\`: on one runner of 2`,
       "workers (a client of `size: 4`, persisted and volatile delivery) against local threads of 2 workers. Rows",
-      "come back as `Float32Array`s, which cross the cluster as base64 of their bytes; and as arrays of numbers",
+      "come back as `Float32Array`s, whose bytes cross from runner to client as bytes beside the reply's JSON",
+      "(SchemaBinary) and are stored in Postgres as base64; and as arrays of numbers",
       "(decimal JSON, persisted), which is how a cluster task had to return them while",
       "`Schema.instanceOf(Float32Array)` had no JSON form. Every image is checked against the serial one, pixel by",
       "pixel.",
@@ -662,7 +673,15 @@ const report = (f: Figures, before: Figures | undefined, runs: number): string =
       `The cluster with bytes takes **${ratio(c, t)}** the time of local threads persisted, **${ratio(vo, t)}** volatile ` +
       `(number arrays: ${ratio(nm, t)}${
         before === undefined ? "" : `; before, number arrays: ${ratio(median(before.bytes.numbers), median(before.bytes.threads))}`
-      }).`
+      }).`,
+      // each round runs its images back to back: a round's own ratio is less exposed to the machine's load
+      // changing between rounds than the ratio of medians
+      `The median of the rounds' own ratios (each round's images back to back): ${roundRatios(f.bytes.cluster, f.bytes.threads)} persisted, ` +
+        `${roundRatios(f.bytes.volatile, f.bytes.threads)} volatile${
+          before === undefined || before.bytes.threads.length === 0
+            ? ""
+            : ` (before: ${roundRatios(before.bytes.cluster, before.bytes.threads)}, ${roundRatios(before.bytes.volatile, before.bytes.threads)})`
+        }.`
     )
     if (f.postgres.stored !== undefined && f.postgres.stored.rowReply > 0) {
       lines.push(

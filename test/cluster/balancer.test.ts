@@ -6,7 +6,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Balancer, type Lease, MAX_PER_WORKER } from "../../src/internal/cluster/balance.ts"
+import { persistedChunks } from "../../src/internal/cluster/client.ts"
 import { slotIds } from "../../src/internal/cluster/protocol.ts"
+import { clusterChunks, Policy } from "../../src/internal/parent/policy.ts"
+import type { TaskRef } from "../../src/internal/service.ts"
 
 const SLOTS = 300
 
@@ -144,6 +147,30 @@ describe("cluster balancer", () => {
       assert.closeTo(balancer.perWorker(), 13, 1, "queueing does not feed back")
       for (let k = 0; k < 40; k++) answered(60, 0, 0)
       assert.strictEqual(balancer.perWorker(), MAX_PER_WORKER)
+    }))
+
+  it.effect("persisted messages carry at least 100 ms of work: fewer messages, each a few transactions", () =>
+    Effect.sync(() => {
+      const chunks = (tuning: typeof clusterChunks) => {
+        const policy = new Policy(tuning, { prefetch: 1, maxTasksPerWorker: Infinity })
+        const task = { module: "file:///rows.ts", name: "Row" } as TaskRef
+        // rows of 0.5 ms each, message cost included, cut for one runner of 2 workers
+        policy.observe(task, 50, 100)
+        const sizes: Array<number> = []
+        for (let remaining = 1200; remaining > 0;) {
+          const size = Math.min(remaining, policy.chunkSize(task, remaining, 2))
+          sizes.push(size)
+          remaining -= size
+        }
+        return sizes
+      }
+      const volatile = chunks(clusterChunks)
+      const persisted = chunks(persistedChunks)
+      assert.strictEqual(volatile[0], 150, "a quarter of a worker's share")
+      assert.strictEqual(volatile.at(-2), 40, "down to 20 ms of work")
+      assert.strictEqual(persisted[0], 200, "100 ms of work from the first chunk")
+      assert.isTrue(persisted.slice(0, -1).every((n) => n === 200))
+      assert.isBelow(persisted.length, volatile.length / 2)
     }))
 
   it.effect("slots cover every shard: each runner that holds a shard can be reached", () =>

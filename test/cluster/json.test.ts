@@ -6,11 +6,18 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import * as fc from "fast-check"
 import { makeCodec } from "../../src/internal/codec.ts"
-import { fromJsonSafe, NotJsonSafe, TAG, toJsonSafe } from "../../src/internal/cluster/json.ts"
+import { fromJsonSafe, NotJsonSafe, TAG, toJsonSafe, withBytes } from "../../src/internal/cluster/json.ts"
 import { jsonSafeCodec } from "../../src/internal/cluster/protocol.ts"
 
 /** Out through JSON text and back, as a message stored in Postgres travels. */
 const roundTrip = (u: unknown): unknown => fromJsonSafe(JSON.parse(JSON.stringify(toJsonSafe(u))))
+
+/** The same, with the bytes beside the JSON text (copied, as a serialization would), as a runner's reply travels. */
+const besideTrip = (u: unknown): unknown => {
+  const bytes: Array<Uint8Array> = []
+  const text = JSON.stringify(toJsonSafe(u, bytes))
+  return fromJsonSafe(withBytes(JSON.parse(text), bytes.map((b) => b.slice())))
+}
 
 const notSafe = (u: unknown): NotJsonSafe => {
   try {
@@ -75,6 +82,46 @@ describe("cluster values in JSON-safe form", () => {
       const sharedBack = roundTrip(shared) as SharedArrayBuffer
       assert.instanceOf(sharedBack, SharedArrayBuffer)
       assert.deepStrictEqual([...new Uint8Array(sharedBack)], [4, 2])
+    }))
+
+  it.effect("bytes can travel beside the JSON: views of them, named by index, put back by withBytes", () =>
+    Effect.sync(() => {
+      const f32 = new Float32Array([1.5, -2.25, 3e30, Number.NaN])
+      const parent = new Uint8Array([9, 8, 7, 6, 5, 4, 3, 2])
+      const value = { rows: [f32, parent.subarray(2, 6)], raw: new Uint8Array([1, 2]).buffer, n: Number.NaN, note: "x" }
+      const bytes: Array<Uint8Array> = []
+      const encoded = toJsonSafe(value, bytes)
+      const text = JSON.stringify(encoded)
+      assert.notInclude(text, Buffer.from(f32.buffer).toString("base64"), "no base64 in the JSON")
+      assert.strictEqual(bytes.length, 3)
+      // views of the values' own bytes, not copies
+      assert.strictEqual(bytes[0]!.buffer, f32.buffer)
+      assert.strictEqual(bytes[1]!.buffer, parent.buffer)
+      assert.deepStrictEqual([...bytes[1]!], [7, 6, 5, 4])
+      const back = fromJsonSafe(withBytes(JSON.parse(text), bytes.map((b) => b.slice()))) as typeof value
+      assert.deepStrictEqual(back.rows[0], f32)
+      assert.deepStrictEqual(back.rows[1], new Uint8Array([7, 6, 5, 4]))
+      assert.strictEqual(back.rows[1]!.buffer.byteLength, 4, "a buffer of its own")
+      // bytes that fill their own buffer (as a decoded message's) are taken, not copied; others are copied
+      const own = new Uint8Array(new Float32Array([7]).buffer)
+      const part = new Uint8Array(new Float32Array([1, 7]).buffer, 4, 4)
+      const taken = fromJsonSafe(withBytes(JSON.parse(JSON.stringify(toJsonSafe([new Float32Array([7]), new Float32Array([7])], []))), [own, part])) as Array<Float32Array>
+      assert.strictEqual(taken[0]!.buffer, own.buffer)
+      assert.notStrictEqual(taken[1]!.buffer, part.buffer)
+      assert.deepStrictEqual(taken, [new Float32Array([7]), new Float32Array([7])])
+      assert.deepStrictEqual(new Uint8Array(back.raw), new Uint8Array([1, 2]))
+      assert.isTrue(Number.isNaN(back.n))
+      // a value without bytes is the same either way, and withBytes leaves a value without tags as it is
+      const plain = { a: [1, "b"] }
+      assert.strictEqual(toJsonSafe(plain, bytes), plain)
+      assert.strictEqual(withBytes(plain, bytes), plain)
+      // the user's own object with the tag key and an "x" is data, not a reference
+      const tricky = { [TAG]: "Uint8Array", x: 0, inner: new Int16Array([-3]) }
+      assert.deepStrictEqual(besideTrip(tricky), tricky)
+      // a reference to bytes that did not come is refused, not taken for empty bytes
+      const orphan = JSON.parse(JSON.stringify(toJsonSafe(new Uint8Array([1]), [])))
+      assert.throws(() => fromJsonSafe(withBytes(orphan, [])), NotJsonSafe)
+      assert.throws(() => fromJsonSafe(withBytes({ [TAG]: "T", v: [{ [TAG]: "Uint8Array", x: 5 }] }, [new Uint8Array(1)])), NotJsonSafe)
     }))
 
   it.effect("dates, regexps, maps, sets, bigints, errors, undefined and the numbers JSON cannot spell arrive as themselves", () =>
@@ -189,6 +236,7 @@ describe("cluster values in JSON-safe form", () => {
           }),
           (value) => {
             assert.deepStrictEqual(roundTrip(value), value)
+            assert.deepStrictEqual(besideTrip(value), value)
           }
         ),
         { numRuns: 300, seed: 1818 }

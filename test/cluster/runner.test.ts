@@ -5,9 +5,10 @@
  * running it twice.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
+import * as SchemaBinary from "effect/encoding/SchemaBinary"
 import { fromJsonSafe, toJsonSafe } from "../../src/internal/cluster/json.ts"
-import { outcomeFromJson, type RunRequest } from "../../src/internal/cluster/protocol.ts"
+import { outcomeFromJson, ReplyMessage, Run, type RunRequest } from "../../src/internal/cluster/protocol.ts"
 import { handleRun, RecentReplies } from "../../src/internal/cluster/runner.ts"
 import type { ChunkOutcome, Conclude, Execution, Executor } from "../../src/internal/executor.ts"
 
@@ -42,7 +43,7 @@ const request = (id: string, items: ReadonlyArray<unknown>): RunRequest => ({
   id,
   module: "file:///tasks.ts",
   name: "Echo",
-  items: items.map(toJsonSafe),
+  items: items.map((item) => toJsonSafe(item)),
   index: 10,
   seed: 7,
   attempt: 2,
@@ -64,12 +65,42 @@ describe("cluster runner", () => {
       assert.strictEqual(execution.attempt, 2)
       assert.strictEqual(execution.mode, "exits")
       assert.strictEqual(execution.task.name, "Echo")
-      assert.strictEqual(reply.by, "10.0.0.5:34431")
-      assert.strictEqual(reply.w, 3)
-      assert.strictEqual(reply.wk, 1.5)
-      const outcome = outcomeFromJson(reply.o)
+      assert.strictEqual(reply.r.by, "10.0.0.5:34431")
+      assert.strictEqual(reply.r.w, 3)
+      assert.strictEqual(reply.r.wk, 1.5)
+      const outcome = outcomeFromJson(reply.r.o, reply.b)
       assert.strictEqual(outcome._tag, "Exits")
       if (outcome._tag === "Exits") assert.strictEqual(outcome.exits.length, 2)
+    }))
+
+  it.effect("a reply's bytes travel beside its JSON: as bytes in the cluster's binary serialization, as base64 in storage", () =>
+    Effect.gen(function*() {
+      const rows = [new Float32Array([1.5, Number.NaN, -0]), new Float32Array(4096).map((_, i) => i / 3)]
+      const answering: Executor = {
+        ...echo().executor,
+        execute: <A, E>(execution: Execution, conclude: Conclude<A, E>) =>
+          conclude({ _tag: "Values", values: [rows[0], { big: rows[1], n: 1n }], stop: undefined }, execution)
+      }
+      const reply = yield* handleRun(answering, "r", undefined, { ...request("c/1", [1, 2]), mode: "values" })
+      assert.strictEqual(reply.b.length, 2, "each row's bytes beside the JSON")
+      assert.notInclude(JSON.stringify(reply.r), Buffer.from(rows[1]!.buffer).toString("base64").slice(0, 40))
+      assert.strictEqual(Run.successSchema, ReplyMessage)
+      const restored = (message: unknown) => {
+        const m = message as ReplyMessage
+        const o = outcomeFromJson(m.r.o, m.b)
+        assert.strictEqual(o._tag, "Values")
+        return o._tag === "Values" ? Array.from(o.values, (v) => fromJsonSafe(v)) : []
+      }
+      // between a runner and a client (SchemaBinary): the bytes as they are, not base64
+      const binary = SchemaBinary.toCodec(ReplyMessage)
+      const frame = Schema.encodeSync(binary)(reply)
+      assert.isBelow(frame.length, (3 + 4096) * 4 + 400, "raw bytes, not 4/3 of them")
+      assert.deepStrictEqual(restored(Schema.decodeSync(binary)(frame)), [rows[0], { big: rows[1], n: 1n }])
+      // in storage (Effect Cluster's JSON codec, then JSON text): base64 strings beside the reply's JSON
+      const json = Schema.toCodecJson(ReplyMessage)
+      const text = JSON.stringify(Schema.encodeSync(json)(reply))
+      assert.include(text, Buffer.from(rows[1]!.buffer).toString("base64"))
+      assert.deepStrictEqual(restored(Schema.decodeUnknownSync(json)(JSON.parse(text))), [rows[0], { big: rows[1], n: 1n }])
     }))
 
   it.effect("a value that cannot travel as JSON fails its item with CodecFailed, after the values before it (R5)", () =>
@@ -82,7 +113,7 @@ describe("cluster runner", () => {
           conclude({ _tag: "Values", values, stop: undefined }, execution)
       })
       const bad = yield* handleRun(answering([1, cyclic, 3]), "r", new RecentReplies(8), { ...request("c/1", [1, 2, 3]), mode: "values" })
-      const o = outcomeFromJson(bad.o)
+      const o = outcomeFromJson(bad.r.o, bad.b)
       assert.strictEqual(o._tag, "Values")
       if (o._tag !== "Values") return
       assert.deepStrictEqual(Array.from(o.values), [1])
@@ -90,7 +121,7 @@ describe("cluster runner", () => {
       if (o.stop?._tag === "Problem") assert.strictEqual(o.stop.problem._tag, "CodecFailed")
       // a chunk of numbers comes from the worker as a Float64Array: every value travels
       const packed = yield* handleRun(answering(new Float64Array([0.5, -0, 2])), "r", new RecentReplies(8), { ...request("c/2", [1, 2, 3]), mode: "values" })
-      const p = outcomeFromJson(packed.o)
+      const p = outcomeFromJson(packed.r.o, packed.b)
       assert.strictEqual(p._tag, "Values")
       if (p._tag === "Values") {
         // values stay in JSON-safe form until the client's codec restores them
@@ -122,12 +153,12 @@ describe("cluster runner", () => {
   it.effect("the kept replies are bounded: the oldest goes first", () =>
     Effect.sync(() => {
       const recent = new RecentReplies(2)
-      const reply = (n: number) => ({ by: "r", w: 1, ms: n, o: { x: [] } })
+      const reply = (n: number) => ({ r: { by: "r", w: 1, ms: n, o: { x: [] } }, b: [] })
       recent.set("a", reply(1))
       recent.set("b", reply(2))
       recent.set("c", reply(3))
       assert.isUndefined(recent.get("a"))
-      assert.strictEqual(recent.get("b")?.ms, 2)
-      assert.strictEqual(recent.get("c")?.ms, 3)
+      assert.strictEqual(recent.get("b")?.r.ms, 2)
+      assert.strictEqual(recent.get("c")?.r.ms, 3)
     }))
 })

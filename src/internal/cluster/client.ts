@@ -38,7 +38,7 @@ import type { ClusterOptions } from "../../WorkerPool.ts"
 import { codecOf as plainCodecOf } from "../codec.ts"
 import { type ChunkOutcome, codecsWithin, type Conclude, type Execution, type Executor } from "../executor.ts"
 import { orFail } from "../options.ts"
-import { clusterChunks, Policy } from "../parent/policy.ts"
+import { type ChunkTuning, clusterChunks, Policy } from "../parent/policy.ts"
 import type { TaskRef } from "../service.ts"
 import { encodingForOtherMachine } from "../shared/registry.ts"
 import { Balancer, type Lease } from "./balance.ts"
@@ -48,7 +48,7 @@ import {
   jsonSafeCodec,
   malformedReply,
   outcomeFromJson,
-  type Reply,
+  type ReplyMessage,
   type RunnerInfo,
   type RunRequest,
   slotIds,
@@ -87,7 +87,7 @@ const failureOf = (cause: Cause.Cause<unknown>): { readonly transient: boolean; 
 
 /** A reply, and the milliseconds from its message's send to its arrival. */
 interface Sent {
-  readonly reply: Reply
+  readonly reply: ReplyMessage
   readonly millis: number
 }
 
@@ -99,6 +99,16 @@ interface Sent {
  * whole Mandelbrot batch 40% slower in half the runs; the poll runs only while such a reply is awaited.
  */
 const REPLY_POLL = Duration.millis(20)
+
+/**
+ * Chunks of a `map` with persisted delivery: as the cluster's (`clusterChunks`), but never under 100 ms of
+ * measured time instead of 20. A persisted message costs about 6 transactions and a stored reply besides
+ * its round trip, all of it CPU on the same machines as the work: a Mandelbrot image (1,200 rows of ~0.2 ms)
+ * went out in 24–27 messages and took 431–443 ms; with this floor, in 8, and 400 ms (`bench/cluster-image.ts`,
+ * docs/performance-notes.md, issue 18, fourth sitting). The last chunks are larger, which costs balance only
+ * where items are tiny (a chunk of 100 ms at most).
+ */
+export const persistedChunks: ChunkTuning = { ...clusterChunks, floorMillis: 100 }
 
 /** How often the client checks that Postgres answers while messages are in flight, or it is away. */
 const HEALTH_INTERVAL = Duration.seconds(1)
@@ -134,7 +144,7 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
     const clients = slots.map((id) => makeClient(id))
 
     const stats = { running: 0, crashed: 0 }
-    const policy = new Policy(clusterChunks, { prefetch: 1, maxTasksPerWorker: Infinity })
+    const policy = new Policy(delivery === "persisted" ? persistedChunks : clusterChunks, { prefetch: 1, maxTasksPerWorker: Infinity })
     const balancer = new Balancer(slots.length)
 
     // ---------------------------------------------------------------------------------------------------------
@@ -311,7 +321,7 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
                 if (!isReply(reply)) return Effect.fail(malformedReply(task.name, reply))
                 answered = { reply, millis: performance.now() - t0 }
                 // the runner that answered for this slot: a different one means the assignments moved
-                if (balancer.learn(l.slot, { address: reply.by, workers: reply.w })) {
+                if (balancer.learn(l.slot, { address: reply.r.by, workers: reply.r.w })) {
                   return Effect.as(Effect.forkIn(refresh, scope), answered)
                 }
                 return Effect.succeed(answered)
@@ -321,7 +331,7 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
                   stats.running--
                   if (answered === undefined) balancer.release(l)
                   else {
-                    const reply = answered.reply
+                    const reply = answered.reply.r
                     balancer.release(l, { roundTrip: answered.millis, inRunner: reply.ms, work: reply.wk ?? reply.ms })
                   }
                 })
@@ -357,7 +367,7 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
 
     /** The reply as an outcome; a worker crash on the runner counts as a crash here too. */
     const outcome = ({ reply }: Sent): ChunkOutcome => {
-      const o = outcomeFromJson(reply.o)
+      const o = outcomeFromJson(reply.r.o, reply.b)
       if (o._tag === "Crashed") stats.crashed++
       return o
     }

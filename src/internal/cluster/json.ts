@@ -10,6 +10,10 @@
  * numbers JSON cannot spell (`NaN`, `±Infinity`, `-0`). A plain object of the user's that has the key
  * `"~ep"` itself is escaped, so no value is mistaken for a tag.
  *
+ * A runner's reply carries its bytes beside the JSON instead (`toJsonSafe(value, bytes)`, `withBytes`): the
+ * tag names them by index, and the cluster's binary serialization sends them as they are (`protocol.ts`,
+ * `ReplyMessage`); in storage they are base64 all the same.
+ *
  * A value that holds a tag is wrapped at its root (`{ "~ep": "T", v }`) unless its root is a tag already,
  * so that the receiver looks at the root only: a value without tags is used as it came, without a walk.
  *
@@ -62,10 +66,20 @@ if (Float16 !== undefined) views.Float16Array = Float16
 const base64Of = (view: ArrayBufferView): string =>
   Buffer.from(view.buffer as ArrayBuffer, view.byteOffset, view.byteLength).toString("base64")
 
-/** The bytes of a base64 string in an `ArrayBuffer` of their own (aligned for any view, unlike Buffer's pool). */
-const bufferOf = (base64: unknown): ArrayBuffer => {
-  if (typeof base64 !== "string") throw new NotJsonSafe(`a tagged byte value without its base64 bytes`, "")
-  const bytes = Buffer.from(base64, "base64")
+/**
+ * The bytes of a tagged byte value in an `ArrayBuffer` of their own (aligned for any view, unlike Buffer's
+ * pool): base64 text, or the bytes themselves when they came beside the JSON (see {@link withBytes}): taken
+ * as they are when they fill an `ArrayBuffer` of their own (as a decoded message's do), copied otherwise.
+ */
+const bufferOf = (b: unknown): ArrayBuffer => {
+  if (b instanceof Uint8Array) {
+    if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) return b.buffer
+    const buffer = new ArrayBuffer(b.byteLength)
+    new Uint8Array(buffer).set(b)
+    return buffer
+  }
+  if (typeof b !== "string") throw new NotJsonSafe(`a tagged byte value without its base64 bytes`, "")
+  const bytes = Buffer.from(b, "base64")
   // a large Buffer has an ArrayBuffer of its own; a small one is a slice of Node's shared pool: copied
   if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes.buffer as ArrayBuffer
   const buffer = new ArrayBuffer(bytes.length)
@@ -89,16 +103,26 @@ const isPlainPrototype = (proto: unknown): boolean => proto === Object.prototype
 export const isJsonPrimitive = (v: unknown): boolean =>
   typeof v === "string" || typeof v === "boolean" || v === null || (typeof v === "number" && Number.isFinite(v) && !Object.is(v, -0))
 
+/** The bytes of a view, as a `Uint8Array` over the same memory (not copied). */
+const bytesOf = (view: ArrayBufferView): Uint8Array => new Uint8Array(view.buffer as ArrayBuffer, view.byteOffset, view.byteLength)
+
 /**
  * Encodes a value (already encoded by its task's schema) into JSON-safe form. Throws `NotJsonSafe` for what
  * cannot leave the process: functions, symbols, a value that contains itself.
+ *
+ * `bytes`: where the bytes of typed arrays, `DataView`s and `ArrayBuffer`s go instead of base64 inside the
+ * value: each becomes `{ "~ep": kind, x: k }`, its bytes (a view, not a copy) pushed to `bytes` at `k`. For a
+ * message whose serialization carries bytes as bytes (a runner's reply, `protocol.ts`); the receiver puts
+ * them back with {@link withBytes} before {@link fromJsonSafe}.
  */
-export const toJsonSafe = (value: unknown): unknown => {
+export const toJsonSafe = (value: unknown, bytes?: Array<Uint8Array>): unknown => {
   // a tiny task's value: nothing to walk (no path, no set of open containers)
   if (isJsonPrimitive(value)) return value
   let tagged = false
   const path: Array<string | number> = []
   const open = new Set<object>()
+  const byteTag = (kind: string, view: ArrayBufferView): Tagged =>
+    bytes === undefined ? tag(kind, { b: base64Of(view) }) : tag(kind, { x: bytes.push(bytesOf(view)) - 1 })
 
   const walk = (u: unknown): unknown => {
     switch (typeof u) {
@@ -127,15 +151,15 @@ export const toJsonSafe = (value: unknown): unknown => {
       const kind = Object.prototype.toString.call(object).slice(8, -1)
       if (views[kind] === undefined) throw new NotJsonSafe(`a ${kind} cannot be sent to another machine`, pathOf(path))
       tagged = true
-      return tag(kind, { b: base64Of(object) })
+      return byteTag(kind, object)
     }
     if (object instanceof ArrayBuffer) {
       tagged = true
-      return tag("ab", { b: base64Of(new Uint8Array(object)) })
+      return byteTag("ab", new Uint8Array(object))
     }
     if (typeof SharedArrayBuffer !== "undefined" && object instanceof SharedArrayBuffer) {
       tagged = true
-      return tag("sab", { b: base64Of(new Uint8Array(object)) })
+      return byteTag("sab", new Uint8Array(object))
     }
     if (object instanceof Date) {
       tagged = true
@@ -231,6 +255,42 @@ export const toJsonSafe = (value: unknown): unknown => {
 
   const out = walk(value)
   return tagged && tagOf(out) === undefined ? tag("T", { v: out }) : out
+}
+
+/** Whether a tag's kind stands for bytes (a view, an `ArrayBuffer`, a `SharedArrayBuffer`). */
+const isByteKind = (kind: string): boolean => kind === "ab" || kind === "sab" || views[kind] !== undefined
+
+/**
+ * Puts the bytes that travelled beside a value (`toJsonSafe(value, bytes)`) back into it: each
+ * `{ "~ep": kind, x: k }` becomes `{ "~ep": kind, b: bytes[k] }`, which {@link fromJsonSafe} restores as it
+ * restores base64. A value without a tag at its root holds none and is returned as it is; containers are
+ * copied, never changed in place. The bytes are not copied when each fills its own `ArrayBuffer` (a decoded
+ * message's do; one copy fewer per row of a reply): what is restored from them shares their memory, so a
+ * message's bytes are restored once (the client restores each reply once).
+ */
+export const withBytes = (value: unknown, bytes: ReadonlyArray<Uint8Array>): unknown =>
+  bytes.length === 0 || tagOf(value) === undefined ? value : attach(value, bytes)
+
+const attach = (u: unknown, bytes: ReadonlyArray<Uint8Array>): unknown => {
+  if (typeof u !== "object" || u === null) return u
+  if (Array.isArray(u)) return u.map((v) => attach(v, bytes))
+  const object = u as Record<string, unknown>
+  const kind = object[TAG]
+  if (typeof kind !== "string") return attachFields(object, bytes)
+  if (isByteKind(kind) && "x" in object) {
+    const b = typeof object.x === "number" ? bytes[object.x] : undefined
+    if (b === undefined) throw new NotJsonSafe(`a tagged byte value whose bytes did not come with it (${String(object.x)})`, "")
+    return { [TAG]: kind, b }
+  }
+  // the user's own object with a "~ep" key: its own keys are data, its values may hold tags
+  if (kind === "o") return { [TAG]: kind, v: attachFields(object.v as Record<string, unknown>, bytes) }
+  return attachFields(object, bytes)
+}
+
+const attachFields = (object: Record<string, unknown>, bytes: ReadonlyArray<Uint8Array>): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(object)) out[key] = attach(object[key], bytes)
+  return out
 }
 
 /** Restores a value encoded by {@link toJsonSafe}. A value without a tag at its root is returned as it is. */

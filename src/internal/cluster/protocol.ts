@@ -7,7 +7,8 @@
  * schema exactly as for worker threads, the runner hands them to its pool unchanged (it never imports a task
  * module on its main thread, and runs no schema), and the worker's outcome travels back as it came. The
  * only conversion is to JSON-safe form and back (`json.ts`), because Effect Cluster stores messages and
- * replies in Postgres as JSON: typed arrays and bytes cross as base64, not as arrays of numbers.
+ * replies in Postgres as JSON: typed arrays and bytes in payloads cross as base64, not as arrays of numbers;
+ * in replies they travel beside the JSON ({@link ReplyMessage}), as bytes on the socket and base64 in storage.
  *
  * @internal
  */
@@ -15,11 +16,12 @@ import * as ClusterSchema from "effect/cluster/ClusterSchema"
 import * as Entity from "effect/cluster/Entity"
 import * as Rpc from "effect/rpc/Rpc"
 import * as Schema from "effect/Schema"
+import * as SchemaTransformation from "effect/SchemaTransformation"
 import { CodecFailed, WorkerError } from "../../WorkerError.ts"
 import type { CodecResult, TaskCodec } from "../codec.ts"
 import type { ChunkOutcome, ItemOutcome } from "../executor.ts"
 import type { WireDefect, WireOutcome } from "../protocol.ts"
-import { fromJsonSafe, isJsonPrimitive, NotJsonSafe, toJsonSafe } from "./json.ts"
+import { fromJsonSafe, isJsonPrimitive, NotJsonSafe, toJsonSafe, withBytes } from "./json.ts"
 
 /** An execution, as a runner receives it. */
 export const RunFields = {
@@ -40,17 +42,45 @@ export const RunFields = {
 
 export type RunRequest = Schema.Struct<typeof RunFields>["Type"]
 
+/**
+ * Bytes: `Schema.Uint8Array`, raw bytes in the cluster's binary serialization (SchemaBinary, between runners
+ * and clients), base64 in its JSON (Postgres storage) through Node's `Buffer` instead of Effect's own base64
+ * (written in JavaScript where the platform has no `Uint8Array.prototype.toBase64`, as Node 24 has not).
+ */
+const Bytes = Schema.Uint8Array.annotate({
+  toCodecJson: () =>
+    Schema.link<Uint8Array>()(
+      Schema.String,
+      SchemaTransformation.transform({
+        decode: (base64: string): Uint8Array => new Uint8Array(Buffer.from(base64, "base64")),
+        encode: (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64")
+      })
+    )
+})
+
+/**
+ * A runner's reply as it travels: the reply (`r`, JSON-safe, see {@link Reply}) and beside it the bytes of
+ * the typed arrays and buffers in its values (`b`), which `r` names by index (`json.ts`, `toJsonSafe(value,
+ * bytes)`). So a row of pixels crosses the socket as its bytes, neither written as base64 nor parsed as JSON
+ * text at either end; in storage the bytes are base64 strings beside the reply's JSON.
+ */
+export const ReplyMessage = Schema.Struct({ r: Schema.Unknown, b: Schema.Array(Bytes) })
+export interface ReplyMessage {
+  readonly r: Reply
+  readonly b: ReadonlyArray<Uint8Array>
+}
+
 /** Persisted: stored in Postgres before it is delivered, redelivered when its runner dies. */
 export const Run = Rpc.make("Run", {
   payload: RunFields,
   primaryKey: (request) => request.id,
-  success: Schema.Unknown
+  success: ReplyMessage
 }).annotate(ClusterSchema.Persisted, true)
 
 /** Volatile: sent straight to the runner that owns the shard; lost if that runner dies. */
 export const RunVolatile = Rpc.make("RunVolatile", {
   payload: RunFields,
-  success: Schema.Unknown
+  success: ReplyMessage
 })
 
 /** What a runner says of itself: its address and its worker threads (what the client balances by). */
@@ -175,22 +205,22 @@ const notSafe = (direction: "success" | "error", e: unknown): ItemJson => ({
   }
 })
 
-const itemToJson = (o: ItemOutcome): ItemJson => {
+const itemToJson = (o: ItemOutcome, bytes: Array<Uint8Array>): ItemJson => {
   switch (o._tag) {
     case "Success":
       try {
-        return { s: toJsonSafe(o.value) }
+        return { s: toJsonSafe(o.value, bytes) }
       } catch (e) {
         return notSafe("success", e)
       }
     case "Failure":
       try {
-        return { f: toJsonSafe(o.error) }
+        return { f: toJsonSafe(o.error, bytes) }
       } catch (e) {
         return notSafe("error", e)
       }
     case "Defect":
-      return { d: toJsonSafe(o.defect) }
+      return { d: toJsonSafe(o.defect, bytes) }
     case "Interrupted":
       return { i: 1 }
     case "Problem":
@@ -200,24 +230,29 @@ const itemToJson = (o: ItemOutcome): ItemJson => {
   }
 }
 
-/** Encodes an outcome of the runner's pool for the reply. */
-export const outcomeToJson = (o: ChunkOutcome): OutcomeJson => {
+/**
+ * Encodes an outcome of the runner's pool for the reply; the bytes of its values go to `bytes` (the reply's
+ * `b`), which the JSON names by index.
+ */
+export const outcomeToJson = (o: ChunkOutcome, bytes: Array<Uint8Array>): OutcomeJson => {
   switch (o._tag) {
     case "Values": {
       const values: Array<unknown> = []
       // an array, or a Float64Array when the worker packed a chunk of numbers
       for (let k = 0; k < o.values.length; k++) {
+        const before = bytes.length
         try {
-          values.push(toJsonSafe(o.values[k]))
+          values.push(toJsonSafe(o.values[k], bytes))
         } catch (e) {
           // the item that cannot travel stops the chunk there, as a failure of that item
+          bytes.length = before
           return { v: values, s: notSafe("success", e) }
         }
       }
-      return { v: values, s: o.stop === undefined ? null : itemToJson(o.stop) }
+      return { v: values, s: o.stop === undefined ? null : itemToJson(o.stop, bytes) }
     }
     case "Exits":
-      return { x: o.exits.map(itemToJson) }
+      return { x: o.exits.map((exit) => itemToJson(exit, bytes)) }
     case "Crashed":
       return { c: encodeWorkerError(o.error), i: o.item ?? null }
     case "Failed":
@@ -225,22 +260,28 @@ export const outcomeToJson = (o: ChunkOutcome): OutcomeJson => {
   }
 }
 
-const itemFromJson = (j: ItemJson): ItemOutcome => {
-  if ("s" in j) return { _tag: "Success", value: j.s }
-  if ("f" in j) return { _tag: "Failure", error: j.f }
-  if ("d" in j) return { _tag: "Defect", defect: fromJsonSafe(j.d) as WireDefect }
+const itemFromJson = (j: ItemJson, bytes: ReadonlyArray<Uint8Array>): ItemOutcome => {
+  if ("s" in j) return { _tag: "Success", value: withBytes(j.s, bytes) }
+  if ("f" in j) return { _tag: "Failure", error: withBytes(j.f, bytes) }
+  if ("d" in j) return { _tag: "Defect", defect: fromJsonSafe(withBytes(j.d, bytes)) as WireDefect }
   if ("p" in j) return { _tag: "Problem", problem: j.p }
   if ("w" in j) return { _tag: "WorkerError", error: decodeWorkerError(j.w) }
   return { _tag: "Interrupted" }
 }
 
 /**
- * Decodes a reply's outcome. Values stay JSON-safe: the executor's codec (`jsonSafeCodec`) restores them
- * as the front decodes each one.
+ * Decodes a reply's outcome, with the bytes that came beside it (`b`). Values stay JSON-safe (their bytes put
+ * back in): the executor's codec (`jsonSafeCodec`) restores them as the front decodes each one.
  */
-export const outcomeFromJson = (j: OutcomeJson): ChunkOutcome => {
-  if ("v" in j) return { _tag: "Values", values: j.v, stop: j.s === null ? undefined : itemFromJson(j.s) }
-  if ("x" in j) return { _tag: "Exits", exits: j.x.map(itemFromJson) }
+export const outcomeFromJson = (j: OutcomeJson, bytes: ReadonlyArray<Uint8Array>): ChunkOutcome => {
+  if ("v" in j) {
+    return {
+      _tag: "Values",
+      values: bytes.length === 0 ? j.v : j.v.map((v) => withBytes(v, bytes)),
+      stop: j.s === null ? undefined : itemFromJson(j.s, bytes)
+    }
+  }
+  if ("x" in j) return { _tag: "Exits", exits: j.x.map((item) => itemFromJson(item, bytes)) }
   if ("c" in j) return { _tag: "Crashed", error: decodeWorkerError(j.c), item: j.i ?? undefined }
   return { _tag: "Failed", error: decodeWorkerError(j.e) }
 }
@@ -260,6 +301,8 @@ export const malformedReply = (taskName: string, reply: unknown): WorkerError =>
   })
 
 /** Whether a value is a reply of this protocol. */
-export const isReply = (u: unknown): u is Reply =>
-  typeof u === "object" && u !== null && typeof (u as Reply).by === "string" && typeof (u as Reply).o === "object" &&
-  (u as Reply).o !== null
+export const isReply = (u: unknown): u is ReplyMessage => {
+  if (typeof u !== "object" || u === null || !Array.isArray((u as ReplyMessage).b)) return false
+  const r = (u as ReplyMessage).r
+  return typeof r === "object" && r !== null && typeof r.by === "string" && typeof r.o === "object" && r.o !== null
+}

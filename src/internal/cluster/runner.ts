@@ -27,7 +27,7 @@ import { threads } from "../parent/threads.ts"
 import type { TaskRef } from "../service.ts"
 import { fromJsonSafe, NotJsonSafe } from "./json.ts"
 import { describeError, mapLayerError, postgresLayer, shardingConfigOf, unavailable } from "./options.ts"
-import { encodeWorkerError, outcomeToJson, type Reply, type RunRequest, TaskEntity } from "./protocol.ts"
+import { encodeWorkerError, outcomeToJson, type ReplyMessage, type RunRequest, TaskEntity } from "./protocol.ts"
 import { runnerLayer } from "./transport.ts"
 
 /**
@@ -55,12 +55,12 @@ const taskRef = (module: string, name: string): TaskRef => {
  * outage, a few per worker; entries older than {@link RECENT_MILLIS} are dropped.
  */
 export class RecentReplies {
-  private readonly replies = new Map<string, { readonly reply: Reply; readonly at: number }>()
+  private readonly replies = new Map<string, { readonly reply: ReplyMessage; readonly at: number }>()
   private readonly limit: number
   constructor(limit: number) {
     this.limit = limit
   }
-  get(id: string): Reply | undefined {
+  get(id: string): ReplyMessage | undefined {
     const entry = this.replies.get(id)
     if (entry === undefined) return undefined
     if (Date.now() - entry.at > RECENT_MILLIS) {
@@ -69,7 +69,7 @@ export class RecentReplies {
     }
     return entry.reply
   }
-  set(id: string, reply: Reply): void {
+  set(id: string, reply: ReplyMessage): void {
     this.replies.set(id, { reply, at: Date.now() })
     // a Map iterates in insertion order: the first key is the oldest
     while (this.replies.size > this.limit) this.replies.delete(this.replies.keys().next().value!)
@@ -89,11 +89,11 @@ export const handleRun = (
   address: string,
   recent: RecentReplies | undefined,
   request: RunRequest
-): Effect.Effect<Reply> => {
+): Effect.Effect<ReplyMessage> => {
   const replied = recent?.get(request.id)
   if (replied !== undefined) return Effect.succeed(replied)
   const items = restoreItems(executor, address, request)
-  if (!Array.isArray(items)) return Effect.succeed(items as Reply)
+  if (!Array.isArray(items)) return Effect.succeed(items as ReplyMessage)
   const execution: Execution = {
     task: taskRef(request.module, request.name),
     items,
@@ -107,18 +107,21 @@ export const handleRun = (
     onProgress: undefined
   }
   const t0 = performance.now()
-  return executor.execute(execution, (outcome): Effect.Effect<Reply> => {
+  return executor.execute(execution, (outcome): Effect.Effect<ReplyMessage> => {
     const elapsed = outcome._tag === "Values" || outcome._tag === "Exits" ? outcome.elapsed : undefined
     const ms = performance.now() - t0
-    const o = outcomeToJson(outcome)
-    const reply: Reply = elapsed === undefined ? { by: address, w: executor.size, ms, o } : { by: address, w: executor.size, ms, wk: elapsed, o }
+    // the bytes of the values travel beside the JSON, as bytes
+    const b: Array<Uint8Array> = []
+    const o = outcomeToJson(outcome, b)
+    const r = elapsed === undefined ? { by: address, w: executor.size, ms, o } : { by: address, w: executor.size, ms, wk: elapsed, o }
+    const reply: ReplyMessage = { r, b }
     recent?.set(request.id, reply)
     return Effect.succeed(reply)
   })
 }
 
 /** A request's payloads restored from JSON-safe form, or the reply that says which one could not be. */
-const restoreItems = (executor: Executor, address: string, request: RunRequest): ReadonlyArray<unknown> | Reply => {
+const restoreItems = (executor: Executor, address: string, request: RunRequest): ReadonlyArray<unknown> | ReplyMessage => {
   const items: Array<unknown> = new Array(request.items.length)
   for (let k = 0; k < items.length; k++) {
     try {
@@ -133,7 +136,7 @@ const restoreItems = (executor: Executor, address: string, request: RunRequest):
           message: `(on the cluster runner) ${e instanceof Error ? e.message : String(e)}`
         })
       })
-      return { by: address, w: executor.size, ms: 0, o: { e: encodeWorkerError(error) } }
+      return { r: { by: address, w: executor.size, ms: 0, o: { e: encodeWorkerError(error) } }, b: [] }
     }
   }
   return items

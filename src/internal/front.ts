@@ -89,6 +89,16 @@ const ran = (exits: ReadonlyArray<Exit.Exit<unknown, unknown>>, stopped: boolean
 const oneByOne: Tried = { _tag: "OneByOne" }
 const noValues: ReadonlyArray<unknown> = []
 
+/**
+ * Whether every payload is its own encoding. A function of its own, apart from the per-chunk code that
+ * calls it: V8 compiles a loop over 100,000 items early (on-stack replacement), and a small function
+ * compiles in a fraction of the time of the whole chunk preparation around it.
+ */
+const allEncoded = (payloads: ReadonlyArray<unknown>, isEncoded: (u: unknown) => boolean): boolean => {
+  for (let k = 0; k < payloads.length; k++) if (!isEncoded(payloads[k])) return false
+  return true
+}
+
 
 let poolIds = 0
 
@@ -255,11 +265,7 @@ export const makeFront = (
       }
       // primitive schemas: values that are their own encoding travel as they are, the array too
       const isEncoded = codec.payloadIsEncoded
-      if (isEncoded !== undefined) {
-        let k = 0
-        while (k < payloads.length && isEncoded(payloads[k])) k++
-        if (k === payloads.length) return execution(payloads)
-      }
+      if (isEncoded !== undefined && allEncoded(payloads, isEncoded)) return execution(payloads)
       const items: Array<unknown> = new Array(payloads.length)
       for (let k = 0; k < payloads.length; k++) {
         const r = codec.encodePayload(payloads[k])

@@ -240,6 +240,19 @@ export const mapStream = (
     : Stream.fromEffect(orFail(invalid("ordered", `ordered must be a boolean, got ${String(ordered)}`)))
 }
 
+/**
+ * Copies a run's values into a batch's result from `at`; returns where the next run's values go. A
+ * function of its own so that V8 compiles its loop as a whole: written inline in the loop over the runs,
+ * the inner loop was compiled alone (on-stack replacement), that code was thrown away at the end of every
+ * run, and the whole loop was then compiled by TurboFan for ~15 ms on W1's second batch of 100,000 items
+ * (measured with --trace-deopt / --trace-opt), CPU taken from the workers on a machine of 2 cores.
+ */
+const copyValues = (out: Array<unknown>, at: number, values: ArrayLike<unknown>): number => {
+  const n = values.length
+  for (let j = 0; j < n; j++) out[at + j] = values[j]
+  return at + n
+}
+
 export const map = (
   task: TaskRef,
   items: Iterable<unknown>,
@@ -257,7 +270,7 @@ export const map = (
         for (const result of results(r)) out[i++] = result
         continue
       }
-      for (let j = 0; j < values.length; j++) out[i++] = values[j]
+      i = copyValues(out, i, values)
       for (const item of r.items) {
         if (Exit.isFailure(item.exit)) return Effect.failCause(item.exit.cause)
         out[i++] = item.exit.value

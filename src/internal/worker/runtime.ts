@@ -276,7 +276,78 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
   }
 
   /**
-   * Runs a job: its items one after the other, each decoded, run and encoded, in one loop.
+   * Runs an item's effect in a fiber of its own, whose context holds the item's `TaskContext` and `Random`
+   * (one object, the random stream made only when read, R7), continuing the caller's trace when it has one.
+   */
+  const forkItem = (job: WireJob, index: number, effect: Effect.Effect<unknown, unknown, TaskContext>): Fiber.Fiber<unknown, unknown> => {
+    const itemContext = new ItemContext(index, job.attempt, job.seed, job.id, reportProgress)
+    const context = Context.addUnsafe(Context.addUnsafe(baseContext, TaskContext.key, itemContext), RandomKey, itemContext)
+    const trace = job.trace
+    if (trace !== undefined) {
+      // continue the caller's trace: spans made by the handler are children of the parent's task span,
+      // and the handler's logs carry the trace and span ids
+      effect = effect.pipe(
+        Effect.withSpan(job.name, { kind: "server", attributes: { "task.index": index, "task.attempt": job.attempt } }),
+        Effect.withParentSpan(Tracer.externalSpan(trace)),
+        Effect.annotateLogs({ traceId: trace.traceId, spanId: trace.spanId, task: job.name, taskIndex: index })
+      )
+    }
+    return Effect.runForkWith(context as Context.Context<TaskContext>)(effect)
+  }
+
+  /**
+   * Runs a single task (not a chunk): the steps of a chunk's item (decode, run, encode), without the
+   * chunk's loop, its time checks and its closures; its one outcome is the reply. The crash cursor is
+   * written as for an item (R4); an `Interrupt` reaches the task's fiber (`handle`), and a timeout is the
+   * parent's (it stops the job when its clock, started by `Started`, runs out).
+   */
+  const runSingle = (state: Current, loaded: Found): void => {
+    const job = state.job
+    // as a chunk's loop does before its first item
+    if (closed) return finish(interruptedReply(job))
+    const { task, codec } = loaded
+    const started = performance.now()
+    const end = (outcome: WireOutcome): void => finish({ id: job.id, elapsed: performance.now() - started, outcome, values: undefined })
+    const cursor = transport.cursor
+    if (cursor !== undefined) {
+      cursor[0] = job.id
+      cursor[1] = 0
+    }
+    let payload = job.payloads[0]
+    if (codec.payloadAsIs !== true) {
+      const decoded = codec.decodePayload(payload)
+      if (!decoded.ok) return end(problem({ _tag: "CodecFailed", direction: "payload", ...decoded.issue }))
+      payload = decoded.value
+    }
+    // shared objects track what a task run takes until the run ends (a crash before gives it back, R8)
+    startRun()
+    let effect: Effect.Effect<unknown, unknown, TaskContext>
+    try {
+      effect = task.run(payload)
+    } catch (e) {
+      endRun()
+      return end({ _tag: "Defect", defect: toWireDefect(e) })
+    }
+    if (job.trace === undefined && Exit.isExit(effect)) {
+      endRun()
+      return end(outcomeOf(codec, effect))
+    }
+    const fiber = forkItem(job, job.index, effect)
+    const exit = fiber.pollUnsafe()
+    if (exit !== undefined) {
+      endRun()
+      return end(outcomeOf(codec, exit))
+    }
+    state.fiber = fiber
+    fiber.addObserver((exit) => {
+      state.fiber = undefined
+      endRun()
+      end(outcomeOf(codec, exit))
+    })
+  }
+
+  /**
+   * Runs a chunk: its items one after the other, each decoded, run and encoded, in one loop.
    *
    * A handler that returns an `Exit` (`Effect.succeed`, `Effect.fail`: already evaluated) costs a call and
    * a test: no fiber, no context. Any other effect runs in a fiber of its own whose context holds the
@@ -295,8 +366,7 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
     const { task, codec } = loaded
     const payloads = job.payloads
     const n = payloads.length
-    const single = !job.chunk
-    const collect = job.chunk && job.collect
+    const collect = job.collect
     const values: Array<unknown> = []
     const outcomes: Array<WireOutcome> = []
     const started = performance.now()
@@ -306,7 +376,7 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
     const successIsEncoded = codec.successIsEncoded
     // a chunk of numbers (success schema Schema.Number): each value goes straight into the Float64Array
     // that travels (moved, not copied), instead of an array of values packed by a second pass at the end
-    const packed = !single && !collect && codec.successIsNumber === true ? new Float64Array(n) : undefined
+    const packed = !collect && codec.successIsNumber === true ? new Float64Array(n) : undefined
     let count = 0
     let k = 0
     // time checks: every `stride` items, the stride doubling while items are fast (a check costs ~25 ns)
@@ -321,9 +391,7 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
     }
 
     const reply = (outcome: WireOutcome | undefined): WireReply =>
-      single
-        ? { id: job.id, elapsed: performance.now() - started, outcome, values: undefined }
-        : collect
+      collect
         ? { id: job.id, elapsed: performance.now() - started, outcome: undefined, values: undefined, outcomes }
         : { id: job.id, elapsed: performance.now() - started, outcome, values: packed === undefined ? values : packed.subarray(0, count) }
 
@@ -340,14 +408,14 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
         outcomes.push(outcome)
         return false
       }
-      if (!single && outcome._tag === "Success") return keep(outcome.value)
+      if (outcome._tag === "Success") return keep(outcome.value)
       finish(reply(outcome))
       return true
     }
 
     /** One item's exit, encoded; true when it ends the job. */
     const acceptExit = (exit: Exit.Exit<unknown, unknown>): boolean => {
-      if (exit._tag === "Success" && !collect && !single && successIsEncoded !== undefined && successIsEncoded(exit.value)) {
+      if (exit._tag === "Success" && !collect && successIsEncoded !== undefined && successIsEncoded(exit.value)) {
         return keep(exit.value)
       }
       return accept(outcomeOf(codec, exit))
@@ -375,19 +443,7 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
         endRun()
         return acceptExit(effect)
       }
-      const index = job.index + k
-      const itemContext = new ItemContext(index, job.attempt, job.seed, job.id, reportProgress)
-      const context = Context.addUnsafe(Context.addUnsafe(baseContext, TaskContext.key, itemContext), RandomKey, itemContext)
-      if (trace !== undefined) {
-        // continue the caller's trace: spans made by the handler are children of the parent's task span,
-        // and the handler's logs carry the trace and span ids
-        effect = effect.pipe(
-          Effect.withSpan(job.name, { kind: "server", attributes: { "task.index": index, "task.attempt": job.attempt } }),
-          Effect.withParentSpan(Tracer.externalSpan(trace)),
-          Effect.annotateLogs({ traceId: trace.traceId, spanId: trace.spanId, task: job.name, taskIndex: index })
-        )
-      }
-      const fiber = Effect.runForkWith(context as Context.Context<TaskContext>)(effect)
+      const fiber = forkItem(job, job.index + k, effect)
       const exit = fiber.pollUnsafe()
       if (exit !== undefined) {
         endRun()
@@ -410,7 +466,7 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
         if (state.interrupted || closed) return finish(interruptedReply(job))
         if (item()) return
         k++
-        // no time check after the last item (a single task's only one): the reply says how long it took
+        // no time check after the last item: the reply says how long it took
         if (++sinceCheck >= stride && k < n) {
           sinceCheck = 0
           const now = performance.now()
@@ -472,6 +528,7 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
     }
     // the timeout clock starts here, when the handler starts: importing the task module is pool work
     if (job.notifyStart) transport.send({ _tag: "Started", id: job.id })
+    if (!job.chunk) return runSingle(state, loaded)
     runJob(state, loaded)
   }
 

@@ -6,9 +6,11 @@
  * Independent of the transport (thread, process, or the parent itself for the in-process backend): it is
  * given a `send` function and fed messages.
  *
- * Jobs run one at a time in arrival order. Between two jobs the runtime yields to the event loop
- * (`setImmediate`), so an `Interrupt` for a job that has not started yet is always read before that job
- * would start, and the parent's "first unfinished job is the running one" rule stays exact (R2, R4).
+ * Jobs run one at a time in arrival order. Between two jobs the runtime reads the messages that arrived
+ * meanwhile, synchronously where the transport can (`poll`, threads: for a slice of a few milliseconds,
+ * then it yields to the event loop) and by yielding to the event loop (`setImmediate`) where it cannot, so
+ * an `Interrupt` for a job that has not started yet is always read before that job would start, and the
+ * parent's "first unfinished job is the running one" rule stays exact (R2, R4).
  * A job's reply is sent before the next job starts, so that a crash in job k never loses the reply of
  * job k-1.
  *
@@ -37,6 +39,11 @@ export interface Transport {
   readonly cursor?: Int32Array | undefined
   /** This worker's owner token for shared objects (absent in-process: the parent's token applies). */
   readonly owner?: number | undefined
+  /**
+   * Delivers (to `handle`) every message already waiting, synchronously (threads: `receiveMessageOnPort`);
+   * absent where the transport cannot. Between two jobs it replaces an event-loop turn (`pump`).
+   */
+  readonly poll?: (() => void) | undefined
   /** Whether this worker shares memory with the parent (threads) or not (processes). */
   readonly sharedMemory?: boolean | undefined
   /**
@@ -532,19 +539,43 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
     runJob(state, loaded)
   }
 
+  /** `pump` is running jobs back to back: a job that ends meanwhile schedules nothing (the loop goes on). */
+  let pumping = false
+
+  /**
+   * Starts the queued jobs, one at a time. A job that ends synchronously is followed by the next one at
+   * once, without an event-loop turn, where the transport can read its waiting messages synchronously
+   * (`poll`, threads): they are read first, so an `Interrupt` for the next job still stops it before it
+   * starts (R2). After `SLICE_MILLIS` of jobs, or without `poll`, the next job waits for `setImmediate`.
+   */
   const pump = (): void => {
     scheduled = false
-    if (current !== undefined || closed) return
-    const job = queue.shift()
-    if (job === undefined) return
-    current = { job, started: false, fiber: undefined, interrupted: false }
-    const hit = resolved.get(`${job.name}\u0000${job.module}`)
-    if (hit !== undefined) return start(job, hit)
-    load(job.module, job.name).then((loaded) => start(job, loaded))
+    if (pumping) return
+    pumping = true
+    const sliceStart = performance.now()
+    try {
+      while (current === undefined && !closed) {
+        const job = queue.shift()
+        if (job === undefined) return
+        current = { job, started: false, fiber: undefined, interrupted: false }
+        const hit = resolved.get(`${job.name}\u0000${job.module}`)
+        if (hit === undefined) {
+          load(job.module, job.name).then((loaded) => start(job, loaded))
+          return
+        }
+        start(job, hit)
+        // a job that runs asynchronously schedules the next one when it ends
+        if (current !== undefined || transport.poll === undefined || performance.now() - sliceStart >= SLICE_MILLIS) break
+        transport.poll()
+      }
+    } finally {
+      pumping = false
+    }
+    schedule()
   }
 
   const schedule = (): void => {
-    if (scheduled || current !== undefined || queue.length === 0) return
+    if (scheduled || pumping || current !== undefined || queue.length === 0) return
     scheduled = true
     setImmediate(pump)
   }

@@ -67,6 +67,14 @@ interface Current {
   interrupted: boolean
 }
 
+/** An item that ended before its handler's effect could run (`invoke`): its outcome. */
+class Ended {
+  readonly outcome: WireOutcome
+  constructor(outcome: WireOutcome) {
+    this.outcome = outcome
+  }
+}
+
 /** How long the item loop runs before it yields to the event loop, so that an `Interrupt` can be read. */
 const SLICE_MILLIS = 4
 /** Items that took less than this since the last time check get checked half as often. */
@@ -283,6 +291,32 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
   }
 
   /**
+   * Calls an item's handler on its encoded payload: its effect, or the outcome that ends the item at once
+   * (a payload that does not decode, a handler that throws). The item's run of shared objects starts here
+   * (what it takes is tracked until `endRun`; a crash before gives it back, R8).
+   */
+  const invoke = (
+    task: Task.Any,
+    codec: TaskCodec,
+    payloadAsIs: boolean,
+    encoded: unknown
+  ): Effect.Effect<unknown, unknown, TaskContext> | Ended => {
+    let payload = encoded
+    if (!payloadAsIs) {
+      const decoded = codec.decodePayload(payload)
+      if (!decoded.ok) return new Ended(problem({ _tag: "CodecFailed", direction: "payload", ...decoded.issue }))
+      payload = decoded.value
+    }
+    startRun()
+    try {
+      return task.run(payload)
+    } catch (e) {
+      endRun()
+      return new Ended({ _tag: "Defect", defect: toWireDefect(e) })
+    }
+  }
+
+  /**
    * Runs an item's effect in a fiber of its own, whose context holds the item's `TaskContext` and `Random`
    * (one object, the random stream made only when read, R7), continuing the caller's trace when it has one.
    */
@@ -320,21 +354,8 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
       cursor[0] = job.id
       cursor[1] = 0
     }
-    let payload = job.payloads[0]
-    if (codec.payloadAsIs !== true) {
-      const decoded = codec.decodePayload(payload)
-      if (!decoded.ok) return end(problem({ _tag: "CodecFailed", direction: "payload", ...decoded.issue }))
-      payload = decoded.value
-    }
-    // shared objects track what a task run takes until the run ends (a crash before gives it back, R8)
-    startRun()
-    let effect: Effect.Effect<unknown, unknown, TaskContext>
-    try {
-      effect = task.run(payload)
-    } catch (e) {
-      endRun()
-      return end({ _tag: "Defect", defect: toWireDefect(e) })
-    }
+    const effect = invoke(task, codec, codec.payloadAsIs === true, job.payloads[0])
+    if (effect instanceof Ended) return end(effect.outcome)
     if (job.trace === undefined && Exit.isExit(effect)) {
       endRun()
       return end(outcomeOf(codec, effect))
@@ -431,21 +452,8 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
     /** Runs item k; true when the job is over or waits for an asynchronous item (which resumes the loop). */
     const item = (): boolean => {
       if (cursor !== undefined) cursor[1] = k
-      let payload = payloads[k]
-      if (!payloadAsIs) {
-        const decoded = codec.decodePayload(payload)
-        if (!decoded.ok) return accept(problem({ _tag: "CodecFailed", direction: "payload", ...decoded.issue }))
-        payload = decoded.value
-      }
-      // shared objects track what a task run takes until the run ends (a crash before gives it back, R8)
-      startRun()
-      let effect: Effect.Effect<unknown, unknown, TaskContext>
-      try {
-        effect = task.run(payload)
-      } catch (e) {
-        endRun()
-        return accept({ _tag: "Defect", defect: toWireDefect(e) })
-      }
+      const effect = invoke(task, codec, payloadAsIs, payloads[k])
+      if (effect instanceof Ended) return accept(effect.outcome)
       if (trace === undefined && Exit.isExit(effect)) {
         endRun()
         return acceptExit(effect)

@@ -15,7 +15,7 @@ import "./internal/nodeVersion.ts"
 import * as Effect from "effect/Effect"
 import type * as Schema from "effect/Schema"
 import type { TaskRef } from "./internal/service.ts"
-import { WorkerPool } from "./internal/service.ts"
+import { runTask, type WorkerPool } from "./internal/service.ts"
 import { callSite, register } from "./internal/taskRegistry.ts"
 import type { TaskContext } from "./TaskContext.ts"
 import type { WorkerError } from "./WorkerError.ts"
@@ -168,8 +168,12 @@ export const make = <
   if (typeof options.run !== "function") {
     throw new TypeError(`Task.make(${JSON.stringify(name)}): run must be a function`)
   }
-  const task = ((payload: unknown, runOptions?: RunOptions) =>
-    WorkerPool.use((pool) => pool.run(task, payload, runOptions))) as unknown as Task<Name, Payload, Success, Error>
+  const task = ((payload: unknown, runOptions?: RunOptions) => runTask(task, payload, runOptions)) as unknown as Task<
+    Name,
+    Payload,
+    Success,
+    Error
+  >
   Object.defineProperties(task, {
     [TypeId]: { value: TypeId },
     name: { value: name },

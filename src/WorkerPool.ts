@@ -51,7 +51,7 @@ import { refuseInWorker } from "./internal/parent/guard.ts"
 import type { Source } from "./internal/parent/batch.ts"
 import type { PoolService } from "./internal/service.ts"
 import { summarize as summarizeResults } from "./internal/summary.ts"
-import { WorkerPool as Service } from "./internal/service.ts"
+import { runTask, WorkerPool as Service } from "./internal/service.ts"
 import type { Task } from "./Task.ts"
 import type { WorkerError } from "./WorkerError.ts"
 
@@ -627,7 +627,7 @@ export const run = <T extends Task.Any>(
   payload: Task.Payload<T>,
   options?: RunOptions<Task.Error<T>>
 ): Effect.Effect<Task.Success<T>, Task.Error<T> | WorkerError, WorkerPool> =>
-  Service.use((pool) => pool.run(task, payload, options)) as Effect.Effect<
+  runTask(task, payload, options) as Effect.Effect<
     Task.Success<T>,
     Task.Error<T> | WorkerError,
     WorkerPool

@@ -55,8 +55,13 @@ interface Parsed extends Fields {
   readonly retry: ResolvedRetry | undefined
 }
 
+/** No options: a fresh seed, and nothing else to parse. */
+const noOptions = (): Checked<Parsed> =>
+  Result.succeed({ seed: randomSeed(), index: 0, timeoutMillis: undefined, transfer: undefined, onProgress: undefined, retry: undefined })
+
 /** A run's options, parsed once; a bad one fails naming it. */
-const parseRun = (options: RunOptions<any>): Checked<Parsed> => {
+const parseRun = (options: RunOptions<any> | undefined): Checked<Parsed> => {
+  if (options === undefined) return noOptions()
   const retry = resolveRetry(options.retry)
   if (Result.isFailure(retry)) return Result.fail(retry.failure)
   const timeout = timeoutMillis(options.timeout)
@@ -247,25 +252,37 @@ export const makeFront = (
       fields: Fields,
       attempt: number
     ): Execution | Exit.Exit<never, WorkerError> => {
-      const codec = executor.codec(task)
-      const execution = (items: ReadonlyArray<unknown>): Execution => {
-        if (attempt > 1) counts.retried += items.length
-        return {
-          task,
-          items,
-          index,
-          seed: fields.seed,
-          attempt,
-          mode,
-          timeoutMillis: fields.timeoutMillis,
-          trace: undefined,
-          transfer: fields.transfer,
-          onProgress: fields.onProgress
-        }
+      const items = encodeAll(task, payloads, index, mode)
+      if (Exit.isExit(items)) return items
+      if (attempt > 1) counts.retried += items.length
+      return {
+        task,
+        items,
+        index,
+        seed: fields.seed,
+        attempt,
+        mode,
+        timeoutMillis: fields.timeoutMillis,
+        trace: undefined,
+        transfer: fields.transfer,
+        onProgress: fields.onProgress
       }
+    }
+
+    /**
+     * The payloads encoded, up to the first one that cannot be (the next attempt starts there), or the
+     * failure of the first. Payloads that are their own encoding (primitive schemas) are not copied.
+     */
+    const encodeAll = (
+      task: TaskRef,
+      payloads: ReadonlyArray<unknown>,
+      index: number,
+      mode: Execution["mode"]
+    ): ReadonlyArray<unknown> | Exit.Exit<never, WorkerError> => {
+      const codec = executor.codec(task)
       // primitive schemas: values that are their own encoding travel as they are, the array too
       const isEncoded = codec.payloadIsEncoded
-      if (isEncoded !== undefined && allEncoded(payloads, isEncoded)) return execution(payloads)
+      if (isEncoded !== undefined && allEncoded(payloads, isEncoded)) return payloads
       const items: Array<unknown> = new Array(payloads.length)
       for (let k = 0; k < payloads.length; k++) {
         const r = codec.encodePayload(payloads[k])
@@ -280,7 +297,7 @@ export const makeFront = (
         }
         items[k] = r.value
       }
-      return execution(items)
+      return items
     }
 
     /** A single task's result: its one item's exit, or the failure of its execution. */
@@ -478,40 +495,64 @@ export const makeFront = (
       })
     }
 
-    const run: PoolService["run"] = (task, payload, options) =>
-      Effect.withFiber((fiber) => {
-        // the common case, no options: nothing to parse, and one effect less on a single task's path (withFiber
-        // is the suspension and gives the fiber that `execute` would ask for)
-        if (options === undefined) {
-          const execution = prepare(task, [payload], 0, "single", { seed: randomSeed(), timeoutMillis: undefined, onProgress: undefined }, 1)
-          return Exit.isExit(execution) ? execution : executeIn(fiber, execution, concludeSingle)
-        }
-        const parsed = parseRun(options)
-        if (Result.isFailure(parsed)) return Effect.fail(workerError(parsed.failure))
-        const p = parsed.success
-        if (p.retry === undefined) return single(task, payload, p.index, p, 1)
-        return Effect.flatMap(retrying(p.retry, 1, (n) => single(task, payload, p.index, p, n)), (r) => r.exit)
-      })
+    /**
+     * A task inside the caller's fiber (a task call's one `withFiber`, `runTask`). The common case, no
+     * options, parses nothing and builds only the execution: no retry loop, no timeout, no span unless the
+     * caller is traced (`executeIn`). With options, an attempt without retries runs the same way; retries
+     * run each attempt through `single`.
+     */
+    const runIn: PoolService["runIn"] = (fiber, task, payload, options) => {
+      if (options === undefined) {
+        const items = encodeAll(task, [payload], 0, "single")
+        if (Exit.isExit(items)) return items
+        return executeIn(fiber, {
+          task,
+          items,
+          index: 0,
+          seed: randomSeed(),
+          attempt: 1,
+          mode: "single",
+          timeoutMillis: undefined,
+          trace: undefined,
+          transfer: undefined,
+          onProgress: undefined
+        }, concludeSingle)
+      }
+      const parsed = parseRun(options)
+      if (Result.isFailure(parsed)) return Effect.fail(workerError(parsed.failure))
+      const p = parsed.success
+      if (p.retry === undefined) {
+        const execution = prepare(task, [payload], p.index, "single", p, 1)
+        return Exit.isExit(execution) ? execution : executeIn(fiber, execution, concludeSingle)
+      }
+      return Effect.flatMap(retrying(p.retry, 1, (n) => single(task, payload, p.index, p, n)), (r) => r.exit)
+    }
+
+    const run: PoolService["run"] = (task, payload, options) => Effect.withFiber((fiber) => runIn(fiber, task, payload, options))
 
     const admit = executor.admit ??
       (<A, E>(execution: Execution, conclude: Conclude<A, E>) => Effect.succeed(executor.execute(execution, conclude)))
 
     const submit: PoolService["submit"] = (task, payload, options) =>
       Effect.suspend(() => {
-        const parsed = parseRun(options ?? {})
+        const parsed = parseRun(options)
         if (Result.isFailure(parsed)) return Effect.fail(workerError(parsed.failure))
         const p = parsed.success
         const execution = prepare(task, [payload], p.index, "single", p, 1)
         if (Exit.isExit(execution)) return execution
-        return Effect.map(admit(execution, concludeSingle), (first) => {
-          if (p.retry === undefined) return first
-          return Effect.flatMap(retrying(p.retry, 1, (n) => single(task, payload, p.index, p, n), first), (r) => r.exit)
-        })
+        const retry = p.retry
+        // without retries, the admitted wait is the result as it is (no effect around it)
+        if (retry === undefined) return admit(execution, concludeSingle)
+        return Effect.map(
+          admit(execution, concludeSingle),
+          (first) => Effect.flatMap(retrying(retry, 1, (n) => single(task, payload, p.index, p, n), first), (r) => r.exit)
+        )
       })
 
     return {
       size: executor.size,
       run,
+      runIn,
       submit,
       runItems,
       runChunk,

@@ -1,13 +1,14 @@
 /**
  * The `WorkerPool` service key and its shape. Kept apart from the pool's machinery so that `Task` (which
  * workers import) can refer to the service without pulling any parent-side code into a worker: every
- * import here but `Context` is a type.
+ * import here but `Context` and `Effect` (which `Task` loads anyway) is a type.
  *
  * @internal
  */
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import type { WorkerError } from "../WorkerError.ts"
 import type { PoolStats, RunOptions } from "../WorkerPool.ts"
 import type { TaskSchemas } from "./codec.ts"
@@ -57,6 +58,13 @@ export interface PoolService {
   readonly size: number
   /** One task with its options (`WorkerPool.run`, a task call). */
   readonly run: (task: TaskRef, payload: unknown, options: RunOptions<any> | undefined) => Effect.Effect<unknown, unknown>
+  /** `run` inside the caller's fiber, already at hand (`runTask`: no second fiber lookup per task). */
+  readonly runIn: (
+    fiber: Fiber.Fiber<unknown, unknown>,
+    task: TaskRef,
+    payload: unknown,
+    options: RunOptions<any> | undefined
+  ) => Effect.Effect<unknown, unknown>
   /** `WorkerPool.submit`: waits for room in the queue (R1, R6), then returns the effect that waits for the result. */
   readonly submit: (
     task: TaskRef,
@@ -95,3 +103,15 @@ export interface PoolService {
  * @since 0.1.0
  */
 export class WorkerPool extends Context.Service<WorkerPool, PoolService>()("effect-parallel/WorkerPool") {}
+
+/**
+ * Runs one task on the current fiber's pool (a task call, `WorkerPool.run`): the service lookup and the
+ * run share one `withFiber`, where `WorkerPool.use` and the run would each ask for the fiber. Without a
+ * pool in the context it dies as `WorkerPool.use` does (the service is missing).
+ */
+export const runTask = (
+  task: TaskRef,
+  payload: unknown,
+  options: RunOptions<any> | undefined
+): Effect.Effect<unknown, unknown, WorkerPool> =>
+  Effect.withFiber((fiber) => Context.get(fiber.context as Context.Context<WorkerPool>, WorkerPool).runIn(fiber, task, payload, options))

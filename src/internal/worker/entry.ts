@@ -79,7 +79,8 @@ if (parentPort !== null) {
       port.postMessage(wire.encode(message, moved), moved)
     },
     cursor: boot.cursor,
-    owner: boot.owner
+    owner: boot.owner,
+    poll: () => drainPort()
   })
   guardExit(runtime)
   const deliver = (raw: unknown): void => {
@@ -87,13 +88,16 @@ if (parentPort !== null) {
     runtime.handle(message)
     if (message._tag === "Close") port.close()
   }
-  port.on("message", (raw: unknown) => {
-    deliver(raw)
+  const drainPort = (): void => {
     let next = receiveMessageOnPort(port)
     while (next !== undefined) {
       deliver(next.message)
       next = receiveMessageOnPort(port)
     }
+  }
+  port.on("message", (raw: unknown) => {
+    deliver(raw)
+    drainPort()
   })
   await runtime.preload(boot.preload).catch(() => undefined)
   port.postMessage(wire.encode({ _tag: "Ready" }))

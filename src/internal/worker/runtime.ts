@@ -6,9 +6,11 @@
  * Independent of the transport (thread, process, or the parent itself for the in-process backend): it is
  * given a `send` function and fed messages.
  *
- * Jobs run one at a time in arrival order. Between two jobs the runtime yields to the event loop
- * (`setImmediate`), so an `Interrupt` for a job that has not started yet is always read before that job
- * would start, and the parent's "first unfinished job is the running one" rule stays exact (R2, R4).
+ * Jobs run one at a time in arrival order. Between two jobs the runtime reads the messages that arrived
+ * meanwhile, synchronously where the transport can (`poll`, threads: for a slice of a few milliseconds,
+ * then it yields to the event loop) and by yielding to the event loop (`setImmediate`) where it cannot, so
+ * an `Interrupt` for a job that has not started yet is always read before that job would start, and the
+ * parent's "first unfinished job is the running one" rule stays exact (R2, R4).
  * A job's reply is sent before the next job starts, so that a crash in job k never loses the reply of
  * job k-1.
  *
@@ -37,6 +39,11 @@ export interface Transport {
   readonly cursor?: Int32Array | undefined
   /** This worker's owner token for shared objects (absent in-process: the parent's token applies). */
   readonly owner?: number | undefined
+  /**
+   * Delivers (to `handle`) every message already waiting, synchronously (threads: `receiveMessageOnPort`);
+   * absent where the transport cannot. Between two jobs it replaces an event-loop turn (`pump`).
+   */
+  readonly poll?: (() => void) | undefined
   /** Whether this worker shares memory with the parent (threads) or not (processes). */
   readonly sharedMemory?: boolean | undefined
   /**
@@ -58,6 +65,14 @@ interface Current {
   fiber: Fiber.Fiber<unknown, unknown> | undefined
   /** The parent asked to stop the job. */
   interrupted: boolean
+}
+
+/** An item that ended before its handler's effect could run (`invoke`): its outcome. */
+class Ended {
+  readonly outcome: WireOutcome
+  constructor(outcome: WireOutcome) {
+    this.outcome = outcome
+  }
 }
 
 /** How long the item loop runs before it yields to the event loop, so that an `Interrupt` can be read. */
@@ -276,7 +291,91 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
   }
 
   /**
-   * Runs a job: its items one after the other, each decoded, run and encoded, in one loop.
+   * Calls an item's handler on its encoded payload: its effect, or the outcome that ends the item at once
+   * (a payload that does not decode, a handler that throws). The item's run of shared objects starts here
+   * (what it takes is tracked until `endRun`; a crash before gives it back, R8).
+   */
+  const invoke = (
+    task: Task.Any,
+    codec: TaskCodec,
+    payloadAsIs: boolean,
+    encoded: unknown
+  ): Effect.Effect<unknown, unknown, TaskContext> | Ended => {
+    let payload = encoded
+    if (!payloadAsIs) {
+      const decoded = codec.decodePayload(payload)
+      if (!decoded.ok) return new Ended(problem({ _tag: "CodecFailed", direction: "payload", ...decoded.issue }))
+      payload = decoded.value
+    }
+    startRun()
+    try {
+      return task.run(payload)
+    } catch (e) {
+      endRun()
+      return new Ended({ _tag: "Defect", defect: toWireDefect(e) })
+    }
+  }
+
+  /**
+   * Runs an item's effect in a fiber of its own, whose context holds the item's `TaskContext` and `Random`
+   * (one object, the random stream made only when read, R7), continuing the caller's trace when it has one.
+   */
+  const forkItem = (job: WireJob, index: number, effect: Effect.Effect<unknown, unknown, TaskContext>): Fiber.Fiber<unknown, unknown> => {
+    const itemContext = new ItemContext(index, job.attempt, job.seed, job.id, reportProgress)
+    const context = Context.addUnsafe(Context.addUnsafe(baseContext, TaskContext.key, itemContext), RandomKey, itemContext)
+    const trace = job.trace
+    if (trace !== undefined) {
+      // continue the caller's trace: spans made by the handler are children of the parent's task span,
+      // and the handler's logs carry the trace and span ids
+      effect = effect.pipe(
+        Effect.withSpan(job.name, { kind: "server", attributes: { "task.index": index, "task.attempt": job.attempt } }),
+        Effect.withParentSpan(Tracer.externalSpan(trace)),
+        Effect.annotateLogs({ traceId: trace.traceId, spanId: trace.spanId, task: job.name, taskIndex: index })
+      )
+    }
+    return Effect.runForkWith(context as Context.Context<TaskContext>)(effect)
+  }
+
+  /**
+   * Runs a single task (not a chunk): the steps of a chunk's item (decode, run, encode), without the
+   * chunk's loop, its time checks and its closures; its one outcome is the reply. The crash cursor is
+   * written as for an item (R4); an `Interrupt` reaches the task's fiber (`handle`), and a timeout is the
+   * parent's (it stops the job when its clock, started by `Started`, runs out).
+   */
+  const runSingle = (state: Current, loaded: Found): void => {
+    const job = state.job
+    // as a chunk's loop does before its first item
+    if (closed) return finish(interruptedReply(job))
+    const { task, codec } = loaded
+    const started = performance.now()
+    const end = (outcome: WireOutcome): void => finish({ id: job.id, elapsed: performance.now() - started, outcome, values: undefined })
+    const cursor = transport.cursor
+    if (cursor !== undefined) {
+      cursor[0] = job.id
+      cursor[1] = 0
+    }
+    const effect = invoke(task, codec, codec.payloadAsIs === true, job.payloads[0])
+    if (effect instanceof Ended) return end(effect.outcome)
+    if (job.trace === undefined && Exit.isExit(effect)) {
+      endRun()
+      return end(outcomeOf(codec, effect))
+    }
+    const fiber = forkItem(job, job.index, effect)
+    const exit = fiber.pollUnsafe()
+    if (exit !== undefined) {
+      endRun()
+      return end(outcomeOf(codec, exit))
+    }
+    state.fiber = fiber
+    fiber.addObserver((exit) => {
+      state.fiber = undefined
+      endRun()
+      end(outcomeOf(codec, exit))
+    })
+  }
+
+  /**
+   * Runs a chunk: its items one after the other, each decoded, run and encoded, in one loop.
    *
    * A handler that returns an `Exit` (`Effect.succeed`, `Effect.fail`: already evaluated) costs a call and
    * a test: no fiber, no context. Any other effect runs in a fiber of its own whose context holds the
@@ -295,8 +394,7 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
     const { task, codec } = loaded
     const payloads = job.payloads
     const n = payloads.length
-    const single = !job.chunk
-    const collect = job.chunk && job.collect
+    const collect = job.collect
     const values: Array<unknown> = []
     const outcomes: Array<WireOutcome> = []
     const started = performance.now()
@@ -306,7 +404,7 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
     const successIsEncoded = codec.successIsEncoded
     // a chunk of numbers (success schema Schema.Number): each value goes straight into the Float64Array
     // that travels (moved, not copied), instead of an array of values packed by a second pass at the end
-    const packed = !single && !collect && codec.successIsNumber === true ? new Float64Array(n) : undefined
+    const packed = !collect && codec.successIsNumber === true ? new Float64Array(n) : undefined
     let count = 0
     let k = 0
     // time checks: every `stride` items, the stride doubling while items are fast (a check costs ~25 ns)
@@ -321,9 +419,7 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
     }
 
     const reply = (outcome: WireOutcome | undefined): WireReply =>
-      single
-        ? { id: job.id, elapsed: performance.now() - started, outcome, values: undefined }
-        : collect
+      collect
         ? { id: job.id, elapsed: performance.now() - started, outcome: undefined, values: undefined, outcomes }
         : { id: job.id, elapsed: performance.now() - started, outcome, values: packed === undefined ? values : packed.subarray(0, count) }
 
@@ -340,14 +436,14 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
         outcomes.push(outcome)
         return false
       }
-      if (!single && outcome._tag === "Success") return keep(outcome.value)
+      if (outcome._tag === "Success") return keep(outcome.value)
       finish(reply(outcome))
       return true
     }
 
     /** One item's exit, encoded; true when it ends the job. */
     const acceptExit = (exit: Exit.Exit<unknown, unknown>): boolean => {
-      if (exit._tag === "Success" && !collect && !single && successIsEncoded !== undefined && successIsEncoded(exit.value)) {
+      if (exit._tag === "Success" && !collect && successIsEncoded !== undefined && successIsEncoded(exit.value)) {
         return keep(exit.value)
       }
       return accept(outcomeOf(codec, exit))
@@ -356,38 +452,13 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
     /** Runs item k; true when the job is over or waits for an asynchronous item (which resumes the loop). */
     const item = (): boolean => {
       if (cursor !== undefined) cursor[1] = k
-      let payload = payloads[k]
-      if (!payloadAsIs) {
-        const decoded = codec.decodePayload(payload)
-        if (!decoded.ok) return accept(problem({ _tag: "CodecFailed", direction: "payload", ...decoded.issue }))
-        payload = decoded.value
-      }
-      // shared objects track what a task run takes until the run ends (a crash before gives it back, R8)
-      startRun()
-      let effect: Effect.Effect<unknown, unknown, TaskContext>
-      try {
-        effect = task.run(payload)
-      } catch (e) {
-        endRun()
-        return accept({ _tag: "Defect", defect: toWireDefect(e) })
-      }
+      const effect = invoke(task, codec, payloadAsIs, payloads[k])
+      if (effect instanceof Ended) return accept(effect.outcome)
       if (trace === undefined && Exit.isExit(effect)) {
         endRun()
         return acceptExit(effect)
       }
-      const index = job.index + k
-      const itemContext = new ItemContext(index, job.attempt, job.seed, job.id, reportProgress)
-      const context = Context.addUnsafe(Context.addUnsafe(baseContext, TaskContext.key, itemContext), RandomKey, itemContext)
-      if (trace !== undefined) {
-        // continue the caller's trace: spans made by the handler are children of the parent's task span,
-        // and the handler's logs carry the trace and span ids
-        effect = effect.pipe(
-          Effect.withSpan(job.name, { kind: "server", attributes: { "task.index": index, "task.attempt": job.attempt } }),
-          Effect.withParentSpan(Tracer.externalSpan(trace)),
-          Effect.annotateLogs({ traceId: trace.traceId, spanId: trace.spanId, task: job.name, taskIndex: index })
-        )
-      }
-      const fiber = Effect.runForkWith(context as Context.Context<TaskContext>)(effect)
+      const fiber = forkItem(job, job.index + k, effect)
       const exit = fiber.pollUnsafe()
       if (exit !== undefined) {
         endRun()
@@ -410,7 +481,7 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
         if (state.interrupted || closed) return finish(interruptedReply(job))
         if (item()) return
         k++
-        // no time check after the last item (a single task's only one): the reply says how long it took
+        // no time check after the last item: the reply says how long it took
         if (++sinceCheck >= stride && k < n) {
           sinceCheck = 0
           const now = performance.now()
@@ -472,22 +543,47 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
     }
     // the timeout clock starts here, when the handler starts: importing the task module is pool work
     if (job.notifyStart) transport.send({ _tag: "Started", id: job.id })
+    if (!job.chunk) return runSingle(state, loaded)
     runJob(state, loaded)
   }
 
+  /** `pump` is running jobs back to back: a job that ends meanwhile schedules nothing (the loop goes on). */
+  let pumping = false
+
+  /**
+   * Starts the queued jobs, one at a time. A job that ends synchronously is followed by the next one at
+   * once, without an event-loop turn, where the transport can read its waiting messages synchronously
+   * (`poll`, threads): they are read first, so an `Interrupt` for the next job still stops it before it
+   * starts (R2). After `SLICE_MILLIS` of jobs, or without `poll`, the next job waits for `setImmediate`.
+   */
   const pump = (): void => {
     scheduled = false
-    if (current !== undefined || closed) return
-    const job = queue.shift()
-    if (job === undefined) return
-    current = { job, started: false, fiber: undefined, interrupted: false }
-    const hit = resolved.get(`${job.name}\u0000${job.module}`)
-    if (hit !== undefined) return start(job, hit)
-    load(job.module, job.name).then((loaded) => start(job, loaded))
+    if (pumping) return
+    pumping = true
+    const sliceStart = performance.now()
+    try {
+      while (current === undefined && !closed) {
+        const job = queue.shift()
+        if (job === undefined) return
+        current = { job, started: false, fiber: undefined, interrupted: false }
+        const hit = resolved.get(`${job.name}\u0000${job.module}`)
+        if (hit === undefined) {
+          load(job.module, job.name).then((loaded) => start(job, loaded))
+          return
+        }
+        start(job, hit)
+        // a job that runs asynchronously schedules the next one when it ends
+        if (current !== undefined || transport.poll === undefined || performance.now() - sliceStart >= SLICE_MILLIS) break
+        transport.poll()
+      }
+    } finally {
+      pumping = false
+    }
+    schedule()
   }
 
   const schedule = (): void => {
-    if (scheduled || current !== undefined || queue.length === 0) return
+    if (scheduled || pumping || current !== undefined || queue.length === 0) return
     scheduled = true
     setImmediate(pump)
   }

@@ -496,28 +496,11 @@ export const makeFront = (
     }
 
     /**
-     * A task inside the caller's fiber (a task call's one `withFiber`, `runTask`). The common case, no
-     * options, parses nothing and builds only the execution: no retry loop, no timeout, no span unless the
-     * caller is traced (`executeIn`). With options, an attempt without retries runs the same way; retries
-     * run each attempt through `single`.
+     * A task inside the caller's fiber (a task call's one `withFiber`, `runTask`). Without options nothing is
+     * parsed (a fresh seed); an attempt without retries builds only the execution: no retry loop, no timeout,
+     * no span unless the caller is traced (`executeIn`); retries run each attempt through `single`.
      */
     const runIn: PoolService["runIn"] = (fiber, task, payload, options) => {
-      if (options === undefined) {
-        const items = encodeAll(task, [payload], 0, "single")
-        if (Exit.isExit(items)) return items
-        return executeIn(fiber, {
-          task,
-          items,
-          index: 0,
-          seed: randomSeed(),
-          attempt: 1,
-          mode: "single",
-          timeoutMillis: undefined,
-          trace: undefined,
-          transfer: undefined,
-          onProgress: undefined
-        }, concludeSingle)
-      }
       const parsed = parseRun(options)
       if (Result.isFailure(parsed)) return Effect.fail(workerError(parsed.failure))
       const p = parsed.success

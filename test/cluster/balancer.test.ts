@@ -6,9 +6,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Balancer, type Lease, MAX_PER_WORKER } from "../../src/internal/cluster/balance.ts"
-import { persistedChunks } from "../../src/internal/cluster/client.ts"
 import { slotIds } from "../../src/internal/cluster/protocol.ts"
-import { clusterChunks, Policy } from "../../src/internal/parent/policy.ts"
+import { clusterChunks, persistedChunks, Policy } from "../../src/internal/parent/policy.ts"
 import type { TaskRef } from "../../src/internal/service.ts"
 
 const SLOTS = 300

@@ -38,7 +38,7 @@ import type { ClusterOptions } from "../../WorkerPool.ts"
 import { codecOf as plainCodecOf } from "../codec.ts"
 import { type ChunkOutcome, codecsWithin, type Conclude, type Execution, type Executor } from "../executor.ts"
 import { orFail } from "../options.ts"
-import { type ChunkTuning, clusterChunks, Policy } from "../parent/policy.ts"
+import { clusterChunks, persistedChunks, Policy } from "../parent/policy.ts"
 import type { TaskRef } from "../service.ts"
 import { encodingForOtherMachine } from "../shared/registry.ts"
 import { Balancer, type Lease } from "./balance.ts"
@@ -100,15 +100,6 @@ interface Sent {
  */
 const REPLY_POLL = Duration.millis(20)
 
-/**
- * Chunks of a `map` with persisted delivery: as the cluster's (`clusterChunks`), but never under 100 ms of
- * measured time instead of 20. A persisted message costs about 6 transactions and a stored reply besides
- * its round trip, all of it CPU on the same machines as the work: a Mandelbrot image (1,200 rows of ~0.2 ms)
- * went out in 24–27 messages and took 431–443 ms; with this floor, in 8, and 400 ms (`bench/cluster-image.ts`,
- * docs/performance-notes.md, issue 18, fourth sitting). The last chunks are larger, which costs balance only
- * where items are tiny (a chunk of 100 ms at most).
- */
-export const persistedChunks: ChunkTuning = { ...clusterChunks, floorMillis: 100 }
 
 /** How often the client checks that Postgres answers while messages are in flight, or it is away. */
 const HEALTH_INTERVAL = Duration.seconds(1)

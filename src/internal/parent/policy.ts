@@ -13,7 +13,7 @@
  *   milliseconds, also with every worker getting several chunks.
  * - The share bound makes chunks shrink towards the end of a known input (each a quarter of a worker's
  *   share of what is left), so that the workers finish together. It never cuts a chunk below `floorMillis` of
- *   measured work (about a millisecond locally, 20 ms on the cluster): finer than that buys no balance, and 100,000 tiny items would
+ *   measured work (about a millisecond locally, 20 ms on the cluster, 100 ms with persisted delivery): finer than that buys no balance, and 100,000 tiny items would
  *   otherwise go out as some ninety ever smaller chunks, each a round trip, instead of a handful.
  *
  * @internal
@@ -61,6 +61,16 @@ export const clusterChunks: ChunkTuning = {
   atLeastUnknown: 64,
   floorMillis: 20
 }
+
+/**
+ * Chunks of a `map` with persisted delivery: as the cluster's (`clusterChunks`), but never under 100 ms of
+ * measured time instead of 20. A persisted message costs about 6 transactions and a stored reply besides
+ * its round trip, all of it CPU on the same machines as the work: a Mandelbrot image (1,200 rows of ~0.2 ms)
+ * went out in 24–27 messages and took 431–443 ms; with this floor, in 8, and 400 ms (`bench/cluster-image.ts`,
+ * docs/performance-notes.md, issue 18, fourth sitting). The last chunks are larger, which costs balance only
+ * where items are tiny (a chunk of 100 ms at most).
+ */
+export const persistedChunks: ChunkTuning = { ...clusterChunks, floorMillis: 100 }
 
 const AHEAD_MILLIS = 1
 const ALPHA_UP = 0.3

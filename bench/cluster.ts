@@ -272,6 +272,10 @@ const image = <A extends ArrayLike<number>>(what: string, task: typeof RowBytes 
       console.error(`  ${what}: cannot run here (${String(warm.cause).slice(0, 160)})`)
       return null
     }
+    // then a whole image, untimed, on every side alike: a fresh runner's path for replies of hundreds of KB,
+    // and a fresh pool's workers, are warm before the clock starts (with the 16 rows alone, the first round of a
+    // run paid ~100 ms more on the cluster, whose runner lives across rounds, than in later rounds)
+    checkImage(`${what} (warm-up)`, (yield* WorkerPool.map(task as typeof RowBytes, specs)) as unknown as ReadonlyArray<A>)
     const t0 = performance.now()
     const rows = (yield* WorkerPool.map(task as typeof RowBytes, specs)) as unknown as ReadonlyArray<A>
     const ms = sinceMs(t0)
@@ -657,7 +661,8 @@ const report = (f: Figures, before: Figures | undefined, runs: number): string =
       "(SchemaBinary) and are stored in Postgres as base64; and as arrays of numbers",
       "(decimal JSON, persisted), which is how a cluster task had to return them while",
       "`Schema.instanceOf(Float32Array)` had no JSON form. Every image is checked against the serial one, pixel by",
-      "pixel.",
+      "pixel. Each side is warmed alike before its timed image, in every round, on the same pool: 16 rows one a",
+      "message (every worker imports the task module), then a whole image, untimed.",
       "",
       "| ms per image | threads (2 workers) | cluster, `Float32Array` rows, persisted | the same, volatile | cluster, number-array rows |",
       "| --- | ---: | ---: | ---: | ---: |",

@@ -126,7 +126,7 @@ for (const backend of backends) {
 describe("cutting a stream into chunks (streamCuts)", () => {
   // a pool that only answers chunk sizes: the cutter alone
   const fakePool = (size: number) => ({ chunkSize: () => size }) as unknown as PoolService
-  const sizesOf = (cuts: ReadonlyArray<{ readonly start: number; readonly items: ReadonlyArray<unknown> }>) => cuts.map((c) => c.items.length)
+  const sizesOf = (cuts: ReadonlyArray<{ readonly start: number; readonly items: ArrayLike<unknown> }>) => cuts.map((c) => c.items.length)
 
   it.live("items ready together travel together, never more than a chunk; starts follow each other", () =>
     Effect.gen(function*() {

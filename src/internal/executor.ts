@@ -15,11 +15,17 @@ import type { WireOutcome, WireTrace } from "./protocol.ts"
 import type { TaskRef } from "./service.ts"
 import type { Transferable } from "node:worker_threads"
 
+/**
+ * A chunk's payloads: an array, or numbers in a `Float64Array` when a batch cut them from an array of numbers
+ * (`batch.ts`: one pass over the input, no slice of it; the local wire sends the array as it is).
+ */
+export type Payloads = ReadonlyArray<unknown> | Float64Array
+
 /** One task, or a chunk of items of one task, to run. */
 export interface Execution {
   readonly task: TaskRef
   /** Payloads encoded with the executor's codec: one for a single task, several for a chunk. */
-  readonly items: ReadonlyArray<unknown>
+  readonly items: Payloads
   /** `TaskContext.index` of the first item (item k has `index + k`). */
   readonly index: number
   readonly seed: number

@@ -28,7 +28,7 @@ import * as Tracer from "effect/Tracer"
 import { CodecFailed, TaskNotFound, WorkerError } from "../WorkerError.ts"
 import type { PoolStats, RunOptions } from "../WorkerPool.ts"
 import type { CodecIssue, TaskCodec } from "./codec.ts"
-import type { ChunkOutcome, Conclude, Execution, Executor, ItemOutcome } from "./executor.ts"
+import type { ChunkOutcome, Conclude, Execution, Executor, ItemOutcome, Payloads } from "./executor.ts"
 import { type Checked, timeoutMillis } from "./options.ts"
 import { fromWireDefect } from "./protocol.ts"
 import { randomSeed } from "./random.ts"
@@ -99,7 +99,7 @@ const noValues: ReadonlyArray<unknown> = []
  * calls it: V8 compiles a loop over 100,000 items early (on-stack replacement), and a small function
  * compiles in a fraction of the time of the whole chunk preparation around it.
  */
-const allEncoded = (payloads: ReadonlyArray<unknown>, isEncoded: (u: unknown) => boolean): boolean => {
+const allEncoded = (payloads: Payloads, isEncoded: (u: unknown) => boolean): boolean => {
   for (let k = 0; k < payloads.length; k++) if (!isEncoded(payloads[k])) return false
   return true
 }
@@ -246,7 +246,7 @@ export const makeFront = (
      */
     const prepare = (
       task: TaskRef,
-      payloads: ReadonlyArray<unknown>,
+      payloads: Payloads,
       index: number,
       mode: Execution["mode"],
       fields: Fields,
@@ -275,10 +275,10 @@ export const makeFront = (
      */
     const encodeAll = (
       task: TaskRef,
-      payloads: ReadonlyArray<unknown>,
+      payloads: Payloads,
       index: number,
       mode: Execution["mode"]
-    ): ReadonlyArray<unknown> | Exit.Exit<never, WorkerError> => {
+    ): Payloads | Exit.Exit<never, WorkerError> => {
       const codec = executor.codec(task)
       // primitive schemas: values that are their own encoding travel as they are, the array too
       const isEncoded = codec.payloadIsEncoded
@@ -374,7 +374,7 @@ export const makeFront = (
     /** One attempt at a chunk of a batch's items. */
     const attempt = (
       task: TaskRef,
-      payloads: ReadonlyArray<unknown>,
+      payloads: Payloads,
       index: number,
       mode: "values" | "exits",
       plan: ItemsPlan
@@ -405,7 +405,7 @@ export const makeFront = (
     }
 
     /** The one loop that runs items one at a time: to the end (collect) or to the first unrecovered failure. */
-    const itemByItem = (task: TaskRef, payloads: ReadonlyArray<unknown>, start: number, plan: ItemsPlan) =>
+    const itemByItem = (task: TaskRef, payloads: Payloads, start: number, plan: ItemsPlan) =>
       Effect.gen(function*() {
         const out: Array<Item> = []
         for (let k = 0; k < payloads.length; k++) {
@@ -426,14 +426,14 @@ export const makeFront = (
 
     const runItems = (
       task: TaskRef,
-      payloads: ReadonlyArray<unknown>,
+      payloads: Payloads,
       start: number,
       plan: ItemsPlan
     ): Effect.Effect<Array<Item>, WorkerError> => Effect.map(runChunk(task, payloads, start, plan), expand)
 
     const runChunk = (
       task: TaskRef,
-      payloads: ReadonlyArray<unknown>,
+      payloads: Payloads,
       start: number,
       plan: ItemsPlan
     ): Effect.Effect<ItemsRun, WorkerError> => {

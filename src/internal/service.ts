@@ -12,6 +12,7 @@ import type * as Fiber from "effect/Fiber"
 import type { WorkerError } from "../WorkerError.ts"
 import type { PoolStats, RunOptions } from "../WorkerPool.ts"
 import type { TaskSchemas } from "./codec.ts"
+import type { Payloads } from "./executor.ts"
 import type { ResolvedRetry } from "./retry.ts"
 
 /** What the pool needs to know of a task (a `Task` is one). */
@@ -77,14 +78,14 @@ export interface PoolService {
    */
   readonly runItems: (
     task: TaskRef,
-    items: ReadonlyArray<unknown>,
+    items: Payloads,
     start: number,
     plan: ItemsPlan
   ) => Effect.Effect<ReadonlyArray<Item>, WorkerError>
   /** `runItems` answered compactly (`ItemsRun`): what batches use. */
   readonly runChunk: (
     task: TaskRef,
-    items: ReadonlyArray<unknown>,
+    items: Payloads,
     start: number,
     plan: ItemsPlan
   ) => Effect.Effect<ItemsRun, WorkerError>

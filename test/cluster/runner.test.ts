@@ -10,7 +10,7 @@ import * as SchemaBinary from "effect/encoding/SchemaBinary"
 import { fromJsonSafe, toJsonSafe } from "../../src/internal/cluster/json.ts"
 import { outcomeFromJson, ReplyMessage, Run, type RunRequest } from "../../src/internal/cluster/protocol.ts"
 import { handleRun, RecentReplies } from "../../src/internal/cluster/runner.ts"
-import type { ChunkOutcome, Conclude, Execution, Executor } from "../../src/internal/executor.ts"
+import type { ChunkOutcome, Conclude, Execution, Executor, ItemOutcome } from "../../src/internal/executor.ts"
 
 /** An executor that records what it was given and answers each item with its payload. */
 const echo = () => {
@@ -25,7 +25,7 @@ const echo = () => {
       seen.push(execution)
       const outcome: ChunkOutcome = {
         _tag: "Exits",
-        exits: execution.items.map((value) => ({ _tag: "Success", value })),
+        exits: Array.from(execution.items, (value): ItemOutcome => ({ _tag: "Success", value })),
         elapsed: 1.5
       }
       return conclude(outcome, execution)

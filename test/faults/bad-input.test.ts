@@ -19,6 +19,7 @@ import {
   Declared,
   Deep,
   EchoAsShape,
+  HalveInt,
   Huge,
   Length,
   type Node,
@@ -329,6 +330,19 @@ describe("once known bugs, now fixed (see docs/reliability.md)", () => {
       const results = yield* WorkerPool.map(TakesShape, items, { mode: "result", chunkSize: 10 })
       // was: 2 results (0: Success, 1: Failure); items 2 and 3 were silently dropped
       assert.deepStrictEqual(results.map((r) => `${r.index}:${r._tag}`), ["0:Success", "1:Failure", "2:Success", "3:Success"])
+    }).pipe(Effect.provide(threads)))
+
+  it.live("map over an array of numbers (cut as packed numbers): a number that fails a checked schema fails alone, at its [index]", () =>
+    Effect.gen(function*() {
+      const items = Array.from({ length: 64 }, (_, i) => (i === 37 ? 1.5 : 2 * i))
+      const results = yield* WorkerPool.map(HalveInt, items, { mode: "result", chunkSize: 64 })
+      assert.deepStrictEqual(results.map((r) => r._tag === "Success" ? r.value : r.index), items.map((x, i) => (i === 37 ? 37 : x / 2)))
+      const failed = results[37]!
+      const r = isCodec(reasonOf(failed._tag === "Failure" ? failed.error : undefined), "parent", "payload")
+      assert.strictEqual(r.path, "[37]")
+      // fail-fast: the batch fails with the same typed error, and no item after it is lost silently
+      const e = yield* Effect.flip(WorkerPool.map(HalveInt, items, { chunkSize: 16 }))
+      assert.strictEqual(isCodec(e.reason, "parent", "payload").path, "[37]")
     }).pipe(Effect.provide(threads)))
 
   it.live("map, mode \"result\": a payload structured clone refuses fails that item, not the whole batch", () =>

@@ -21,8 +21,8 @@ const crash = new WorkerError({
 /** Every item doubled, as a worker would reply. */
 const doubled = (e: Execution): ChunkOutcome =>
   e.mode === "values"
-    ? { _tag: "Values", values: e.items.map((x) => (x as number) * 2), stop: undefined }
-    : { _tag: "Exits", exits: e.items.map((x) => ({ _tag: "Success", value: (x as number) * 2 })) }
+    ? { _tag: "Values", values: Array.from(e.items, (x) => (x as number) * 2), stop: undefined }
+    : { _tag: "Exits", exits: Array.from(e.items, (x) => ({ _tag: "Success", value: (x as number) * 2 })) }
 
 /** A front over an executor that answers with `script` and records what it was asked to run. */
 const front = (script: (e: Execution, n: number) => ChunkOutcome | WorkerError) =>

@@ -295,7 +295,8 @@ export const makeCluster = (options: ClusterOptions): Effect.Effect<Executor, Wo
           id: `${clientId}/${++sequence}`,
           module: task.module,
           name: task.name,
-          items: execution.items,
+          // numbers a batch packed into a Float64Array cross the cluster as the array of numbers they were
+          items: execution.items instanceof Float64Array ? Array.from(execution.items) : execution.items,
           index: execution.index,
           seed: execution.seed,
           attempt: execution.attempt,

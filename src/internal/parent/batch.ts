@@ -23,6 +23,7 @@ import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import * as Progress from "../../Progress.ts"
 import type { BatchOptions, BatchResult } from "../../WorkerPool.ts"
+import type { Payloads } from "../executor.ts"
 import { type Checked, invalid, orFail, timeoutMillis } from "../options.ts"
 import { randomSeed } from "../random.ts"
 import { type ResolvedRetry, resolveRetry } from "../retry.ts"
@@ -31,7 +32,7 @@ import { WorkerPool } from "../service.ts"
 
 export interface Cut {
   readonly start: number
-  readonly items: ReadonlyArray<unknown>
+  readonly items: Payloads
 }
 
 /** A batch's options, validated once. */
@@ -93,6 +94,29 @@ export const streamCuts = <E, R>(
     return Stream.fromPull(Effect.succeed(pull))
   }))
 
+/** Chunks shorter than this are sliced (packing pays off from a few elements up, as on the wire). */
+const PACK_MIN = 8
+
+/**
+ * Items `from` to `from + size` of an array, when they are all numbers: copied into a `Float64Array`, the form
+ * the wire sends numbers in. One pass instead of three (a slice, then the wire's check and copy into a
+ * Float64Array), and no slice left behind: the slices of a `map` over 100,000 numbers were 0.8 MB of garbage
+ * a batch, most of what a batch allocated, and brought a fresh process's first scavenge (which copies what
+ * loading left in the young generation, ~8 ms) into its second or third batch. `undefined` at the first
+ * item that is not a number (the chunk is sliced).
+ */
+const numbersOf = (all: ReadonlyArray<unknown>, from: number, size: number): Float64Array | undefined => {
+  const n = Math.min(size, all.length - from)
+  if (n < PACK_MIN) return undefined
+  const out = new Float64Array(n)
+  for (let i = 0; i < n; i++) {
+    const item = all[from + i]
+    if (typeof item !== "number") return undefined
+    out[i] = item
+  }
+  return out
+}
+
 /** Cuts an iterable into chunks lazily; each chunk's size is decided when it is cut. */
 function* cuts(pool: PoolService, task: TaskRef, items: Iterable<unknown>, chunkSize: number | "auto"): Generator<Cut> {
   if (Array.isArray(items)) {
@@ -101,7 +125,7 @@ function* cuts(pool: PoolService, task: TaskRef, items: Iterable<unknown>, chunk
     let index = 0
     while (index < all.length) {
       const size = chunkSize === "auto" ? pool.chunkSize(task, all.length - index) : chunkSize
-      const chunk = all.slice(index, index + size)
+      const chunk = numbersOf(all, index, size) ?? all.slice(index, index + size)
       yield { start: index, items: chunk }
       index += chunk.length
     }

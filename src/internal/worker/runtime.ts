@@ -80,6 +80,60 @@ const SLICE_MILLIS = 4
 /** Items that took less than this since the last time check get checked half as often. */
 const STRIDE_GROW_MILLIS = 0.25
 
+/** Why `runItems` stopped: the chunk is done, its slice is up, an item needs settling, or the job was stopped. */
+type Stop = 0 | 1 | 2 | 3
+const DONE = 0
+const SLICE = 1
+const SETTLE = 2
+const STOPPED = 3
+
+/**
+ * A running chunk: what its loop (`runItems`) reads, where it is, and the values it kept. One object per
+ * chunk, so that the loop is one function for the worker's life rather than a closure per chunk.
+ */
+class Chunk {
+  readonly state: Current
+  readonly task: Task.Any
+  readonly codec: TaskCodec
+  /** A chunk of numbers (success schema `Schema.Number`): the values, straight in the array that travels. */
+  readonly packed: Float64Array | undefined
+  readonly payloads: ArrayLike<unknown>
+  readonly payloadAsIs: boolean
+  readonly values: Array<unknown> = []
+  /** Keeps an item's value without the encoder: set when its handler's `Exit` can be kept as it is. */
+  readonly keepsExits: boolean
+  readonly isEncoded: (u: unknown) => boolean
+  /** The next item to run. */
+  k = 0
+  /** Values kept in `packed`. */
+  count = 0
+  stride = 1
+  sinceCheck = 0
+  sliceStart: number
+  lastCheck: number
+  /** The effect of item `k`, when `runItems` stopped for it to be settled. */
+  pending: Effect.Effect<unknown, unknown, TaskContext> | Ended | undefined = undefined
+  constructor(
+    state: Current,
+    task: Task.Any,
+    codec: TaskCodec,
+    packed: Float64Array | undefined,
+    isEncoded: ((u: unknown) => boolean) | undefined,
+    started: number
+  ) {
+    this.state = state
+    this.task = task
+    this.codec = codec
+    this.packed = packed
+    this.payloads = state.job.payloads
+    this.payloadAsIs = codec.payloadAsIs === true
+    this.keepsExits = isEncoded !== undefined
+    this.isEncoded = isEncoded ?? never
+    this.sliceStart = this.lastCheck = started
+  }
+}
+const never = (): boolean => false
+
 const RandomKey = Random.Random.key
 const baseContext = Context.empty()
 
@@ -389,30 +443,89 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
    * fiber interrupted between two items did before. A single item that runs synchronously for longer is
    * stopped the way any synchronous loop is: its worker is killed after `interruptGrace`.
    */
+  /**
+   * The hot loop of every chunk (one function for the worker's life, so that V8 optimizes it once): runs
+   * items from `c.k` while each handler returns a succeeded `Exit` that is its own encoding, keeping the
+   * values, and stops at the first item that needs more (`SETTLE`, its effect in `c.pending`), at the end
+   * (`DONE`), when the slice is up (`SLICE`) or the job is stopped (`STOPPED`). Everything rare stays out of
+   * it: a call site first reached after V8 optimized the loop throws the optimized code away ("insufficient
+   * type feedback"), and the loop used to be optimized again in each of the first few batches of a fresh
+   * worker (`--trace-opt --trace-deopt`; each compile ~5 ms of CPU).
+   *
+   * Time checks come before an item (not the first of the chunk): every `stride` items, the stride doubling
+   * while items are fast (a check costs ~25 ns).
+   */
+  const runItems = (c: Chunk): Stop => {
+    const { payloads, state, task, codec, payloadAsIs, packed, values, keepsExits, isEncoded } = c
+    const n = payloads.length
+    const cursor = transport.cursor
+    let k = c.k
+    while (k < n) {
+      if (k > 0 && ++c.sinceCheck >= c.stride) {
+        c.sinceCheck = 0
+        const now = performance.now()
+        if (now - c.sliceStart >= SLICE_MILLIS) {
+          c.stride = 1
+          c.k = k
+          return SLICE
+        }
+        c.stride = now - c.lastCheck < STRIDE_GROW_MILLIS ? Math.min(c.stride * 2, 1024) : 1
+        c.lastCheck = now
+      }
+      if (state.interrupted || closed) return STOPPED
+      // the crash cursor (R4): the item running, written before it starts
+      if (cursor !== undefined) cursor[1] = k
+      const effect = invoke(task, codec, payloadAsIs, payloads[k])
+      if (keepsExits && Exit.isExit(effect) && effect._tag === "Success" && isEncoded(effect.value)) {
+        endRun()
+        if (packed !== undefined) packed[c.count++] = effect.value as number
+        else values.push(effect.value)
+        k++
+        continue
+      }
+      c.k = k
+      c.pending = effect
+      return SETTLE
+    }
+    c.k = k
+    return DONE
+  }
+
+  /**
+   * Runs a chunk: its items one after the other, each decoded, run and encoded, in one loop (`runItems`).
+   *
+   * A handler that returns an `Exit` (`Effect.succeed`, `Effect.fail`: already evaluated) costs a call and
+   * a test: no fiber, no context. Any other effect runs in a fiber of its own whose context holds the
+   * item's `TaskContext` and `Random` (built only then; the random stream only when read, R7); a fiber that
+   * completes synchronously is read at once, one that goes async is waited for and the loop resumes
+   * from its observer. A chunk of 100,000 trivial items thus costs close to a plain loop, where a fiber and
+   * a context per item (and an Effect.gen over the chunk) cost about a microsecond each.
+   *
+   * The loop yields to the event loop every few milliseconds (`SLICE_MILLIS`), so that an `Interrupt` for the
+   * running chunk is read between two items and stops it there (R2): the chunk replies `Interrupted`, as a
+   * fiber interrupted between two items did before. A single item that runs synchronously for longer is
+   * stopped the way any synchronous loop is: its worker is killed after `interruptGrace`.
+   */
   const runJob = (state: Current, loaded: Found): void => {
     const job = state.job
     const { task, codec } = loaded
-    const payloads = job.payloads
-    const n = payloads.length
     const collect = job.collect
-    const values: Array<unknown> = []
     const outcomes: Array<WireOutcome> = []
     const started = performance.now()
     const cursor = transport.cursor
     const trace = job.trace
-    const payloadAsIs = codec.payloadAsIs === true
     const successIsEncoded = codec.successIsEncoded
-    // a chunk of numbers (success schema Schema.Number): each value goes straight into the Float64Array
-    // that travels (moved, not copied), instead of an array of values packed by a second pass at the end
-    const packed = !collect && codec.successIsNumber === true ? new Float64Array(n) : undefined
-    let count = 0
-    let k = 0
-    // time checks: every `stride` items, the stride doubling while items are fast (a check costs ~25 ns)
-    let stride = 1
-    let sinceCheck = 0
-    let sliceStart = started
-    let lastCheck = started
-    // the crash cursor (R4): this job, then the item running, written before each item starts
+    const c = new Chunk(
+      state,
+      task,
+      codec,
+      // each number goes straight into the Float64Array that travels (moved, not copied), instead of an
+      // array of values packed by a second pass at the end
+      !collect && codec.successIsNumber === true ? new Float64Array(job.payloads.length) : undefined,
+      trace === undefined && !collect && successIsEncoded !== undefined ? successIsEncoded : undefined,
+      started
+    )
+    // the crash cursor (R4): this job, then the item running (`runItems`)
     if (cursor !== undefined) {
       cursor[0] = job.id
       cursor[1] = 0
@@ -421,12 +534,17 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
     const reply = (outcome: WireOutcome | undefined): WireReply =>
       collect
         ? { id: job.id, elapsed: performance.now() - started, outcome: undefined, values: undefined, outcomes }
-        : { id: job.id, elapsed: performance.now() - started, outcome, values: packed === undefined ? values : packed.subarray(0, count) }
+        : {
+          id: job.id,
+          elapsed: performance.now() - started,
+          outcome,
+          values: c.packed === undefined ? c.values : c.packed.subarray(0, c.count)
+        }
 
     /** Keeps a succeeded item's encoded value (a fail-fast chunk). */
     const keep = (value: unknown): false => {
-      if (packed !== undefined) packed[count++] = value as number
-      else values.push(value)
+      if (c.packed !== undefined) c.packed[c.count++] = value as number
+      else c.values.push(value)
       return false
     }
 
@@ -449,16 +567,17 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
       return accept(outcomeOf(codec, exit))
     }
 
-    /** Runs item k; true when the job is over or waits for an asynchronous item (which resumes the loop). */
-    const item = (): boolean => {
-      if (cursor !== undefined) cursor[1] = k
-      const effect = invoke(task, codec, payloadAsIs, payloads[k])
+    /**
+     * Settles item `c.k`'s effect, one that `runItems` does not keep by itself: true when the job is over or
+     * waits for an asynchronous item (whose observer resumes the loop).
+     */
+    const settle = (effect: Effect.Effect<unknown, unknown, TaskContext> | Ended): boolean => {
       if (effect instanceof Ended) return accept(effect.outcome)
       if (trace === undefined && Exit.isExit(effect)) {
         endRun()
         return acceptExit(effect)
       }
-      const fiber = forkItem(job, job.index + k, effect)
+      const fiber = forkItem(job, job.index + c.k, effect)
       const exit = fiber.pollUnsafe()
       if (exit !== undefined) {
         endRun()
@@ -469,36 +588,28 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
         state.fiber = undefined
         endRun()
         if (acceptExit(exit)) return
-        k++
-        sliceStart = lastCheck = performance.now()
-        loop()
+        c.k++
+        resume()
       })
       return true
     }
 
     const loop = (): void => {
-      while (k < n) {
-        if (state.interrupted || closed) return finish(interruptedReply(job))
-        if (item()) return
-        k++
-        // no time check after the last item: the reply says how long it took
-        if (++sinceCheck >= stride && k < n) {
-          sinceCheck = 0
-          const now = performance.now()
-          if (now - sliceStart >= SLICE_MILLIS) {
-            // let an Interrupt in; the loop goes on from the next item
-            stride = 1
-            setImmediate(() => {
-              sliceStart = lastCheck = performance.now()
-              loop()
-            })
-            return
-          }
-          stride = now - lastCheck < STRIDE_GROW_MILLIS ? Math.min(stride * 2, 1024) : 1
-          lastCheck = now
-        }
+      for (;;) {
+        const stop = runItems(c)
+        if (stop === DONE) return finish(reply(undefined))
+        if (stop === STOPPED) return finish(interruptedReply(job))
+        // let an Interrupt in; the loop goes on from the next item
+        if (stop === SLICE) return void setImmediate(resume)
+        const effect = c.pending!
+        c.pending = undefined
+        if (settle(effect)) return
+        c.k++
       }
-      finish(reply(undefined))
+    }
+    const resume = (): void => {
+      c.sliceStart = c.lastCheck = performance.now()
+      loop()
     }
 
     loop()

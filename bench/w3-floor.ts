@@ -12,8 +12,10 @@
  *
  * - "bare threads" / "bare processes": the floor of each transport, a parent that keeps two rows in flight
  *   per worker and a worker that answers `[id, checksum]` (no queue, no errors, no cancellation; processes:
- *   `child_process.fork` with `serialization: "advanced"`, as the process pool's IPC);
- * - poolifier's `FixedThreadPool` (W3's best peer in docs/performance.md);
+ *   `child_process.fork` with `serialization: "advanced"`, as the process pool's IPC, and with "json");
+ * - poolifier's `FixedThreadPool` (W3's best peer in docs/performance.md), and two process peers: poolifier's
+ *   `FixedClusterPool` (`node:cluster` workers, its default IPC serialization) and workerpool with
+ *   `workerType: "process"`;
  * - effect-parallel threads and processes, per task (`Effect.forEach(rows, MandelbrotRow, { concurrency:
  *   "unbounded" })`, as the bench's W3 cell).
  *
@@ -29,8 +31,25 @@ import { mandelbrotRow } from "./kernels.ts"
 const self = fileURLToPath(import.meta.url)
 const argv = process.argv.slice(2)
 
-type Variant = "bare-threads" | "bare-processes" | "poolifier" | "ep-threads" | "ep-processes"
-const variants: ReadonlyArray<Variant> = ["bare-threads", "bare-processes", "poolifier", "ep-threads", "ep-processes"]
+type Variant =
+  | "bare-threads"
+  | "bare-processes"
+  | "bare-processes-json"
+  | "poolifier"
+  | "poolifier-processes"
+  | "workerpool-processes"
+  | "ep-threads"
+  | "ep-processes"
+const variants: ReadonlyArray<Variant> = [
+  "bare-threads",
+  "bare-processes",
+  "bare-processes-json",
+  "poolifier",
+  "poolifier-processes",
+  "workerpool-processes",
+  "ep-threads",
+  "ep-processes"
+]
 
 interface Sample {
   readonly variant: Variant
@@ -70,13 +89,13 @@ const bareWorker = (): void => {
   }
 }
 
-/** One variant in this process: a warm-up run, then `runs` timed runs. */
-const measureVariant = async (variant: Variant, runs: number): Promise<Sample> => {
+/** One variant in this process: a warm-up run, then `runs` timed runs; the pool is left open (`close`). */
+const measureVariant = async (variant: Variant, runs: number): Promise<{ readonly sample: Sample; readonly close: () => Promise<unknown> }> => {
   const { rowsOf, sizesFor } = await import("./workloads.ts")
   const rows = rowsOf(sizesFor(false))
   let run: () => Promise<unknown>
   let close: () => Promise<unknown>
-  if (variant === "bare-threads" || variant === "bare-processes") {
+  if (variant === "bare-threads" || variant === "bare-processes" || variant === "bare-processes-json") {
     const { Worker } = await import("node:worker_threads")
     type Bare = { readonly send: (m: unknown) => void; readonly close: () => void }
     let next = 0
@@ -99,7 +118,7 @@ const measureVariant = async (variant: Variant, runs: number): Promise<Sample> =
         t.on("message", onReply)
         w = { send: (m) => t.postMessage(m), close: () => void t.terminate() }
       } else {
-        const c = fork(self, ["--floor-worker"], { serialization: "advanced" })
+        const c = fork(self, ["--floor-worker"], { serialization: variant === "bare-processes" ? "advanced" : "json" })
         c.on("message", onReply)
         w = { send: (m) => c.send(m as never), close: () => void c.kill() }
       }
@@ -119,6 +138,19 @@ const measureVariant = async (variant: Variant, runs: number): Promise<Sample> =
     const pool = new FixedThreadPool<unknown, number>(2, fileURLToPath(new URL("./workers/poolifier.ts", import.meta.url)))
     run = () => Promise.all(rows.map((r) => pool.execute(r, "mandelbrotRow")))
     close = () => pool.destroy()
+  } else if (variant === "poolifier-processes") {
+    const { FixedClusterPool } = await import("poolifier")
+    const pool = new FixedClusterPool<unknown, number>(2, fileURLToPath(new URL("./workers/poolifier-cluster.ts", import.meta.url)))
+    run = () => Promise.all(rows.map((r) => pool.execute(r)))
+    close = () => pool.destroy()
+  } else if (variant === "workerpool-processes") {
+    const { default: workerpool } = await import("workerpool")
+    const script = fileURLToPath(new URL("./workers/workerpool.ts", import.meta.url))
+    const pool = workerpool.pool(script, { minWorkers: 2, maxWorkers: 2, workerType: "process" })
+    run = () => Promise.all(rows.map((r) => pool.exec("mandelbrotRow", [r])))
+    close = async () => {
+      await pool.terminate()
+    }
   } else {
     const { Effect, ManagedRuntime } = await import("effect")
     const { WorkerPool } = await import("../src/index.ts")
@@ -147,8 +179,7 @@ const measureVariant = async (variant: Variant, runs: number): Promise<Sample> =
     if (k0 === undefined || k1 === undefined) childrenKnown = false
     else childCpu.push(k1 - k0)
   }
-  await close()
-  return { variant, wall, cpu, childCpu: childrenKnown ? childCpu : undefined }
+  return { sample: { variant, wall, cpu, childCpu: childrenKnown ? childCpu : undefined }, close }
 }
 
 const runChild = (variant: Variant): Promise<Sample> =>
@@ -165,8 +196,10 @@ const runChild = (variant: Variant): Promise<Sample> =>
 if (argv.includes("--floor-worker")) {
   bareWorker()
 } else if (argv.includes("--variant")) {
-  const sample = await measureVariant(argv[argv.indexOf("--variant") + 1] as Variant, 8)
+  const { close, sample } = await measureVariant(argv[argv.indexOf("--variant") + 1] as Variant, 8)
   console.log(JSON.stringify(sample))
+  // a pool that does not close within 3 s (poolifier's destroy() can hang, see bench/run.ts) is left to the exit
+  await Promise.race([close(), new Promise((resolve) => setTimeout(resolve, 3_000))])
   process.exit(0)
 } else {
   const i = argv.indexOf("--rounds")
@@ -186,9 +219,9 @@ if (argv.includes("--floor-worker")) {
   const totalOf = (v: Variant) => {
     const cpu = all(v, (s) => s.cpu)!
     const children = all(v, (s) => s.childCpu)
-    return v.endsWith("processes") ? (children === undefined ? undefined : cpu + children) : cpu
+    return v.includes("processes") ? (children === undefined ? undefined : cpu + children) : cpu
   }
-  const floorOf = (v: Variant) => (v === "ep-processes" ? "bare-processes" : "bare-threads")
+  const floorOf = (v: Variant) => (v.includes("processes") ? "bare-processes" : "bare-threads")
   const f = (x: number | undefined) => (x === undefined ? "—" : x.toFixed(1))
   console.log(`W3 per task, 2 workers, ${rounds} rounds × 8 runs, medians (load ${(await import("node:os")).loadavg()[0]!.toFixed(2)})\n`)
   console.log("| variant | wall, ms | CPU, the pool's process (its threads included), ms | CPU, child processes, ms | CPU, all, ms | CPU over its transport's floor, ms |")
@@ -197,7 +230,7 @@ if (argv.includes("--floor-worker")) {
     const total = totalOf(v)
     const floor = totalOf(floorOf(v))
     const over = v.startsWith("bare") || total === undefined || floor === undefined ? undefined : total - floor
-    const children = v.endsWith("processes") ? all(v, (s) => s.childCpu) : undefined
+    const children = v.includes("processes") ? all(v, (s) => s.childCpu) : undefined
     console.log(`| ${v} | ${f(all(v, (s) => s.wall))} | ${f(all(v, (s) => s.cpu))} | ${f(children)} | ${f(total)} | ${f(over)} |`)
   }
 }

@@ -429,21 +429,6 @@ export const makeWorkerRuntime = (transport: Transport): WorkerRuntime => {
   }
 
   /**
-   * Runs a chunk: its items one after the other, each decoded, run and encoded, in one loop.
-   *
-   * A handler that returns an `Exit` (`Effect.succeed`, `Effect.fail`: already evaluated) costs a call and
-   * a test: no fiber, no context. Any other effect runs in a fiber of its own whose context holds the
-   * item's `TaskContext` and `Random` (built only then; the random stream only when read, R7); a fiber that
-   * completes synchronously is read at once, one that goes async is waited for and the loop resumes
-   * from its observer. A chunk of 100,000 trivial items thus costs close to a plain loop, where a fiber and
-   * a context per item (and an Effect.gen over the chunk) cost about a microsecond each.
-   *
-   * The loop yields to the event loop every few milliseconds (`SLICE_MILLIS`), so that an `Interrupt` for the
-   * running chunk is read between two items and stops it there (R2): the chunk replies `Interrupted`, as a
-   * fiber interrupted between two items did before. A single item that runs synchronously for longer is
-   * stopped the way any synchronous loop is: its worker is killed after `interruptGrace`.
-   */
-  /**
    * The hot loop of every chunk (one function for the worker's life, so that V8 optimizes it once): runs
    * items from `c.k` while each handler returns a succeeded `Exit` that is its own encoding, keeping the
    * values, and stops at the first item that needs more (`SETTLE`, its effect in `c.pending`), at the end

@@ -20,7 +20,7 @@ import type { FromWorker, ToWorker, WireJob, WireOutcome, WireReply, WireTrace }
 import type { Transferable } from "node:worker_threads"
 
 /** Arrays shorter than this travel as they are (packing pays off from a few elements up). */
-const PACK_MIN = 8
+export const PACK_MIN = 8
 
 /**
  * An array of numbers as a `Float64Array` (its buffer added to `moved`, when given), or the array itself

@@ -29,6 +29,7 @@ import { randomSeed } from "../random.ts"
 import { type ResolvedRetry, resolveRetry } from "../retry.ts"
 import type { Item, ItemsRun, PoolService, TaskRef } from "../service.ts"
 import { WorkerPool } from "../service.ts"
+import { PACK_MIN } from "../wire.ts"
 
 export interface Cut {
   readonly start: number
@@ -94,16 +95,13 @@ export const streamCuts = <E, R>(
     return Stream.fromPull(Effect.succeed(pull))
   }))
 
-/** Chunks shorter than this are sliced (packing pays off from a few elements up, as on the wire). */
-const PACK_MIN = 8
-
 /**
  * Items `from` to `from + size` of an array, when they are all numbers: copied into a `Float64Array`, the form
  * the wire sends numbers in. One pass instead of three (a slice, then the wire's check and copy into a
  * Float64Array), and no slice left behind: the slices of a `map` over 100,000 numbers were 0.8 MB of garbage
  * a batch, most of what a batch allocated, and brought a fresh process's first scavenge (which copies what
  * loading left in the young generation, ~8 ms) into its second or third batch. `undefined` at the first
- * item that is not a number (the chunk is sliced).
+ * item that is not a number, or for a chunk shorter than the wire packs (the chunk is sliced).
  */
 const numbersOf = (all: ReadonlyArray<unknown>, from: number, size: number): Float64Array | undefined => {
   const n = Math.min(size, all.length - from)

@@ -7,7 +7,7 @@ import { Effect, Schema } from "effect"
 import * as fc from "fast-check"
 import { makeCodec } from "../../src/internal/codec.ts"
 import { fromJsonSafe, NotJsonSafe, TAG, toJsonSafe, withBytes } from "../../src/internal/cluster/json.ts"
-import { jsonSafeCodec } from "../../src/internal/cluster/protocol.ts"
+import { jsonSafeCodec, outcomeFromJson, outcomeToJson } from "../../src/internal/cluster/protocol.ts"
 
 /** Out through JSON text and back, as a message stored in Postgres travels. */
 const roundTrip = (u: unknown): unknown => fromJsonSafe(JSON.parse(JSON.stringify(toJsonSafe(u))))
@@ -242,4 +242,26 @@ describe("cluster values in JSON-safe form", () => {
         { numRuns: 300, seed: 1818 }
       )
     }))
+})
+
+describe("a reply's bytes beside its JSON (outcomeToJson)", () => {
+  it("a value that cannot travel takes back the bytes it pushed: every byte block sent is named by the JSON", () => {
+    const bytes: Array<Uint8Array> = []
+    const cannot = { rows: new Uint8Array([9, 9]), f: () => 1 }
+    const json = outcomeToJson({
+      _tag: "Exits",
+      exits: [
+        { _tag: "Success", value: new Uint8Array([1, 2]) },
+        { _tag: "Success", value: cannot },
+        { _tag: "Failure", error: cannot },
+        { _tag: "Success", value: new Uint8Array([3]) }
+      ]
+    }, bytes)
+    assert.deepStrictEqual(bytes.map((b) => Array.from(b)), [[1, 2], [3]])
+    const back = outcomeFromJson(json, bytes)
+    assert.strictEqual(back._tag, "Exits")
+    if (back._tag !== "Exits") return
+    assert.deepStrictEqual(back.exits.map((e) => e._tag), ["Success", "Problem", "Problem", "Success"])
+    assert.deepStrictEqual(Array.from(fromJsonSafe(back.exits[3]!._tag === "Success" ? back.exits[3]!.value : undefined) as Uint8Array), [3])
+  })
 })

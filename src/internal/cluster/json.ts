@@ -72,17 +72,11 @@ const base64Of = (view: ArrayBufferView): string =>
  * as they are when they fill an `ArrayBuffer` of their own (as a decoded message's do), copied otherwise.
  */
 const bufferOf = (b: unknown): ArrayBuffer => {
-  if (b instanceof Uint8Array) {
-    if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) return b.buffer
-    const buffer = new ArrayBuffer(b.byteLength)
-    new Uint8Array(buffer).set(b)
-    return buffer
-  }
-  if (typeof b !== "string") throw new NotJsonSafe(`a tagged byte value without its base64 bytes`, "")
-  const bytes = Buffer.from(b, "base64")
+  if (!(b instanceof Uint8Array) && typeof b !== "string") throw new NotJsonSafe(`a tagged byte value without its base64 bytes`, "")
+  const bytes = typeof b === "string" ? Buffer.from(b, "base64") : b
   // a large Buffer has an ArrayBuffer of its own; a small one is a slice of Node's shared pool: copied
-  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes.buffer as ArrayBuffer
-  const buffer = new ArrayBuffer(bytes.length)
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) return bytes.buffer
+  const buffer = new ArrayBuffer(bytes.byteLength)
   new Uint8Array(buffer).set(bytes)
   return buffer
 }

@@ -206,17 +206,21 @@ const notSafe = (direction: "success" | "error", e: unknown): ItemJson => ({
 })
 
 const itemToJson = (o: ItemOutcome, bytes: Array<Uint8Array>): ItemJson => {
+  // a value that cannot travel takes back the bytes it pushed before it failed (as `outcomeToJson` does)
+  const before = bytes.length
   switch (o._tag) {
     case "Success":
       try {
         return { s: toJsonSafe(o.value, bytes) }
       } catch (e) {
+        bytes.length = before
         return notSafe("success", e)
       }
     case "Failure":
       try {
         return { f: toJsonSafe(o.error, bytes) }
       } catch (e) {
+        bytes.length = before
         return notSafe("error", e)
       }
     case "Defect":

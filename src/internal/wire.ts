@@ -24,7 +24,9 @@ export const PACK_MIN = 8
 
 /**
  * An array of numbers as a `Float64Array` (its buffer added to `moved`, when given), or the array itself
- * when it is short or holds anything else.
+ * when it is short or holds anything else. A `Float64Array` given (a batch's chunk of numbers, cut packed by
+ * `batch.ts`) travels as it is and is copied, not moved: the parent keeps it to run the chunk's items again
+ * after a crash.
  */
 export const packNumbers = (values: ArrayLike<unknown>, moved: Array<Transferable> | undefined): ArrayLike<unknown> => {
   const n = values.length

@@ -100,7 +100,6 @@ interface Sent {
  */
 const REPLY_POLL = Duration.millis(20)
 
-
 /** How often the client checks that Postgres answers while messages are in flight, or it is away. */
 const HEALTH_INTERVAL = Duration.seconds(1)
 /** How long one check may take before it counts as a failure. */

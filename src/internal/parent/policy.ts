@@ -13,8 +13,9 @@
  *   milliseconds, also with every worker getting several chunks.
  * - The share bound makes chunks shrink towards the end of a known input (each a quarter of a worker's
  *   share of what is left), so that the workers finish together. It never cuts a chunk below `floorMillis` of
- *   measured work (about a millisecond locally, 20 ms on the cluster, 100 ms with persisted delivery): finer than that buys no balance, and 100,000 tiny items would
- *   otherwise go out as some ninety ever smaller chunks, each a round trip, instead of a handful.
+ *   measured work (about a millisecond locally, 20 ms on the cluster, 100 ms with persisted delivery): finer
+ *   than that buys no balance, and 100,000 tiny items would otherwise go out as some ninety ever smaller
+ *   chunks, each a round trip, instead of a handful.
  *
  * @internal
  */
